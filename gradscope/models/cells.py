@@ -1,0 +1,135 @@
+"""Unrolled probe versions of every recurrent layer.
+
+Each function computes, step by step, exactly what the fused torch module computes from the
+same weights, but keeps what the probes need: every hidden state as a graph node (so autograd
+can give the total dL/dh_t), the gate activations, and the pieces of the analytic step
+Jacobians. Positions are always in sequence order, also for the reverse direction.
+
+The input projection W_ih x_t is done for all t in one matmul and the sequence is split with
+unbind(1): indexing x[:, t] inside the loop makes the backward pass quadratic in T.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class LayerTrace:
+    """One layer and direction of an unrolled forward pass."""
+
+    outputs: torch.Tensor                       # [B, T, H] what the layer passes upward
+    final_state: torch.Tensor | tuple           # as the fused module returns it (h_n, or (h_n, c_n))
+    states: list[torch.Tensor] = field(default_factory=list)   # h_t in position order, graph-connected
+    initial_state: torch.Tensor | tuple | None = None
+    parts: dict[str, torch.Tensor] = field(default_factory=dict)  # [B, T, H] pieces, position order
+
+
+def _order(length: int, reverse: bool) -> range:
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+def _in_position_order(values: list, reverse: bool) -> list:
+    return values[::-1] if reverse else values
+
+
+def _stack(values: list[torch.Tensor], reverse: bool) -> torch.Tensor:
+    return torch.stack(_in_position_order(values, reverse), dim=1)
+
+
+def rnn_layer(x, weights, h0, nonlinearity="tanh", reverse=False, keep_states=True) -> LayerTrace:
+    """Elman: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)."""
+    act = torch.tanh if nonlinearity == "tanh" else torch.relu
+    projected = torch.nn.functional.linear(x, weights["weight_ih"], weights["bias_ih"]).unbind(1)
+    w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
+    h = h0
+    states, derivatives = [], []
+    for t in _order(len(projected), reverse):
+        pre = projected[t] + torch.nn.functional.linear(h, w_hh, b_hh)
+        h = act(pre)
+        states.append(h)
+        if keep_states:
+            derivatives.append(1 - h * h if nonlinearity == "tanh" else (pre > 0).to(h.dtype))
+    trace = LayerTrace(outputs=_stack(states, reverse), final_state=h, initial_state=h0)
+    if keep_states:
+        trace.states = _in_position_order(states, reverse)
+        trace.parts["derivative"] = _stack(derivatives, reverse)
+    return trace
+
+
+def jordan_layer(x, weights, y0, nonlinearity="tanh", reverse=False, keep_states=True) -> LayerTrace:
+    """Jordan: h_t = act(W_ih x_t + b_ih + W_hy y_{t-1} + b_hh), y_t = W_yh h_t + b_y."""
+    act = torch.tanh if nonlinearity == "tanh" else torch.relu
+    projected = torch.nn.functional.linear(x, weights["weight_ih"], weights["bias_ih"]).unbind(1)
+    w_hy, b_hh = weights["weight_hy"], weights["bias_hh"]
+    w_yh, b_y = weights["weight_yh"], weights["bias_y"]
+    y = y0
+    states, outputs, derivatives = [], [], []
+    for t in _order(len(projected), reverse):
+        pre = projected[t] + torch.nn.functional.linear(y, w_hy, b_hh)
+        h = act(pre)
+        y = torch.nn.functional.linear(h, w_yh, b_y)
+        states.append(h)
+        outputs.append(y)
+        if keep_states:
+            derivatives.append(1 - h * h if nonlinearity == "tanh" else (pre > 0).to(h.dtype))
+    trace = LayerTrace(outputs=_stack(outputs, reverse), final_state=y, initial_state=y0)
+    if keep_states:
+        trace.states = _in_position_order(states, reverse)
+        trace.parts["derivative"] = _stack(derivatives, reverse)
+    return trace
+
+
+def lstm_layer(x, weights, state0, reverse=False, keep_states=True) -> LayerTrace:
+    """torch.nn.LSTM's cell, gate order i, f, g, o; the state is (h, c)."""
+    projected = torch.nn.functional.linear(x, weights["weight_ih"], weights["bias_ih"]).unbind(1)
+    w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
+    h, c = state0
+    names = ("input", "forget", "candidate", "output", "cell", "cell_prev", "tanh_cell")
+    collected: dict[str, list] = {name: [] for name in names}
+    states = []
+    for t in _order(len(projected), reverse):
+        gates = projected[t] + torch.nn.functional.linear(h, w_hh, b_hh)
+        i, f, g, o = gates.chunk(4, dim=-1)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c_prev = c
+        c = f * c_prev + i * g
+        tanh_c = torch.tanh(c)
+        h = o * tanh_c
+        states.append(h)
+        if keep_states:
+            for name, value in zip(names, (i, f, g, o, c, c_prev, tanh_c)):
+                collected[name].append(value)
+    trace = LayerTrace(outputs=_stack(states, reverse), final_state=(h, c), initial_state=state0)
+    if keep_states:
+        trace.states = _in_position_order(states, reverse)
+        trace.parts = {name: _stack(values, reverse) for name, values in collected.items()}
+    return trace
+
+
+def gru_layer(x, weights, h0, reverse=False, keep_states=True) -> LayerTrace:
+    """torch.nn.GRU's cell, gate order r, z, n: n = tanh(W_in x + b_in + r * (W_hn h + b_hn))."""
+    projected = torch.nn.functional.linear(x, weights["weight_ih"], weights["bias_ih"]).unbind(1)
+    w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
+    h = h0
+    names = ("reset", "update", "candidate", "hidden_prev", "recurrent_candidate")
+    collected: dict[str, list] = {name: [] for name in names}
+    states = []
+    for t in _order(len(projected), reverse):
+        x_r, x_z, x_n = projected[t].chunk(3, dim=-1)
+        h_r, h_z, h_n = torch.nn.functional.linear(h, w_hh, b_hh).chunk(3, dim=-1)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        h_prev = h
+        h = (1 - z) * n + z * h_prev
+        states.append(h)
+        if keep_states:
+            for name, value in zip(names, (r, z, n, h_prev, h_n)):
+                collected[name].append(value)
+    trace = LayerTrace(outputs=_stack(states, reverse), final_state=h, initial_state=h0)
+    if keep_states:
+        trace.states = _in_position_order(states, reverse)
+        trace.parts = {name: _stack(values, reverse) for name, values in collected.items()}
+    return trace

@@ -1,0 +1,43 @@
+"""Gate activations and saturation.
+
+A gate that sits near 0 or 1 passes (or blocks) the error signal almost unchanged and has a
+vanishing derivative; the fraction of saturated units says how much of the layer is stuck.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gradscope.models import GATE_NAMES
+
+SATURATION_LOW, SATURATION_HIGH = 0.05, 0.95
+
+
+def saturation(values: torch.Tensor, bounded_by_one: bool) -> torch.Tensor:
+    """Fraction of saturated units per position, [B, T] -> averaged later.
+
+    A sigmoid gate is saturated below 0.05 or above 0.95; a tanh activation (candidate, or a
+    vanilla RNN's h) when |value| > 0.95, where its derivative 1 - h^2 is below 0.1.
+    """
+    if bounded_by_one:
+        stuck = (values < SATURATION_LOW) | (values > SATURATION_HIGH)
+    else:
+        stuck = values.abs() > SATURATION_HIGH
+    return stuck.double().mean(dim=-1)
+
+
+def gate_series(arch: str, parts: dict[str, torch.Tensor], suffix: str) -> dict[str, np.ndarray]:
+    results = {}
+    for gate in GATE_NAMES[arch]:
+        values = parts[gate].detach()
+        results[f"gates/{gate}{suffix}"] = values[0].float().cpu().numpy()
+        sigmoid = gate != "candidate"
+        results[f"gate_saturation/{gate}{suffix}"] = saturation(values, sigmoid).mean(0).cpu().numpy()
+    return results
+
+
+def activation_saturation(nonlinearity: str, derivative: torch.Tensor) -> np.ndarray:
+    """For gateless cells: the fraction of units whose activation derivative is below 0.1
+    (|h| > 0.95 for tanh, a dead unit for ReLU)."""
+    stuck = derivative.detach() < 0.1 if nonlinearity == "tanh" else derivative.detach() == 0
+    return stuck.double().mean(dim=-1).mean(0).cpu().numpy()

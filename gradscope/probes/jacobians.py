@@ -1,0 +1,222 @@
+"""Analytic step Jacobians ds_t/ds_{t-1} and their products, for every recurrent cell.
+
+Every cell's step Jacobian (over its whole state) has the form
+
+    J = diag(d) + sum_k diag(a_k) W_k                       (RNN, Jordan, GRU; s = h)
+    J = [[sum_k diag(alpha_k) W_k, diag(b)],
+         [sum_k diag(beta_k)  W_k, diag(f)]]               (LSTM; s = (h, c))
+
+with W_k the square blocks of the recurrent weight matrix (W_hh for a tanh RNN, where the
+only coefficient is 1 - h_t^2) and coefficient vectors that come from the saved activations
+(derived below from torch's cell equations). Products with J are then one GEMM against the
+stacked W_k for all timesteps and sequences at once.
+
+The long-range Jacobian ds_T/ds_t is the product of the step Jacobians accumulated backward
+from the last step, kept as (matrix scaled to max |entry| 1, log of the scale): a vanishing
+0.5^200 or an exploding 1.5^300 neither sinks into slow denormals nor overflows float32.
+
+Step indices are in processing order: for a reverse direction, step k is position T-1-k.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gradscope.probes.spectral import WarmPowerIteration, dense_spectral_norm, lanczos_spectral_norm
+
+_CHUNK = 16  # timesteps whose dense step Jacobians are built in one go
+
+
+class StepJacobians:
+    """The step Jacobians of one layer and direction for every timestep and probe sequence."""
+
+    def __init__(self, arch: str, parts: dict[str, torch.Tensor], recurrent: dict[str, torch.Tensor],
+                 reverse: bool):
+        parts = {name: value.detach() for name, value in parts.items()}
+        if reverse:
+            parts = {name: value.flip(1) for name, value in parts.items()}
+        self.arch = arch
+        self.reverse = reverse
+        some = next(iter(parts.values()))
+        self.batch, self.length, self.hidden = some.shape
+        self.lstm = arch == "lstm"
+        self.size = 2 * self.hidden if self.lstm else self.hidden
+        blocks = [value.detach() for value in recurrent.values()]
+        self.weights = torch.stack(blocks)                       # [K, H, H]
+        self.stacked = self.weights.reshape(-1, self.hidden)     # [K*H, H]
+        self.diagonal = None
+        self.beta = None
+        if arch in ("rnn", "jordan"):
+            self.alpha = parts["derivative"].unsqueeze(2)        # [B, T, 1, H]
+        elif arch == "gru":
+            r, z, n = parts["reset"], parts["update"], parts["candidate"]
+            h_prev, h_n = parts["hidden_prev"], parts["recurrent_candidate"]
+            through_n = (1 - z) * (1 - n * n)
+            # h' = (1-z) n + z h, n = tanh(x_n + r (W_hn h + b_hn)); blocks in torch's order r, z, n
+            self.alpha = torch.stack([through_n * h_n * r * (1 - r), (h_prev - n) * z * (1 - z),
+                                      through_n * r], dim=2)
+            self.diagonal = z
+        else:
+            i, f, g, o = parts["input"], parts["forget"], parts["candidate"], parts["output"]
+            c_prev, tanh_c = parts["cell_prev"], parts["tanh_cell"]
+            # c' = f c + i g, h' = o tanh(c'); blocks in torch's order i, f, g, o
+            self.beta = torch.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g),
+                                     torch.zeros_like(o)], dim=2)
+            through_cell = o * (1 - tanh_c * tanh_c)
+            self.alpha = through_cell.unsqueeze(2) * self.beta
+            self.alpha[:, :, 3] = tanh_c * o * (1 - o)
+            self.cell_to_hidden = through_cell * f               # dh'/dc = diag(o (1 - tanh^2 c') f)
+            self.forget = f                                      # dc'/dc = diag(f)
+        self._chunk_start = None
+        self._chunk = None
+        # the same coefficients with timesteps and sequences flattened, in float64, for the
+        # batched operators that Lanczos runs on (its vectors are float64)
+        self.flat_alpha, self.flat_beta = self._flat(self.alpha), self._flat(self.beta)
+        self.flat_diagonal = self._flat(self.diagonal)
+        if self.lstm:
+            self.flat_cell_to_hidden, self.flat_forget = self._flat(self.cell_to_hidden), self._flat(self.forget)
+        for name in ("flat_alpha", "flat_beta", "flat_diagonal", "flat_cell_to_hidden", "flat_forget"):
+            value = getattr(self, name, None)
+            setattr(self, name, None if value is None else value.double())
+        self.stacked64 = self.stacked.double()
+
+    # -- all timesteps at once, as operators on [B*T, n] ----------------------------------------
+
+    def _flat(self, value: torch.Tensor | None) -> torch.Tensor | None:
+        return None if value is None else value.reshape(self.batch * self.length, *value.shape[2:])
+
+    def _images(self, vectors: torch.Tensor) -> torch.Tensor:
+        """W_k v for every block k: [N, K, H], one GEMM against the stacked blocks."""
+        return (vectors @ self.stacked64.T).view(vectors.shape[0], -1, self.hidden)
+
+    def _transposed(self, weighted: torch.Tensor) -> torch.Tensor:
+        """sum_k W_k^T w_k for w [N, K, H]: one GEMM."""
+        return weighted.reshape(weighted.shape[0], -1) @ self.stacked64
+
+    def matvec(self, vectors: torch.Tensor) -> torch.Tensor:
+        if not self.lstm:
+            image = (self.flat_alpha * self._images(vectors)).sum(1)
+            return image if self.diagonal is None else image + self.flat_diagonal * vectors
+        h, c = vectors[:, : self.hidden], vectors[:, self.hidden:]
+        images = self._images(h)
+        top = (self.flat_alpha * images).sum(1) + self.flat_cell_to_hidden * c
+        bottom = (self.flat_beta * images).sum(1) + self.flat_forget * c
+        return torch.cat([top, bottom], dim=-1)
+
+    def rmatvec(self, vectors: torch.Tensor) -> torch.Tensor:
+        if not self.lstm:
+            image = self._transposed(self.flat_alpha * vectors.unsqueeze(1))
+            return image if self.diagonal is None else image + self.flat_diagonal * vectors
+        h, c = vectors[:, : self.hidden], vectors[:, self.hidden:]
+        top = self._transposed(self.flat_alpha * h.unsqueeze(1) + self.flat_beta * c.unsqueeze(1))
+        bottom = self.flat_cell_to_hidden * h + self.flat_forget * c
+        return torch.cat([top, bottom], dim=-1)
+
+    # -- one timestep, as dense blocks, for the products ------------------------------------------
+
+    def _blocks(self, coefficients: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """sum_k diag(coefficient_k) W_k for steps start..stop-1: [B, stop-start, H, H]."""
+        return torch.einsum("btkh,khj->bthj", coefficients[:, start:stop], self.weights)
+
+    def dense_parts(self, step: int):
+        """For the LSTM (A, b, C, f) with J = [[A, diag b], [C, diag f]]; else (J, None, None, None)."""
+        chunk_start = (step // _CHUNK) * _CHUNK
+        if self._chunk_start != chunk_start:
+            stop = min(chunk_start + _CHUNK, self.length)
+            top = self._blocks(self.alpha, chunk_start, stop)
+            if self.diagonal is not None:
+                top = top + torch.diag_embed(self.diagonal[:, chunk_start:stop])
+            bottom = self._blocks(self.beta, chunk_start, stop) if self.lstm else None
+            self._chunk_start, self._chunk = chunk_start, (top, bottom)
+        top, bottom = self._chunk
+        index = step - chunk_start
+        if not self.lstm:
+            return top[:, index], None, None, None
+        return top[:, index], self.cell_to_hidden[:, step], bottom[:, index], self.forget[:, step]
+
+    def dense(self, step: int) -> torch.Tensor:
+        """ds_t/ds_{t-1} as [B, n, n]."""
+        a, b, c, f = self.dense_parts(step)
+        if not self.lstm:
+            return a
+        return torch.cat([torch.cat([a, torch.diag_embed(b)], -1), torch.cat([c, torch.diag_embed(f)], -1)], -2)
+
+    def right_multiply(self, product: torch.Tensor, step: int) -> torch.Tensor:
+        """product @ ds_t/ds_{t-1}; the LSTM's diagonal blocks halve the work."""
+        a, b, c, f = self.dense_parts(step)
+        if not self.lstm:
+            return torch.bmm(product, a)
+        left, right = product[..., : self.hidden], product[..., self.hidden:]
+        first = torch.baddbmm(torch.bmm(left, a), right, c)
+        second = left * b.unsqueeze(-2) + right * f.unsqueeze(-2)
+        return torch.cat([first, second], dim=-1)
+
+
+@dataclass
+class JacobianProfile:
+    jacobian_norm: torch.Tensor        # [B, T] float64, position order
+    step_jacobian_norm: torch.Tensor   # [B, T] float64, position order
+
+
+def step_jacobian_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
+    """||ds_t/ds_{t-1}||_2 for every step and sequence, [B, T] in processing order."""
+    count = steps.batch * steps.length
+    sigma = lanczos_spectral_norm(steps.matvec, steps.rmatvec, count, steps.size,
+                                  dtype=torch.float64, device=steps.alpha.device, seed=seed)
+    return sigma.view(steps.batch, steps.length).cpu()
+
+
+def product_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
+    """||ds_last/ds_t||_2 for every step and sequence, [B, T] in processing order."""
+    batch, length, size = steps.batch, steps.length, steps.size
+    dtype, device = steps.alpha.dtype, steps.alpha.device
+    norms = torch.empty(batch, length, dtype=torch.float64)
+    norms[:, length - 1] = 1.0
+    product = torch.eye(size, dtype=dtype, device=device).expand(batch, size, size)
+    log_scale = torch.zeros(batch, dtype=torch.float64, device=device)
+    power = WarmPowerIteration(batch, size, dtype, device, seed)
+    # (step, sequences, their scaled products, their log scales) that power iteration left open
+    unsettled: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    for step in range(length - 1, 0, -1):
+        product = steps.right_multiply(product, step)               # now ds_last/ds_{step-1}
+        scale = product.abs().flatten(1).amax(dim=1)
+        scale = torch.where((scale > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
+        product = product / scale[:, None, None]
+        log_scale = log_scale + torch.log(scale.double())
+        estimate, converged = power(product)
+        norms[:, step - 1] = (estimate * torch.exp(log_scale)).cpu()
+        if not bool(converged.all()):
+            todo = (~converged).nonzero().flatten()
+            unsettled.append((step - 1, todo, product[todo].clone(), log_scale[todo]))
+    if unsettled:
+        exact = dense_spectral_norm(torch.cat([entry[2] for entry in unsettled]), seed=seed + 1)
+        offset = 0
+        for step, todo, _, scales in unsettled:
+            settled = exact[offset:offset + len(todo)].to(scales.device) * torch.exp(scales)
+            norms[todo.cpu(), step] = settled.cpu()
+            offset += len(todo)
+    return norms
+
+
+def jacobian_profile(steps: StepJacobians, seed: int = 0) -> JacobianProfile:
+    """Spectral norms of ds_T/ds_t and ds_t/ds_{t-1} for every t, per probe sequence, in
+    position order (the reverse direction's last step is position 0)."""
+    jacobian_norm = product_norms(steps, seed)
+    step_jacobian_norm = step_jacobian_norms(steps, seed + 2)
+    if steps.reverse:
+        jacobian_norm, step_jacobian_norm = jacobian_norm.flip(1), step_jacobian_norm.flip(1)
+    return JacobianProfile(jacobian_norm, step_jacobian_norm)
+
+
+def cell_jacobian_norm(forget: torch.Tensor, reverse: bool) -> torch.Tensor:
+    """||prod_{k after t} diag(f_k)||_2 = the largest per-unit product of forget gates, [B, T].
+
+    Summed in log space so that long products of small gates stay exact instead of underflowing.
+    """
+    log_forget = torch.log(forget.detach().double())
+    if reverse:
+        log_forget = log_forget.flip(1)
+    after = log_forget.flip(1).cumsum(1).flip(1) - log_forget   # sum over the steps processed after t
+    norms = torch.exp(after.amax(dim=-1))
+    return norms.flip(1) if reverse else norms

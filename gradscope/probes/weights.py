@@ -1,0 +1,30 @@
+"""Spectral radius and largest singular value of each recurrent weight matrix.
+
+A tanh RNN can only keep its error signal alive for long when the largest singular value of
+W_hh is near or above 1 (the lecture's bound ||dh_t/dh_k|| <= (sigma_max * max tanh')^(t-k)).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gradscope.probes.naming import layer_suffix
+
+
+def weight_spectra(model) -> dict[str, np.ndarray]:
+    results: dict[str, np.ndarray] = {}
+    for layer in range(model.layers):
+        for direction in range(model.directions):
+            matrices = model.recurrent_matrices(layer, direction)
+            stacked = torch.stack([m.detach() for m in matrices.values()]).double()
+            finite = bool(torch.isfinite(stacked).all())
+            if finite:
+                radius = torch.linalg.eigvals(stacked).abs().amax(dim=-1)
+                singular = torch.linalg.matrix_norm(stacked, ord=2)
+            else:
+                radius = singular = torch.full((len(matrices),), float("nan"), dtype=torch.float64)
+            suffix = layer_suffix(layer, direction, model.layers)
+            for index, name in enumerate(matrices):
+                results[f"spectral_radius/{name}{suffix}"] = np.float64(radius[index].item())
+                results[f"max_singular_value/{name}{suffix}"] = np.float64(singular[index].item())
+    return results

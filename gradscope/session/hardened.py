@@ -1,0 +1,209 @@
+"""A read-only SQLite connection to a file from a stranger.
+
+Every session file is treated as hostile. Before SQLite parses anything we check the 100-byte
+header ourselves; then the connection is opened read-only with `trusted_schema=OFF`,
+`query_only`, defensive mode where Python offers it, an authorizer that allows nothing but
+SELECTs of the known columns, a deadline on every query, and a length cap on every value. The
+schema in `sqlite_master` must match ours row for row before any data is read, so no view,
+trigger, generated column or extra index of the file's own can run.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import stat
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from gradscope.session import schema
+from gradscope.session.errors import SessionError
+
+_ALLOWED_FUNCTIONS = frozenset({"count", "length", "max", "total"})
+_ALLOWED_PRAGMAS = frozenset({"application_id", "user_version"})
+_PROGRESS_OPCODES = 10_000
+
+
+def read_header(path: Path) -> int:
+    """The schema version the file claims, after checking it is a gradscope SQLite file at all."""
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise SessionError(path, "is a directory, not a session file")
+        if not stat.S_ISREG(mode):
+            # a FIFO or device would block or never end
+            raise SessionError(path, "is not a regular file")
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except FileNotFoundError:
+        raise SessionError(path, "no such session file") from None
+    except OSError as exc:
+        raise SessionError(path, f"cannot open ({exc.strerror or exc})") from None
+    if not header:
+        raise SessionError(path, "is empty, not a gradscope session")
+    if not header.startswith(schema.SQLITE_MAGIC):
+        raise SessionError(path, "is not a gradscope session (not an SQLite database)")
+    if len(header) < 100:
+        raise SessionError(path, f"is truncated ({len(header)} bytes, shorter than an SQLite header)")
+    check_marks(path, int.from_bytes(header[68:72], "big", signed=True),
+                int.from_bytes(header[60:64], "big", signed=True))
+    return int.from_bytes(header[60:64], "big", signed=True)
+
+
+def check_marks(path: Path, application_id: Any, version: Any) -> None:
+    if application_id != schema.APPLICATION_ID:
+        raise SessionError(path, "is an SQLite database but not a gradscope session "
+                                 f"(application_id {application_id!r})")
+    if type(version) is not int or version < 1:
+        raise SessionError(path, f"has no valid gradscope schema version ({version!r})")
+    if version > schema.SCHEMA_VERSION:
+        raise SessionError(path, f"this session was written by a newer gradscope (schema {version}); "
+                                 f"this version reads up to schema {schema.SCHEMA_VERSION}")
+
+
+class HardenedConnection:
+    """Read-only, authorizer-guarded access to one session file. Single-threaded."""
+
+    def __init__(self, path: str | os.PathLike, *, timeout: float = 10.0):
+        self.path = Path(path)
+        self.timeout = float(timeout)
+        self._deadline = math.inf
+        self.version = read_header(self.path)
+        self.byte_budget = _byte_budget(self.path)
+        try:
+            self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                         isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self.error(f"cannot open ({exc})") from None
+        try:
+            self._harden()
+            self.version = self._check_pragmas()
+            self._check_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def _harden(self) -> None:
+        conn = self._conn
+        config = getattr(sqlite3, "SQLITE_DBCONFIG_DEFENSIVE", None)
+        if config is not None and hasattr(conn, "setconfig"):  # Python 3.12+
+            conn.setconfig(config, True)
+            for name in ("SQLITE_DBCONFIG_TRUSTED_SCHEMA", "SQLITE_DBCONFIG_ENABLE_TRIGGER",
+                         "SQLITE_DBCONFIG_ENABLE_VIEW"):
+                if hasattr(sqlite3, name):
+                    conn.setconfig(getattr(sqlite3, name), False)
+        for limit, value in (("SQLITE_LIMIT_LENGTH", schema.MAX_VALUE_BYTES + 1024),
+                             ("SQLITE_LIMIT_ATTACHED", 0)):
+            if hasattr(sqlite3, limit) and hasattr(conn, "setlimit"):
+                conn.setlimit(getattr(sqlite3, limit), value)
+        try:
+            for pragma in ("trusted_schema = OFF", "query_only = ON", "cell_size_check = ON",
+                           "mmap_size = 0"):
+                conn.execute(f"PRAGMA {pragma}")
+        except sqlite3.Error as exc:
+            raise self.error(f"cannot open ({exc})") from None
+        conn.set_progress_handler(self._on_progress, _PROGRESS_OPCODES)
+        # installed last: from here on only known reads are allowed
+        conn.set_authorizer(self._authorize)
+
+    def _authorize(self, action: int, arg1: Any, arg2: Any, database: Any, source: Any) -> int:
+        if database not in (None, "main") or source is not None:
+            return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_SELECT:
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_READ and (arg1, arg2) in schema.readable_columns(self.version):
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_FUNCTION and arg2 in _ALLOWED_FUNCTIONS:
+            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_PRAGMA and arg1 in _ALLOWED_PRAGMAS and arg2 is None:
+            return sqlite3.SQLITE_OK
+        return sqlite3.SQLITE_DENY
+
+    def _on_progress(self) -> int:
+        return 1 if time.monotonic() > self._deadline else 0
+
+    def _check_pragmas(self) -> int:
+        # the header we read may be stale when page 1 was rewritten in a WAL; sqlite has the truth
+        application_id = self.query("PRAGMA application_id")[0][0]
+        version = self.query("PRAGMA user_version")[0][0]
+        check_marks(self.path, application_id, version)
+        return version
+
+    def _check_schema(self) -> None:
+        found = self.query("SELECT type, name, tbl_name, sql FROM sqlite_master")
+        expected = schema.expected_master(self.version)
+        rows = set(found)
+        if rows == expected and len(found) == len(expected):
+            return
+        extra = sorted(rows - expected, key=repr)
+        missing = sorted(expected - rows, key=repr)
+        if extra:
+            kind, name = extra[0][0], extra[0][1]
+            what = "a changed definition of" if any(m[1] == name for m in missing) else "an unexpected"
+            raise self.error(f"has {what} {kind} {name!r}; refusing to read a crafted or foreign file")
+        if missing:
+            raise self.error(f"lacks the {missing[0][0]} {missing[0][1]!r} of a gradscope session")
+        raise self.error("has duplicate schema entries; refusing to read a crafted file")
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return list(self.iterate(sql, params))
+
+    def iterate(self, sql: str, params: tuple = ()) -> Iterator[tuple]:
+        """Rows of one query, under the deadline and with every sqlite error made a SessionError."""
+        if self._conn is None:
+            raise self.error("the session is closed")
+        self._deadline = time.monotonic() + self.timeout
+        try:
+            cursor = self._conn.execute(sql, params)
+            while rows := cursor.fetchmany(1024):
+                yield from rows
+        except sqlite3.Error as exc:
+            raise self.error(_describe(exc, self.timeout)) from None
+        except UnicodeDecodeError:
+            raise self.error("is damaged (text that is not UTF-8)") from None
+        except (MemoryError, OverflowError) as exc:
+            raise self.error(f"holds a value too large to read ({type(exc).__name__})") from None
+        finally:
+            self._deadline = math.inf
+
+    def error(self, problem: str) -> SessionError:
+        return SessionError(self.path, problem)
+
+    def close(self) -> None:
+        conn, self._conn = getattr(self, "_conn", None), None
+        if conn is not None:
+            conn.close()
+
+
+def _byte_budget(path: Path) -> int:
+    """How many payload bytes the file can honestly hold: its size plus its WAL's."""
+    total = 0
+    for suffix in ("", "-wal"):
+        try:
+            total += os.stat(str(path) + suffix).st_size
+        except OSError:
+            pass
+    return total
+
+
+def _describe(exc: sqlite3.Error, timeout: float) -> str:
+    text = str(exc)
+    if "decode to UTF-8" in text:
+        return "is damaged (text that is not UTF-8)"
+    if "unsupported file format" in text:
+        return "is damaged or uses an SQLite file format this Python cannot read"
+    text = text if len(text) <= 200 else text[:197] + "..."
+    if "interrupted" in text:
+        return f"reading took longer than {timeout:g} s; the file may be crafted to hang"
+    if "not authorized" in text or "prohibited" in text:
+        return f"asks for a forbidden operation ({text})"
+    if "file is not a database" in text:
+        return "is not a gradscope session (not a readable SQLite database)"
+    if "malformed" in text or "corrupt" in text or "disk image" in text:
+        return f"is damaged ({text})"
+    if "too big" in text:
+        return f"holds a value larger than any gradscope writes ({text})"
+    return f"cannot be read ({type(exc).__name__}: {text})"

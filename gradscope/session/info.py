@@ -1,0 +1,79 @@
+"""A JSON-able summary of a session file, and its human-readable text, for `gradscope info`."""
+from __future__ import annotations
+
+import datetime
+import os
+from typing import Any
+
+from gradscope.session.reader import Session, open_session
+
+
+def session_info(source: str | os.PathLike | Session) -> dict[str, Any]:
+    """Runs, configs, step counts, series (kind, dtype, per-step shape, rows), events, checkpoints."""
+    if isinstance(source, Session):
+        return _summarise(source)
+    with open_session(source) as session:
+        return _summarise(session)
+
+
+def _summarise(session: Session) -> dict[str, Any]:
+    runs = []
+    for run in session.runs:
+        steps = run.steps
+        series = {}
+        for name, (kind, dtype, shape) in sorted(run.series_names().items()):
+            series[name] = {"kind": kind, "dtype": dtype, "shape": list(shape),
+                            "rows": int(len(run.series_steps(name)))}
+        runs.append({
+            "id": run.id,
+            "state": run.state.value,
+            "parent": None if run.parent is None else {"run": run.parent[0], "step": run.parent[1]},
+            "created": run.created,
+            "config": run.config.to_dict(),
+            "steps": {"count": int(len(steps)),
+                      "first": int(steps[0]) if len(steps) else None,
+                      "last": int(steps[-1]) if len(steps) else None},
+            "series": series,
+            "events": [{"step": e.step, "kind": e.kind, "detail": dict(e.detail), "wall_time": e.wall_time}
+                       for e in run.events],
+            "checkpoints": [int(step) for step in run.checkpoint_steps()],
+            "probe_batch": {name: {"dtype": a.dtype.name, "shape": list(a.shape)}
+                            for name, a in run.probe_batch.items()},
+        })
+    return {"file": str(session.path), "schema_version": session.schema_version,
+            "writer": session.meta.get("writer"), "runs": runs}
+
+
+def format_info(summary: dict[str, Any]) -> str:
+    """The summary as text for a terminal."""
+    lines = [f"{summary['file']}  (schema {summary['schema_version']}, "
+             f"written by {summary.get('writer') or 'unknown'}, {len(summary['runs'])} run(s))"]
+    for run in summary["runs"]:
+        config, steps = run["config"], run["steps"]
+        created = datetime.datetime.fromtimestamp(run["created"]).isoformat(" ", "seconds") \
+            if run["created"] > 0 else "?"
+        parent = f", forked from run {run['parent']['run']} at step {run['parent']['step']}" \
+            if run["parent"] else ""
+        lines.append("")
+        lines.append(f"run {run['id']}: {config['arch']} H={config['hidden']} on {config['task']} "
+                     f"T={config['seq_len']}, {run['state']}, created {created}{parent}")
+        span = f" ({steps['first']}..{steps['last']})" if steps["count"] else ""
+        lines.append(f"  steps: {steps['count']}{span}")
+        checkpoints = run["checkpoints"]
+        shown = ", ".join(map(str, checkpoints[:8])) + (", ..." if len(checkpoints) > 8 else "")
+        lines.append(f"  checkpoints: {len(checkpoints)}" + (f" at {shown}" if checkpoints else ""))
+        if run["probe_batch"]:
+            lines.append("  probe batch: " + ", ".join(
+                f"{name} {entry['dtype']}{entry['shape']}" for name, entry in run["probe_batch"].items()))
+        lines.append(f"  series: {len(run['series'])}")
+        width = max((len(name) for name in run["series"]), default=0)
+        for name, entry in run["series"].items():
+            shape = "scalar" if entry["kind"] == "scalar" else f"{entry['dtype']}{entry['shape']}"
+            lines.append(f"    {name:<{width}}  {shape:<18} {entry['rows']} rows")
+        lines.append(f"  events: {len(run['events'])}")
+        for event in run["events"][:20]:
+            detail = ", ".join(f"{k}={v}" for k, v in event["detail"].items())
+            lines.append(f"    step {event['step']}: {event['kind']}" + (f" ({detail})" if detail else ""))
+        if len(run["events"]) > 20:
+            lines.append(f"    ... {len(run['events']) - 20} more")
+    return "\n".join(lines)

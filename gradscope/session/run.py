@@ -1,0 +1,230 @@
+"""One recorded run, read lazily from a hardened connection.
+
+Nothing is read until asked for, and nothing read is trusted: step indices must be ints,
+scalars numbers, arrays pass `arrays.decode`, and the bytes a load may pull are budgeted against
+the file's size before the first row is fetched.
+"""
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from gradscope.config import RunConfig
+from gradscope.records import Checkpoint, Event, RunState, StepRecord
+from gradscope.session import arrays, schema
+from gradscope.session.errors import MissingEntryError, SessionError
+from gradscope.session.hardened import HardenedConnection
+
+
+class Run:
+    """One recorded run: its config and state, and lazy access to everything it recorded."""
+
+    def __init__(self, db: HardenedConnection, run_id: int, config: RunConfig, state: RunState,
+                 parent: tuple[int, int] | None, created: float):
+        self._db = db
+        self.id, self.config, self.state, self.parent, self.created = run_id, config, state, parent, created
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.config.arch}/{self.config.task} {self.state.value}>"
+
+    def _error(self, problem: str, missing: bool = False) -> SessionError:
+        return (MissingEntryError if missing else SessionError)(self._db.path, f"run {self.id}: {problem}")
+
+    # -- steps and series ----------------------------------------------------------------------
+
+    @cached_property
+    def steps(self) -> np.ndarray:
+        """Every recorded step index, ascending (int64)."""
+        rows = self._db.query("SELECT step FROM step WHERE run_id = ? ORDER BY step LIMIT ?",
+                              (self.id, schema.MAX_STEPS + 1))
+        return self._step_array([row[0] for row in rows], "steps")
+
+    @cached_property
+    def _series(self) -> dict[str, tuple[int, str, np.dtype, tuple[int, ...]]]:
+        table = {}
+        for series_id, name, kind, dtype, shape in self._db.iterate(
+                "SELECT id, name, kind, dtype, shape FROM series WHERE run_id = ? LIMIT ?",
+                (self.id, schema.MAX_SERIES + 1)):
+            if len(table) >= schema.MAX_SERIES:
+                raise self._error(f"has more than {schema.MAX_SERIES} series")
+            if type(series_id) is not int or not isinstance(name, str) or len(name) > schema.MAX_TEXT_BYTES:
+                raise self._error(f"has a malformed series entry ({series_id!r})")
+            try:
+                parsed = (series_id, kind, arrays.parse_dtype(dtype), arrays.parse_shape(shape))
+            except arrays.ArrayFormatError as exc:
+                raise self._error(f"series {name!r}: {exc}") from None
+            if kind not in (schema.KIND_SCALAR, schema.KIND_ARRAY) or (
+                    kind == schema.KIND_SCALAR and (parsed[2].name != "float64" or parsed[3] != ())):
+                raise self._error(f"series {name!r} has an invalid kind {kind!r}")
+            table[name] = parsed
+        return table
+
+    def series_names(self) -> dict[str, tuple[str, str, tuple[int, ...]]]:
+        """name -> (kind 'scalar' or 'array', dtype name, per-step shape)."""
+        return {name: (kind, dtype.name, shape) for name, (_, kind, dtype, shape) in self._series.items()}
+
+    def series(self, name: str) -> np.ndarray:
+        """The values of one series, stacked by step: shape [rows, *per-step shape]."""
+        return self._load_series(name, values=True)[1]
+
+    def series_steps(self, name: str) -> np.ndarray:
+        """The steps the rows of `series(name)` belong to (arrays exist only on probed steps)."""
+        return self._load_series(name, values=False)[0]
+
+    def series_with_steps(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of one series in one query."""
+        return self._load_series(name, values=True)
+
+    def _load_series(self, name: str, values: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        if name not in self._series:
+            raise self._error(f"has no series {name!r}", missing=True)
+        series_id, kind, dtype, shape = self._series[name]
+        table = "scalar_value" if kind == schema.KIND_SCALAR else "array_value"
+        column = ("value" if kind == schema.KIND_SCALAR else "data") if values else "NULL"
+        if values and kind == schema.KIND_ARRAY:
+            self._check_budget(f"series {name!r}", "SELECT count(*), total(length(data)) FROM array_value "
+                               "WHERE series_id = ?", (series_id,))
+        rows = self._db.query(f"SELECT step, {column} FROM {table} WHERE series_id = ? ORDER BY step LIMIT ?",
+                              (series_id, schema.MAX_STEPS + 1))
+        steps = self._step_array([row[0] for row in rows], f"series {name!r}")
+        if not values:
+            return steps, None
+        if kind == schema.KIND_SCALAR:
+            return steps, self._scalar_array([row[1] for row in rows], f"series {name!r}")
+        try:
+            return steps, arrays.decode_rows([row[1] for row in rows], dtype, shape)
+        except arrays.ArrayFormatError as exc:
+            raise self._error(f"series {name!r}: {exc}") from None
+
+    def record(self, step: int) -> StepRecord:
+        """The StepRecord recorded at `step`, as the trainer produced it (for replay)."""
+        step = int(step)
+        rows = self._db.query("SELECT wall_time FROM step WHERE run_id = ? AND step = ?", (self.id, step))
+        if not rows:
+            raise self._error(f"has no step {step}", missing=True)
+        wall_time = self._scalar_array([rows[0][0]], f"step {step}")[0]
+        by_id = {series_id: (name, kind, dtype, shape)
+                 for name, (series_id, kind, dtype, shape) in self._series.items()}
+        scalars, found = {}, {}
+        ids = sorted(by_id)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for series_id, value in self._db.query(
+                    f"SELECT series_id, value FROM scalar_value WHERE series_id IN ({marks}) AND step = ?",
+                    (*chunk, step)):
+                name = self._named(by_id, series_id, step)[0]
+                scalars[name] = self._scalar_array([value], f"step {step}")[0]
+            self._check_budget(f"step {step}", "SELECT count(*), total(length(data)) FROM array_value "
+                               f"WHERE series_id IN ({marks}) AND step = ?", (*chunk, step))
+            for series_id, data in self._db.query(
+                    f"SELECT series_id, data FROM array_value WHERE series_id IN ({marks}) AND step = ?",
+                    (*chunk, step)):
+                name, _, dtype, shape = self._named(by_id, series_id, step)
+                found[name] = self._decode(data, dtype, shape, f"array {name!r} at step {step}")
+        return StepRecord(step=step, scalars=scalars, arrays=found, wall_time=float(wall_time))
+
+    # -- events, probe batch, checkpoints ------------------------------------------------------
+
+    @cached_property
+    def events(self) -> list[Event]:
+        events = []
+        for step, kind, detail, wall_time in self._db.iterate(
+                "SELECT step, kind, detail, wall_time FROM event WHERE run_id = ? ORDER BY step, id LIMIT ?",
+                (self.id, schema.MAX_EVENTS + 1)):
+            if len(events) >= schema.MAX_EVENTS:
+                raise self._error(f"has more than {schema.MAX_EVENTS} events")
+            if (type(step) is not int or not isinstance(kind, str) or len(kind) > schema.MAX_TEXT_BYTES
+                    or not isinstance(detail, str) or len(detail) > schema.MAX_DETAIL_BYTES
+                    or not isinstance(wall_time, (int, float))):
+                raise self._error(f"has a malformed event at step {step!r}")
+            try:
+                parsed = json.loads(detail)
+            except (ValueError, RecursionError):
+                raise self._error(f"has an event at step {step} with unreadable detail") from None
+            if not isinstance(parsed, dict):
+                raise self._error(f"has an event at step {step} whose detail is not a table")
+            events.append(Event(step=step, kind=kind, detail=parsed, wall_time=float(wall_time)))
+        return events
+
+    @cached_property
+    def probe_batch(self) -> dict[str, np.ndarray]:
+        """The fixed probe inputs (e.g. "x", "y"), read-only arrays."""
+        return self._tensors(schema.ROLE_PROBE, 0)
+
+    def checkpoint_steps(self) -> np.ndarray:
+        rows = self._db.query("SELECT step FROM checkpoint WHERE run_id = ? ORDER BY step LIMIT ?",
+                              (self.id, schema.MAX_STEPS + 1))
+        return self._step_array([row[0] for row in rows], "checkpoints")
+
+    def checkpoint(self, step: int) -> Checkpoint:
+        """The weights that computed `step` exactly; MissingEntryError if none was saved there."""
+        step = int(step)
+        if not self._db.query("SELECT step FROM checkpoint WHERE run_id = ? AND step = ?", (self.id, step)):
+            raise self._error(f"has no checkpoint at step {step}", missing=True)
+        return Checkpoint(step=step, weights=self._tensors(schema.ROLE_WEIGHT, step),
+                          optimizer=self._tensors(schema.ROLE_OPTIMIZER, step))
+
+    def nearest_checkpoint(self, step: int) -> Checkpoint:
+        """The latest checkpoint at or before `step` (replay starts there and steps forward)."""
+        rows = self._db.query("SELECT max(step) FROM checkpoint WHERE run_id = ? AND step <= ?",
+                              (self.id, int(step)))
+        found = rows[0][0] if rows else None
+        if found is None:
+            raise self._error(f"has no checkpoint at or before step {int(step)}", missing=True)
+        if type(found) is not int:
+            raise self._error(f"has a malformed checkpoint step {found!r}")
+        return self.checkpoint(found)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def _tensors(self, role: str, step: int) -> dict[str, np.ndarray]:
+        where = "FROM tensor WHERE run_id = ? AND role = ? AND step = ?"
+        what = "probe batch" if role == schema.ROLE_PROBE else f"{role} tensors at step {step}"
+        self._check_budget(what, f"SELECT count(*), total(length(data)) {where}", (self.id, role, step))
+        found = {}
+        for name, dtype, shape, data in self._db.iterate(
+                f"SELECT name, dtype, shape, data {where} LIMIT ?", (self.id, role, step, schema.MAX_TENSORS + 1)):
+            if not isinstance(name, str) or len(found) >= schema.MAX_TENSORS:
+                raise self._error(f"has a malformed {what} entry")
+            try:
+                parsed = arrays.parse_dtype(dtype), arrays.parse_shape(shape)
+            except arrays.ArrayFormatError as exc:
+                raise self._error(f"{what} {name!r}: {exc}") from None
+            found[name] = self._decode(data, *parsed, f"{what} {name!r}")
+        return found
+
+    def _named(self, by_id: dict, series_id: Any, step: int) -> tuple:
+        # only a damaged index can return a row outside the IN list we asked for
+        if series_id not in by_id:
+            raise self._error(f"step {step}: is damaged (a value of an unknown series)")
+        return by_id[series_id]
+
+    def _decode(self, data: Any, dtype: np.dtype, shape: tuple[int, ...], what: str) -> np.ndarray:
+        try:
+            return arrays.decode(data, dtype, shape)
+        except arrays.ArrayFormatError as exc:
+            raise self._error(f"{what}: {exc}") from None
+
+    def _check_budget(self, what: str, sql: str, params: tuple) -> None:
+        # many rows may point at the same overflow pages in a crafted file; refuse to load more
+        # bytes than the file could really hold before any of them is fetched
+        count, total = self._db.query(sql, params)[0]
+        if type(count) is not int or count > schema.MAX_STEPS or not isinstance(total, (int, float)) \
+                or total > self._db.byte_budget:
+            raise self._error(f"{what} claims more data than the file holds")
+
+    def _step_array(self, values: list[Any], what: str) -> np.ndarray:
+        if len(values) > schema.MAX_STEPS:
+            raise self._error(f"{what}: more than {schema.MAX_STEPS} steps")
+        if not all(type(value) is int for value in values):
+            raise self._error(f"{what}: a step index is not an integer")
+        return np.array(values, dtype=np.int64)
+
+    def _scalar_array(self, values: list[Any], what: str) -> np.ndarray:
+        if not all(value is None or type(value) is float or type(value) is int for value in values):
+            raise self._error(f"{what}: a value is not a number")
+        return np.array([np.nan if value is None else value for value in values], dtype=np.float64)

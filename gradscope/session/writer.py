@@ -1,0 +1,275 @@
+"""Recording a session: append-only, committed at least once a second, safe against a kill.
+
+While recording the file is in WAL mode with synchronous=NORMAL: every committed transaction
+survives the process being killed (not a power cut), and a reader can open the file while it
+grows. A clean `close()` checkpoints and returns to rollback-journal mode, so the `.gscope` file
+alone is the whole session, ready to share.
+
+Threading: a writer belongs to the one thread that created it (the training worker); sqlite3
+refuses calls from any other thread. Only frozen records cross threads, so nothing else needs
+to touch it.
+"""
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import math
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+import gradscope
+from gradscope.config import RunConfig
+from gradscope.records import Checkpoint, Event, RunState, StepRecord
+from gradscope.session import arrays, schema
+from gradscope.session.errors import SessionError
+
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _sqlite_errors(method: Callable) -> Callable:
+    """A full disk or a vanished directory reaches the worker as a SessionError naming the file."""
+    @functools.wraps(method)
+    def wrapper(self: SessionWriter, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise SessionError(self.path, f"cannot write ({type(exc).__name__}: {exc})") from None
+    return wrapper
+
+
+class SessionWriter:
+    """Writes runs into one `.gscope` file. Use as a context manager, or call `close()`."""
+
+    def __init__(self, path: str | os.PathLike, *, append: bool = False,
+                 commit_interval: float = 1.0):
+        self.path = Path(path)
+        self.commit_interval = float(commit_interval)
+        self._conn: sqlite3.Connection | None = None
+        # (run_id, name) -> (series_id, kind, dtype name, per-step shape)
+        self._series: dict[tuple[int, str], tuple[int, str, str, tuple[int, ...]]] = {}
+        self._runs: set[int] = set()
+        existing = _existing_kind(self.path)
+        if existing == "foreign":
+            raise SessionError(self.path, "exists and is not a gradscope session; refusing to overwrite it")
+        if append and existing == "session":
+            from gradscope.session.reader import open_session
+            # the hardened reader vets the file first: triggers in a stranger's file would fire
+            # on our inserts once it is open read-write
+            open_session(self.path).close()
+        else:
+            for suffix in ("", *_SIDE_FILES):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None)
+            self._conn.execute("PRAGMA trusted_schema = OFF")
+            if not (append and existing == "session"):
+                self._create()
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            self._abandon()
+            raise SessionError(self.path, f"cannot create the session file ({exc})") from None
+        self._last_commit = time.monotonic()
+
+    def _create(self) -> None:
+        # page_size must be set before the first table exists; 16 KiB pages keep [T]-sized
+        # blobs inline in their b-tree cells, which makes series scans sequential
+        self._conn.execute("PRAGMA page_size = 16384")
+        self._conn.execute("BEGIN")
+        schema.create(self._conn)
+        self._conn.execute("INSERT INTO meta (key, value) VALUES ('writer', ?)",
+                           (f"gradscope {gradscope.__version__}",))
+        self._conn.execute("COMMIT")
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    @_sqlite_errors
+    def start_run(self, config: RunConfig, probe_batch: Mapping[str, Any] | None = None,
+                  parent: tuple[int, int] | None = None) -> int:
+        """Add a run; `parent` is (run_id, step) of the run it was forked from. Returns its id."""
+        if not isinstance(config, RunConfig):
+            raise TypeError(f"config must be a RunConfig, not {type(config).__name__}")
+        if parent is not None:
+            parent_run, parent_step = (int(parent[0]), int(parent[1]))
+        else:
+            parent_run = parent_step = None
+        tensors = [(str(name), *arrays.encode(value, f"probe batch {name!r}"))
+                   for name, value in (probe_batch or {}).items()]
+        conn = self._begin()
+        run_id = conn.execute("SELECT coalesce(max(id) + 1, 0) FROM run").fetchone()[0]
+        conn.execute("INSERT INTO run (id, config, parent_run, parent_step, state, created) "
+                     "VALUES (?, ?, ?, ?, ?, ?)",
+                     (run_id, config.to_json(), parent_run, parent_step,
+                      RunState.RUNNING.value, time.time()))
+        self._insert_tensors(run_id, schema.ROLE_PROBE, 0, tensors)
+        self._runs.add(run_id)
+        self.commit()
+        return run_id
+
+    @_sqlite_errors
+    def set_state(self, run_id: int, state: RunState | str) -> None:
+        state = RunState(state)
+        self._begin().execute("UPDATE run SET state = ? WHERE id = ?", (state.value, self._run(run_id)))
+        self.commit()
+
+    # -- records -------------------------------------------------------------------------------
+
+    @_sqlite_errors
+    def add_step(self, run_id: int, record: StepRecord) -> None:
+        run_id, step = self._run(run_id), int(record.step)
+        # encode and check everything before the first insert, so a bad record leaves no trace
+        scalars = [(name, value) for name, value in record.scalars.items()]
+        encoded = [(name, *arrays.encode(value, f"array {name!r} at step {step}"))
+                   for name, value in record.arrays.items()]
+        new_series = []
+        for name, _ in scalars:
+            new_series += self._check_series(run_id, name, schema.KIND_SCALAR, "float64", ())
+        for name, dtype, shape, _ in encoded:
+            new_series += self._check_series(run_id, name, schema.KIND_ARRAY, dtype, shape)
+        conn = self._begin()
+        try:
+            conn.execute("INSERT INTO step (run_id, step, wall_time) VALUES (?, ?, ?)",
+                         (run_id, step, float(record.wall_time)))
+        except sqlite3.IntegrityError:
+            raise ValueError(f"step {step} of run {run_id} is already recorded") from None
+        for key, kind, dtype, shape in new_series:
+            cursor = conn.execute("INSERT INTO series (run_id, name, kind, dtype, shape) "
+                                  "VALUES (?, ?, ?, ?, ?)", (*key, kind, dtype, arrays.shape_text(shape)))
+            self._series[key] = (cursor.lastrowid, kind, dtype, shape)
+        series = self._series
+        conn.executemany("INSERT INTO scalar_value (series_id, step, value) VALUES (?, ?, ?)",
+                         [(series[run_id, name][0], step, None if math.isnan(value) else value)
+                          for name, value in scalars])
+        conn.executemany("INSERT INTO array_value (series_id, step, data) VALUES (?, ?, ?)",
+                         [(series[run_id, name][0], step, data) for name, _, _, data in encoded])
+        self._maybe_commit()
+
+    @_sqlite_errors
+    def add_event(self, run_id: int, event: Event) -> None:
+        detail = json.dumps(dict(event.detail), default=_json_default)
+        self._begin().execute(
+            "INSERT INTO event (run_id, step, kind, detail, wall_time) VALUES (?, ?, ?, ?, ?)",
+            (self._run(run_id), int(event.step), str(event.kind), detail, float(event.wall_time)))
+        self._maybe_commit()
+
+    @_sqlite_errors
+    def add_checkpoint(self, run_id: int, checkpoint: Checkpoint) -> None:
+        run_id, step = self._run(run_id), int(checkpoint.step)
+        weights = [(str(n), *arrays.encode(v, f"weight {n!r}")) for n, v in checkpoint.weights.items()]
+        optimizer = [(str(n), *arrays.encode(v, f"optimizer state {n!r}"))
+                     for n, v in checkpoint.optimizer.items()]
+        conn = self._begin()
+        try:
+            conn.execute("INSERT INTO checkpoint (run_id, step) VALUES (?, ?)", (run_id, step))
+        except sqlite3.IntegrityError:
+            raise ValueError(f"run {run_id} already has a checkpoint at step {step}") from None
+        self._insert_tensors(run_id, schema.ROLE_WEIGHT, step, weights)
+        self._insert_tensors(run_id, schema.ROLE_OPTIMIZER, step, optimizer)
+        self._maybe_commit()
+
+    # -- transactions --------------------------------------------------------------------------
+
+    @property
+    def has_uncommitted(self) -> bool:
+        """True while some added data is not yet committed (and so would not survive a kill)."""
+        return self._conn is not None and self._conn.in_transaction
+
+    @_sqlite_errors
+    def commit(self) -> None:
+        if self._conn is not None and self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+        self._last_commit = time.monotonic()
+
+    def close(self) -> None:
+        """Commit, fold the WAL back into the file and close; safe to call more than once."""
+        if self._conn is None:
+            return
+        try:
+            self.commit()
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._conn.execute("PRAGMA journal_mode = DELETE")
+            except sqlite3.OperationalError:
+                pass  # a reader still has the file open: it stays in WAL mode, nothing is lost
+        except sqlite3.Error as exc:
+            raise SessionError(self.path, f"could not finish writing ({exc})") from None
+        finally:
+            self._abandon()
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _begin(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise SessionError(self.path, "the session writer is closed")
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN")
+        return self._conn
+
+    def _maybe_commit(self) -> None:
+        if time.monotonic() - self._last_commit >= self.commit_interval:
+            self.commit()
+
+    def _abandon(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _run(self, run_id: int) -> int:
+        if run_id not in self._runs:
+            raise ValueError(f"run {run_id} was not started by this writer")
+        return run_id
+
+    def _check_series(self, run_id: int, name: str, kind: str, dtype: str,
+                      shape: tuple[int, ...]) -> list:
+        known = self._series.get((run_id, name))
+        if known is None:
+            return [((run_id, name), kind, dtype, shape)]
+        if known[1] != kind or known[2] != dtype or known[3] != shape:
+            raise ValueError(f"series {name!r} of run {run_id} holds {known[1]} {known[2]}{list(known[3])}; "
+                             f"cannot add {kind} {dtype}{list(shape)}")
+        return []
+
+    def _insert_tensors(self, run_id: int, role: str, step: int, tensors: list) -> None:
+        self._conn.executemany(
+            "INSERT INTO tensor (run_id, role, step, name, dtype, shape, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, role, step, name, dtype, arrays.shape_text(shape), data)
+             for name, dtype, shape, data in tensors])
+
+
+def _existing_kind(path: Path) -> str:
+    """'none', 'session' or 'foreign' for whatever sits at `path` now."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except FileNotFoundError:
+        return "none"
+    except OSError as exc:
+        raise SessionError(path, f"cannot open ({exc.strerror or exc})") from None
+    if not header:
+        return "none"  # an empty placeholder, e.g. from tempfile: nothing to lose
+    if (len(header) == 100 and header.startswith(schema.SQLITE_MAGIC)
+            and int.from_bytes(header[68:72], "big") == schema.APPLICATION_ID):
+        return "session"
+    return "foreign"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"event detail {value!r} is not JSON-serialisable")
