@@ -70,16 +70,11 @@ class StepJacobians:
             self.forget = f                                      # dc'/dc = diag(f)
         self._chunk_start = None
         self._chunk = None
-        # the same coefficients with timesteps and sequences flattened, in float64, for the
-        # batched operators that Lanczos runs on (its vectors are float64)
+        # the same coefficients with timesteps and sequences flattened, for the batched operators
         self.flat_alpha, self.flat_beta = self._flat(self.alpha), self._flat(self.beta)
         self.flat_diagonal = self._flat(self.diagonal)
         if self.lstm:
             self.flat_cell_to_hidden, self.flat_forget = self._flat(self.cell_to_hidden), self._flat(self.forget)
-        for name in ("flat_alpha", "flat_beta", "flat_diagonal", "flat_cell_to_hidden", "flat_forget"):
-            value = getattr(self, name, None)
-            setattr(self, name, None if value is None else value.double())
-        self.stacked64 = self.stacked.double()
 
     # -- all timesteps at once, as operators on [B*T, n] ----------------------------------------
 
@@ -88,11 +83,11 @@ class StepJacobians:
 
     def _images(self, vectors: torch.Tensor) -> torch.Tensor:
         """W_k v for every block k: [N, K, H], one GEMM against the stacked blocks."""
-        return (vectors @ self.stacked64.T).view(vectors.shape[0], -1, self.hidden)
+        return (vectors @ self.stacked.T).view(vectors.shape[0], -1, self.hidden)
 
     def _transposed(self, weighted: torch.Tensor) -> torch.Tensor:
         """sum_k W_k^T w_k for w [N, K, H]: one GEMM."""
-        return weighted.reshape(weighted.shape[0], -1) @ self.stacked64
+        return weighted.reshape(weighted.shape[0], -1) @ self.stacked
 
     def matvec(self, vectors: torch.Tensor) -> torch.Tensor:
         if not self.lstm:
@@ -163,7 +158,7 @@ def step_jacobian_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
     """||ds_t/ds_{t-1}||_2 for every step and sequence, [B, T] in processing order."""
     count = steps.batch * steps.length
     sigma = lanczos_spectral_norm(steps.matvec, steps.rmatvec, count, steps.size,
-                                  dtype=torch.float64, device=steps.alpha.device, seed=seed)
+                                  dtype=steps.alpha.dtype, device=steps.alpha.device, seed=seed)
     return sigma.view(steps.batch, steps.length).cpu()
 
 
@@ -176,8 +171,8 @@ def product_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
     product = torch.eye(size, dtype=dtype, device=device).expand(batch, size, size)
     log_scale = torch.zeros(batch, dtype=torch.float64, device=device)
     power = WarmPowerIteration(batch, size, dtype, device, seed)
-    # (step, sequences, their scaled products, their log scales) that power iteration left open
-    unsettled: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    # (step, sequences, scaled products, log scales, right vectors) that power iteration left open
+    unsettled: list[tuple] = []
     for step in range(length - 1, 0, -1):
         product = steps.right_multiply(product, step)               # now ds_last/ds_{step-1}
         scale = product.abs().flatten(1).amax(dim=1)
@@ -188,22 +183,53 @@ def product_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
         norms[:, step - 1] = (estimate * torch.exp(log_scale)).cpu()
         if not bool(converged.all()):
             todo = (~converged).nonzero().flatten()
-            unsettled.append((step - 1, todo, product[todo].clone(), log_scale[todo]))
+            unsettled.append((step - 1, todo, product[todo].clone(), log_scale[todo], power.right[todo]))
     if unsettled:
-        exact = dense_spectral_norm(torch.cat([entry[2] for entry in unsettled]), seed=seed + 1)
+        # Lanczos from where power iteration got to: most of the way already
+        exact = dense_spectral_norm(torch.cat([entry[2] for entry in unsettled]), seed=seed + 1,
+                                    start=torch.cat([entry[4] for entry in unsettled]))
         offset = 0
-        for step, todo, _, scales in unsettled:
+        for step, todo, _, scales, _ in unsettled:
             settled = exact[offset:offset + len(todo)].to(scales.device) * torch.exp(scales)
             norms[todo.cpu(), step] = settled.cpu()
             offset += len(todo)
     return norms
 
 
+SMALL_STATE = 32  # up to this state size one batched SVD beats any iteration
+
+
+def small_state_norms(steps: StepJacobians) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both profiles of a small state exactly: every step Jacobian and every scaled product
+    stacked, and one batched SVD (float64) over all of them."""
+    length = steps.length
+    dense = [steps.dense(step) for step in range(length)]
+    size = steps.size
+    product = torch.eye(size, dtype=dense[0].dtype, device=dense[0].device).expand(steps.batch, size, size)
+    products, log_scales = [product], [torch.zeros(steps.batch, dtype=torch.float64, device=product.device)]
+    for step in range(length - 1, 0, -1):
+        product = steps.right_multiply(product, step)
+        scale = product.abs().flatten(1).amax(dim=1)
+        scale = torch.where((scale > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
+        product = product / scale[:, None, None]
+        products.append(product)
+        log_scales.append(log_scales[-1] + torch.log(scale.double()))
+    stacked = torch.stack(dense + products[::-1], dim=1).double()          # [B, 2T, n, n]
+    finite = torch.isfinite(stacked).flatten(2).all(-1)
+    norms = torch.linalg.matrix_norm(torch.where(finite[..., None, None], stacked, torch.zeros_like(stacked)), ord=2)
+    norms = torch.where(finite, norms, torch.full_like(norms, float("nan")))
+    step_norms, product_norms_ = norms[:, :length], norms[:, length:]
+    return (product_norms_ * torch.exp(torch.stack(log_scales[::-1], dim=1))).cpu(), step_norms.cpu()
+
+
 def jacobian_profile(steps: StepJacobians, seed: int = 0) -> JacobianProfile:
     """Spectral norms of ds_T/ds_t and ds_t/ds_{t-1} for every t, per probe sequence, in
     position order (the reverse direction's last step is position 0)."""
-    jacobian_norm = product_norms(steps, seed)
-    step_jacobian_norm = step_jacobian_norms(steps, seed + 2)
+    if steps.size <= SMALL_STATE:
+        jacobian_norm, step_jacobian_norm = small_state_norms(steps)
+    else:
+        jacobian_norm = product_norms(steps, seed)
+        step_jacobian_norm = step_jacobian_norms(steps, seed + 2)
     if steps.reverse:
         jacobian_norm, step_jacobian_norm = jacobian_norm.flip(1), step_jacobian_norm.flip(1)
     return JacobianProfile(jacobian_norm, step_jacobian_norm)

@@ -17,7 +17,7 @@ import torch
 
 Matvec = Callable[[torch.Tensor], torch.Tensor]
 
-LANCZOS_TOLERANCE = 1e-9      # relative rise of the top Ritz value of J^T J over 8 steps
+LANCZOS_TOLERANCE = 1e-6      # relative rise of the top Ritz value of J^T J over 8 steps
 POWER_TOLERANCE = 1e-6        # relative change of a warm power-iteration estimate
 POWER_ITERATIONS = 3
 
@@ -30,27 +30,30 @@ def _safe_normalise(vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def lanczos_spectral_norm(matvec: Matvec, rmatvec: Matvec, count: int, size: int, *,
                           dtype=torch.float32, device="cpu", seed: int = 0,
-                          max_steps: int | None = None) -> torch.Tensor:
+                          max_steps: int | None = None, start: torch.Tensor | None = None) -> torch.Tensor:
     """sigma_max of `count` operators J of size `size`, given v -> J v and u -> J^T u on [count, size].
 
-    Plain three-term Lanczos on J^T J in float64: without reorthogonalisation the basis loses
+    Plain three-term Lanczos on J^T J: without reorthogonalisation the basis loses
     orthogonality only after the top Ritz value has converged (Paige), and storing no basis
-    keeps the memory traffic to a few vectors. Returns float64 [count]; NaN where the
+    keeps the memory traffic to a few vectors. The products run in the operator's dtype, the
+    recurrence coefficients are kept in float64. Returns float64 [count]; NaN where the
     operator's products are not finite.
     """
     steps_cap = min(size, max_steps or max(size, 8))
     generator = torch.Generator().manual_seed(seed)
-    current = _safe_normalise(torch.randn(count, size, generator=generator, dtype=torch.float64).to(device))[0]
+    if start is None:
+        start = torch.randn(count, size, generator=generator, dtype=torch.float64)
+    current = _safe_normalise(start.to(dtype=dtype, device=device))[0]
     previous_vector = torch.zeros_like(current)
     alphas = torch.zeros(count, steps_cap, dtype=torch.float64, device=device)
     betas = torch.zeros(count, steps_cap, dtype=torch.float64, device=device)
     finite = None
     ritz = torch.zeros(count, dtype=torch.float64, device=device)
     open_rows = torch.arange(count, device=device)   # rows whose top Ritz value is not settled
-    beta = torch.zeros(count, dtype=torch.float64, device=device)
+    beta = torch.zeros(count, dtype=dtype, device=device)
     steps_done = 0
     for step in range(steps_cap):
-        image = rmatvec(matvec(current.to(dtype))).double()
+        image = rmatvec(matvec(current))
         if finite is None:
             # a NaN or inf in an operator shows in its first product and would spread from there
             finite = torch.isfinite(image).all(dim=-1)
@@ -58,10 +61,10 @@ def lanczos_spectral_norm(matvec: Matvec, rmatvec: Matvec, count: int, size: int
             image = torch.where(finite.unsqueeze(-1), image, torch.zeros_like(image))
         alpha = (image * current).sum(-1)
         image = image - alpha.unsqueeze(-1) * current - beta.unsqueeze(-1) * previous_vector
-        alphas[:, step] = alpha
+        alphas[:, step] = alpha.double()
         previous_vector = current
         current, beta = _safe_normalise(image)
-        betas[:, step] = beta
+        betas[:, step] = beta.double()
         steps_done = step + 1
         if steps_done >= 16 and steps_done % 8 == 0 and steps_done < steps_cap:
             open_rows = _unsettled(alphas, betas, steps_done, ritz, open_rows, finite)
@@ -111,15 +114,16 @@ def _count_below(diagonal: torch.Tensor, off: torch.Tensor, shift: torch.Tensor)
     return below
 
 
-def dense_spectral_norm(matrices: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """sigma_max of each matrix in [N, n, n] by Lanczos; float64 [N]."""
+def dense_spectral_norm(matrices: torch.Tensor, seed: int = 0, start: torch.Tensor | None = None) -> torch.Tensor:
+    """sigma_max of each matrix in [N, n, n] by Lanczos (from `start`, right vectors, if given)."""
     # row-vector products u^T M read a batch of matrices about three times faster than M v,
     # so keep a transposed copy and use that form both ways
     transposed = matrices.mT.contiguous()
     return lanczos_spectral_norm(
         lambda v: torch.bmm(v.unsqueeze(1), transposed).squeeze(1),
         lambda u: torch.bmm(u.unsqueeze(1), matrices).squeeze(1),
-        matrices.shape[0], matrices.shape[-1], dtype=matrices.dtype, device=matrices.device, seed=seed)
+        matrices.shape[0], matrices.shape[-1], dtype=matrices.dtype, device=matrices.device, seed=seed,
+        start=start)
 
 
 class WarmPowerIteration:
@@ -146,4 +150,5 @@ class WarmPowerIteration:
                 break
         usable = torch.isfinite(left).all(dim=-1) & (estimate > 0)
         self.left = torch.where(usable.unsqueeze(-1), left, self.left)
+        self.right = right
         return estimate.double(), converged & torch.isfinite(estimate)

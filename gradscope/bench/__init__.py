@@ -1,0 +1,52 @@
+"""`gradscope bench`: the engine's costs, measured side by side in one run.
+
+Every figure is a ratio of two things measured here, now, on this machine, or a time with
+its unit in its name. Nothing here is asserted: the tests check correctness, this reports.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def run_bench(args) -> int:
+    import torch
+
+    from gradscope.bench import probes, spectral, storage
+
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    quick = bool(getattr(args, "quick", False))
+    say = (lambda text: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
+    results = {
+        "machine": {"cores": __import__("os").cpu_count(), "torch": torch.__version__, "torch_threads": 1,
+                    "python": sys.version.split()[0]},
+        "probe_overhead": probes.measure(quick, say),
+        "spectral": spectral.measure(quick, say),
+        "storage": storage.measure(quick, say),
+    }
+    results["spectral_speedup"] = results["spectral"]["speedup"]
+    results["record_ms_per_step"] = results["storage"]["record_ms_per_step"]
+    results["load_10k_s"] = results["storage"]["load_10k_s"]
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(format_results(results))
+    return 0
+
+
+def format_results(results: dict) -> str:
+    lines = ["probe overhead at the default cadence (training with probes / bare fused loop):"]
+    for name, figure in results["probe_overhead"].items():
+        lines.append(f"  {name:18s} {figure['ratio']:.3f}x   {figure['probes_per_s']:.2f} probes/s   "
+                     f"probe {figure['probe_ms']:.0f} ms, every {figure['probe_every']} steps, "
+                     f"bare step {figure['bare_ms_per_step']:.1f} ms")
+    spectral = results["spectral"]
+    lines.append(f"spectral profile ({spectral['model']}): {spectral['speedup']:.1f}x faster than the naive way "
+                 f"({spectral['ours_s']:.3f} s against {spectral['naive_s']:.1f} s), "
+                 f"largest relative difference {spectral['max_relative_difference']:.1e}")
+    storage = results["storage"]
+    lines.append(f"recording: {storage['record_ms_per_step']:.3f} ms per step "
+                 f"({storage['record_probed_ms_per_step']:.3f} ms for a probed step)")
+    lines.append(f"loading 10,000 steps of hidden_grad_norm at T=200: {storage['load_10k_s']:.3f} s")
+    return "\n".join(lines)

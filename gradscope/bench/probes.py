@@ -1,0 +1,93 @@
+"""Probe overhead: the trainer with probes at its default cadence against a bare fused loop.
+
+The bare loop is what anyone would write: the same fused model, the same task batches,
+Adam, zero_grad/backward/step, one torch thread like the trainer. The two are measured
+alternately (bare, probed, bare, probed) and the medians compared, so drift of the machine
+hits both.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from gradscope.config import RunConfig
+from gradscope.training import Callback, Trainer
+
+CASES = [("rnn", 64, 50), ("lstm", 64, 50), ("gru", 64, 50), ("rnn", 128, 200), ("lstm", 128, 200), ("gru", 128, 200)]
+QUICK_CASES = [("rnn", 16, 10), ("lstm", 16, 10)]
+
+
+def _bare_seconds_per_step(config: RunConfig, steps: int) -> float:
+    trainer = Trainer(config)   # only for its model and task: the loop below is the bare one
+    model, task = trainer.model, trainer.task
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    generator = torch.Generator().manual_seed(config.seed)
+    def one() -> None:
+        x, y = task.sample(config.batch, generator)
+        optimizer.zero_grad(set_to_none=True)
+        task.loss(model(x), y).backward()
+        optimizer.step()
+    one()
+    began = time.perf_counter()
+    for _ in range(steps):
+        one()
+    trainer.close()
+    return (time.perf_counter() - began) / steps
+
+
+class _Count(Callback):
+    """Counts probed steps and keeps when each step finished training (its record's wall
+    time), so the wait for the last probe at the end of a run does not count as training."""
+
+    def __init__(self) -> None:
+        self.probed = 0
+        self.finished: list[float] = []
+
+    def on_step_end(self, trainer, record) -> None:
+        self.probed += int(record.probed)
+        self.finished.append(record.wall_time)
+
+
+def _probed(trainer: Trainer, steps: int) -> tuple[float, int]:
+    """(seconds per step, probed steps) over `steps` steps of the real trainer."""
+    counter = _Count()
+    trainer.callbacks = [counter]
+    trainer.run(steps + 1)
+    seconds = counter.finished[-1] - counter.finished[0]
+    return seconds / steps, counter.probed
+
+
+def measure(quick: bool, say) -> dict:
+    results = {}
+    for arch, hidden, length in (QUICK_CASES if quick else CASES):
+        config = RunConfig(arch=arch, task="adding", hidden=hidden, seq_len=length, batch=32, steps=10**6)
+        name = f"{arch}_H{hidden}_T{length}"
+        say(f"bench: probe overhead {name} ...")
+        trainer = Trainer(config)
+        # warm up: the first steps pay for imports and settle the automatic cadence
+        warm_seconds = 2.0 if not quick else 0.3
+        began = time.perf_counter()
+        while time.perf_counter() - began < warm_seconds:
+            trainer.run(5)
+        bare_step = _bare_seconds_per_step(config, 5)
+        steps = max(10, int((4.0 if not quick else 0.5) / bare_step))
+        bare, probed, probe_counts, probed_seconds = [], [], [], 0.0
+        for _ in range(2 if not quick else 1):
+            bare.append(_bare_seconds_per_step(config, steps))
+            per_step, count = _probed(trainer, steps)
+            probed.append(per_step)
+            probe_counts.append(count)
+            probed_seconds += per_step * steps
+        trainer.close()
+        results[name] = {
+            "ratio": round(statistics.median(probed) / statistics.median(bare), 3),
+            "probes_per_s": round(sum(probe_counts) / probed_seconds, 2),
+            "bare_ms_per_step": round(1000 * statistics.median(bare), 2),
+            "probed_ms_per_step": round(1000 * statistics.median(probed), 2),
+            "probe_ms": round(1000 * (trainer.cadence.probe_time or 0.0), 1),
+            "probe_every": trainer.cadence.every,
+            "steps_measured": steps * len(bare),
+        }
+    return results

@@ -1,0 +1,1 @@
+"""The command-line commands that do work (the parser lives in gradscope.cli)."""

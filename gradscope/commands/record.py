@@ -1,0 +1,93 @@
+"""`gradscope record`: train headless, record every step into a session file.
+
+Ctrl-C (or SIGTERM) stops the run between two steps; the file then holds every step up to
+there, committed, and its state says `stopped`.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from gradscope.config import ConfigError, RunConfig
+from gradscope.records import EventKind, RunState
+from gradscope.training import Callback, SessionRecorder, Trainer
+
+
+class _Progress(Callback):
+    """A progress bar on stderr, and the counts the summary needs."""
+
+    def __init__(self, total: int):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, file=sys.stderr, unit="step", mininterval=0.5, dynamic_ncols=True)
+        self.clip_events = 0
+        self.probed_steps = 0
+        self.divergence: str | None = None
+
+    def on_step_end(self, trainer, record) -> None:
+        self.clip_events += int(record.scalars.get("clipped", 0.0) > 0)
+        self.probed_steps += int(record.probed)
+        self.bar.update(1)
+        if record.step % 10 == 0:
+            self.bar.set_postfix(loss=f"{record.scalars['loss']:.4g}", probe_every=trainer.cadence.every, refresh=False)
+
+    def on_event(self, trainer, event) -> None:
+        if event.kind == EventKind.DIVERGED.value:
+            self.divergence = event.describe()
+        if event.kind == EventKind.RUN_STARTED.value and event.detail.get("device_note"):
+            self.bar.write(f"gradscope record: {event.detail['device_note']}", file=sys.stderr)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def record(args, config: RunConfig) -> int:
+    from gradscope.session import SessionWriter
+
+    output = Path(args.output)
+    if output.suffix != ".gscope":
+        raise ConfigError("output", f"session files end in .gscope, not {output.name!r}")
+    if not output.parent.exists():
+        raise ConfigError("output", f"the folder {str(output.parent)!r} does not exist")
+    began = time.perf_counter()
+    progress = _Progress(config.steps)
+    with SessionWriter(output, append=args.append) as writer:
+        recorder = SessionRecorder(writer)
+        trainer = Trainer(config, [recorder, progress])
+        previous = {sig: signal.signal(sig, lambda *_: trainer.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            state = trainer.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            progress.close()
+    last = trainer.last_record
+    summary = {
+        "file": str(output),
+        "run": recorder.run_id,
+        "state": state.value,
+        "steps": trainer.step_index,
+        "final_loss": None if last is None else last.scalars["loss"],
+        "metric_name": trainer.task.metric_name,
+        "final_metric": None if last is None else last.scalars.get(f"metric/{trainer.task.metric_name}"),
+        "clip_events": progress.clip_events,
+        "probed_steps": progress.probed_steps,
+        "probe_every": trainer.cadence.every,
+        "device": str(trainer.device),
+        "wall_seconds": round(time.perf_counter() - began, 3),
+    }
+    if progress.divergence:
+        summary["divergence"] = progress.divergence
+    if args.json:
+        print(json.dumps(summary, allow_nan=False, default=_finite_or_text))
+    else:
+        print(f"recorded {summary['steps']} steps of {config.arch} on {config.task} to {output} "
+              f"({state.value}, final loss {summary['final_loss']:.4g}, {summary['clip_events']} clip events)",
+              file=sys.stderr)
+    if state is RunState.DIVERGED:
+        print(f"gradscope record: the run diverged: {progress.divergence}; try clipping (--clip-norm 1) "
+              "or a smaller --lr", file=sys.stderr)
+    return 0

@@ -1,0 +1,53 @@
+"""Optimisers by name, and their state as flat named numpy arrays for checkpoints.
+
+A checkpoint must restore the optimiser exactly (momentum buffers, Adam moments, step
+counts) so that a fork from a checkpoint reproduces its parent; nothing may be pickled, so
+the state dict is flattened to `optimizer/<param index>/<key>` arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gradscope.config import RunConfig
+
+
+def build_optimizer(config: RunConfig, parameters) -> torch.optim.Optimizer:
+    parameters = list(parameters)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=config.lr)
+    if config.optimizer == "momentum":
+        return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=config.lr)
+    return torch.optim.Adam(parameters, lr=config.lr)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def optimizer_arrays(optimizer: torch.optim.Optimizer) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {}
+    for index, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            tensor = value if isinstance(value, torch.Tensor) else torch.tensor(value)
+            arrays[f"optimizer/{index}/{key}"] = tensor.detach().cpu().numpy().copy()
+    return arrays
+
+
+def load_optimizer_arrays(optimizer: torch.optim.Optimizer, arrays: dict[str, np.ndarray]) -> None:
+    state_dict = optimizer.state_dict()
+    device = next((p.device for group in optimizer.param_groups for p in group["params"]), "cpu")
+    restored: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in arrays.items():
+        parts = name.split("/")
+        if len(parts) != 3 or parts[0] != "optimizer":
+            continue
+        index, key = int(parts[1]), parts[2]
+        tensor = torch.tensor(np.array(value))
+        # Adam keeps its step count on the CPU; moments live with the parameters
+        restored.setdefault(index, {})[key] = tensor if key == "step" else tensor.to(device)
+    state_dict["state"] = restored
+    optimizer.load_state_dict(state_dict)

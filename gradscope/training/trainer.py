@@ -1,0 +1,306 @@
+"""The trainer: one run of one configuration, step by step, measuring itself.
+
+Each step applies pending setting changes (recorded as events), takes a checkpoint when one
+is due (the weights before this step's update), trains one batch with the fused model,
+probes when due, clips, checks for NaN/inf and updates. Everything it learns leaves as
+immutable records through the callbacks. It never raises on divergence: a non-finite loss or
+gradient ends the run in the `diverged` state with an event saying what went non-finite.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+import numpy as np
+import torch
+
+from gradscope import models, tasks
+from gradscope.config import RunConfig
+from gradscope.probes import Probe
+from gradscope.probes.runner import ProbeRunner
+from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
+from gradscope.training.cadence import AutoCadence
+from gradscope.training.callbacks import Callback
+from gradscope.training.clipping import clip_gradients
+from gradscope.training.control import RunControl
+from gradscope.training.device import resolve_device
+from gradscope.training.optim import build_optimizer, load_optimizer_arrays, optimizer_arrays, set_learning_rate
+
+PROBE_SEED_OFFSET = 7919  # the probe batch is drawn apart from the training stream
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, callbacks: list[Callback] | None = None, task=None):
+        self.config = config
+        self.callbacks = list(callbacks or [])
+        self.control = RunControl()
+        self.device, self.device_note = resolve_device(config.device)
+        self.task = task if task is not None else tasks.build(config)
+        self.model = models.build(config, self.task).to(self.device)
+        self.parameters = list(self.model.parameters())
+        self.optimizer = build_optimizer(config, self.parameters)
+        self.data = torch.Generator().manual_seed(config.seed)
+        probe_inputs, probe_targets = self.task.probe_batch(config.probe_batch, config.seed + PROBE_SEED_OFFSET)
+        self.probe_inputs, self.probe_targets = probe_inputs, probe_targets
+        # the probes measure a twin of the model that holds a snapshot of the probed step's
+        # weights, on a thread of their own, so training goes on meanwhile
+        self.probe_model = models.build(config, self.task).to(self.device)
+        self.probe = Probe(self.probe_model, self.task, probe_inputs.to(self.device), probe_targets.to(self.device),
+                           seed=config.seed)
+        self.probe_runner: ProbeRunner | None = None
+        self.cadence = AutoCadence(config.probe_every)
+        self._held: list[tuple[int, dict, float]] = []   # steps waiting for an earlier probe
+        self.clip_mode = config.clip_mode
+        self.clip_threshold = config.clip_threshold
+        self.lr = config.lr
+        self.step_index = 0
+        self.last_probe: int | None = None
+        self.state: RunState | None = None
+        self.last_record: StepRecord | None = None
+        self.started = False
+        self.threads = 1
+        self._configured_thread: int | None = None
+
+    # -- control, from any thread -----------------------------------------------------------
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def set_clipping(self, mode: str | None = None, threshold: float | None = None) -> None:
+        changes = {}
+        if mode is not None:
+            changes["clip_mode"] = mode
+        if threshold is not None:
+            changes["clip_threshold"] = threshold
+        # validate here, in the caller's thread, so a bad value never reaches the trainer
+        self.config.replace(**{k: v for k, v in changes.items()})
+        self.control.request(**changes)
+
+    def set_learning_rate(self, lr: float) -> None:
+        self.config.replace(lr=lr)
+        self.control.request(lr=lr)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self, steps: int | None = None) -> RunState:
+        """Train until `steps` more steps (default: the configured total) are done, or stopped,
+        paused forever, diverged or failed. Returns the final state."""
+        target = self.config.steps if steps is None else self.step_index + steps
+        self._start()
+        try:
+            self._set_state(RunState.RUNNING)
+            while self.step_index < target:
+                if self.control.stop_requested:
+                    break
+                if self.control.pause_requested:
+                    self._flush(wait=True)
+                    self._set_state(RunState.PAUSED)
+                    while not self.control.wait_while_paused(0.1):
+                        if self.control.stop_requested:
+                            break
+                    if self.control.stop_requested:
+                        break
+                    self._set_state(RunState.RUNNING)
+                self._step()
+                self._flush(wait=False)
+                if self.state is RunState.DIVERGED:
+                    return self.state
+            self._flush(wait=True)
+            if self.control.stop_requested:
+                self._set_state(RunState.STOPPED)
+            elif self.step_index >= self.config.steps:
+                self._set_state(RunState.FINISHED)
+            else:
+                self._set_state(RunState.PAUSED)   # asked for fewer steps than the run has
+            return self.state
+        except Exception as exc:
+            self._emit_event(EventKind.FAILED, error=f"{type(exc).__name__}: {exc}",
+                             traceback=traceback.format_exc(limit=20))
+            self._set_state(RunState.FAILED)
+            raise
+        finally:
+            for callback in self.callbacks:
+                callback.on_run_end(self)
+
+    def close(self) -> None:
+        """Stop the probe thread; the trainer can not train after this."""
+        if self.probe_runner is not None:
+            self.probe_runner.close()
+            self.probe_runner = None
+
+    def step(self) -> StepRecord | None:
+        """One training step, its records all delivered; None when the run has diverged."""
+        if self.state is RunState.DIVERGED:
+            return None
+        self._step()
+        self._flush(wait=True)
+        return self.last_record
+
+    def _step(self) -> None:
+        self._start()
+        self._configure_thread()
+        step = self.step_index
+        self._apply_pending(step)
+        if step % self.config.checkpoint_every == 0:
+            self._checkpoint(step)
+        self._maybe_probe(step)
+        began = time.perf_counter()
+        self.model.train()
+        inputs, targets = self.task.sample(self.config.batch, self.data)
+        inputs, targets = inputs.to(self.device), targets.to(self.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        output = self._forward(inputs)
+        loss = self.task.loss(output, targets)
+        loss.backward()
+        param_norms = {f"param_grad_norm/{name}": float(torch.linalg.vector_norm(p.grad))
+                       for name, p in self.model.named_parameters() if p.grad is not None}
+        clip = clip_gradients(self.parameters, self.clip_mode, self.clip_threshold)
+        scalars = {"loss": float(loss.detach()), "grad_norm": clip.grad_norm,
+                   "grad_norm_clipped": clip.grad_norm_clipped, "clipped": float(clip.clipped),
+                   "lr": self.lr, "clip_threshold": self.clip_threshold}
+        if np.isfinite(scalars["loss"]):
+            with torch.no_grad():
+                metrics = self.task.metrics(output.detach(), targets)
+            scalars.update({f"metric/{name}": value for name, value in metrics.items()})
+        scalars.update(param_norms)
+        bad = [name for name in ("loss", "grad_norm") if not np.isfinite(scalars[name])]
+        bad += [name for name in param_norms if not np.isfinite(param_norms[name])]
+        if not bad:
+            self.optimizer.step()
+        self.cadence.observe_step(time.perf_counter() - began)
+        self.step_index = step + 1
+        self._held.append((step, scalars, time.time()))
+        if bad:
+            self._flush(wait=True)
+            self._emit_event(EventKind.DIVERGED, step=step, non_finite=", ".join(bad[:8]),
+                             loss=scalars["loss"], grad_norm=scalars["grad_norm"])
+            self._set_state(RunState.DIVERGED)
+
+    # -- probes --------------------------------------------------------------------------------
+
+    def _maybe_probe(self, step: int) -> None:
+        if not self.cadence.due(step, self.last_probe):
+            return
+        if self.probe_runner is None:
+            self.probe_runner = ProbeRunner(self.probe, threads=self.threads)
+        if self.probe_runner.busy:
+            if not self.cadence.fixed:
+                return              # automatic cadence: probe when the probe thread is free
+            self._flush(wait=True)  # a fixed cadence is kept exactly, waiting if need be
+        with torch.no_grad():
+            for target, source in zip(self.probe_model.parameters(), self.model.parameters()):
+                target.copy_(source)
+        self.probe_runner.submit(step)
+        self.last_probe = step
+
+    def _flush(self, wait: bool) -> None:
+        """Deliver held step records in order, each with its probe results when it has one."""
+        probed: dict[int, dict] = {}
+        if self.probe_runner is not None:
+            finished = self.probe_runner.result(wait)
+            if finished is not None:
+                step, results, seconds = finished
+                probed[step] = results
+                self.cadence.observe_probe(seconds)
+        pending = self.probe_runner is not None and self.probe_runner.busy
+        while self._held:
+            step, scalars, wall_time = self._held[0]
+            if pending and step >= self.last_probe:
+                break               # its probe (or an earlier step's) is still running
+            self._held.pop(0)
+            arrays, extra = {}, {}
+            for name, value in probed.pop(step, {}).items():
+                (extra if np.ndim(value) == 0 else arrays)[name] = value
+            record = StepRecord(step=step, scalars={**scalars, **extra}, arrays=arrays, wall_time=wall_time)
+            self.last_record = record
+            for callback in self.callbacks:
+                callback.on_step_end(self, record)
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def _configure_thread(self) -> None:
+        """Per-thread torch settings, made in whichever thread trains (both are per thread).
+
+        One intra-op thread: with two, every small op of the probes spin-waits for a core the
+        GUI (or any other process) is using, and runs up to a hundred times slower. Denormals
+        flushed to zero: vanishing gradients are this tool's subject, and denormal floats make
+        the backward pass several times slower.
+        """
+        thread = threading.get_ident()
+        if self._configured_thread != thread:
+            torch.set_num_threads(self.threads)
+            torch.set_flush_denormal(True)
+            self._configured_thread = thread
+
+    def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        window = self.config.tbptt
+        if not window or window >= inputs.shape[1]:
+            return self.model(inputs)
+        # truncated BPTT: the state flows forward across windows, the gradient does not
+        state, outputs = None, []
+        for start in range(0, inputs.shape[1], window):
+            output, state = self.model.run(inputs[:, start:start + window], state)
+            state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+            outputs.append(output)
+        return torch.cat(outputs, dim=1) if self.model.many_to_many else outputs[-1]
+
+    def _apply_pending(self, step: int) -> None:
+        for name, value in self.control.take_pending().items():
+            if name == "lr" and value != self.lr:
+                self._emit_event(EventKind.LR_CHANGED, step=step, old=self.lr, new=value)
+                self.lr = value
+                set_learning_rate(self.optimizer, value)
+            elif name == "clip_threshold" and value != self.clip_threshold:
+                self._emit_event(EventKind.CLIP_THRESHOLD_CHANGED, step=step, old=self.clip_threshold, new=value)
+                self.clip_threshold = value
+            elif name == "clip_mode" and value != self.clip_mode:
+                self._emit_event(EventKind.CLIP_MODE_CHANGED, step=step, old=self.clip_mode, new=value)
+                self.clip_mode = value
+
+    def _checkpoint(self, step: int) -> None:
+        weights = {name: value.detach().cpu().numpy().copy() for name, value in self.model.state_dict().items()}
+        extra = optimizer_arrays(self.optimizer)
+        extra["rng/data"] = self.data.get_state().numpy().copy()
+        checkpoint = Checkpoint(step=step, weights=weights, optimizer=extra)
+        for callback in self.callbacks:
+            callback.on_checkpoint(self, checkpoint)
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Put the weights, optimiser state and data stream of a checkpoint back in place."""
+        self.model.load_state_dict({k: torch.tensor(np.array(v)) for k, v in checkpoint.weights.items()})
+        load_optimizer_arrays(self.optimizer, dict(checkpoint.optimizer))
+        if "rng/data" in checkpoint.optimizer:
+            self.data.set_state(torch.tensor(np.array(checkpoint.optimizer["rng/data"]), dtype=torch.uint8))
+        self.step_index = checkpoint.step
+
+    def probe_batch_arrays(self) -> dict[str, np.ndarray]:
+        return {"inputs": self.probe_inputs.numpy(), "targets": self.probe_targets.numpy()}
+
+    def _start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        for callback in self.callbacks:
+            callback.on_run_start(self)
+        self._emit_event(EventKind.RUN_STARTED, step=self.step_index, arch=self.config.arch, task=self.config.task,
+                         device=str(self.device), **({"device_note": self.device_note} if self.device_note else {}))
+
+    def _set_state(self, state: RunState) -> None:
+        if state is self.state:
+            return
+        self.state = state
+        self._emit_event(EventKind.STATE_CHANGED, step=self.step_index, state=state.value)
+        for callback in self.callbacks:
+            callback.on_state_changed(self, state)
+
+    def _emit_event(self, kind: EventKind, step: int | None = None, **detail) -> None:
+        event = Event(step=self.step_index if step is None else step, kind=kind, detail=detail, wall_time=time.time())
+        for callback in self.callbacks:
+            callback.on_event(self, event)
