@@ -99,7 +99,7 @@ class RunConfig:
     def from_json(cls, text: str) -> RunConfig:
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
+        except (json.JSONDecodeError, TypeError, RecursionError) as exc:
             raise ConfigError("config", f"not valid JSON ({exc})") from None
         return cls.from_dict(data)
 
@@ -153,7 +153,8 @@ def _coerce(name: str, value: Any) -> Any:
             return value
         raise ConfigError(name, f"must be true or false, not {value!r}")
     if kind.startswith("int"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value) or value != int(value)):
             raise ConfigError(name, f"must be a whole number, not {value!r}")
         return int(value)
     if kind.startswith("float"):

@@ -6,6 +6,7 @@ there, committed, and its state says `stopped`.
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 import time
@@ -53,10 +54,11 @@ def record(args, config: RunConfig) -> int:
     if not output.parent.exists():
         raise ConfigError("output", f"the folder {str(output.parent)!r} does not exist")
     began = time.perf_counter()
-    progress = _Progress(config.steps)
+    trainer = Trainer(config)   # reads and checks the data first, so a bad file leaves no session behind
     with SessionWriter(output, append=args.append) as writer:
         recorder = SessionRecorder(writer)
-        trainer = Trainer(config, [recorder, progress])
+        progress = _Progress(config.steps)
+        trainer.callbacks += [recorder, progress]
         previous = {sig: signal.signal(sig, lambda *_: trainer.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             state = trainer.run()
@@ -64,6 +66,7 @@ def record(args, config: RunConfig) -> int:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             progress.close()
+            trainer.close()
     last = trainer.last_record
     summary = {
         "file": str(output),
@@ -82,7 +85,8 @@ def record(args, config: RunConfig) -> int:
     if progress.divergence:
         summary["divergence"] = progress.divergence
     if args.json:
-        print(json.dumps(summary, allow_nan=False, default=_finite_or_text))
+        # JSON has no NaN: a diverged loss is reported as null beside the "divergence" text
+        print(json.dumps({key: _finite_or_none(value) for key, value in summary.items()}))
     else:
         print(f"recorded {summary['steps']} steps of {config.arch} on {config.task} to {output} "
               f"({state.value}, final loss {summary['final_loss']:.4g}, {summary['clip_events']} clip events)",
@@ -91,3 +95,7 @@ def record(args, config: RunConfig) -> int:
         print(f"gradscope record: the run diverged: {progress.divergence}; try clipping (--clip-norm 1) "
               "or a smaller --lr", file=sys.stderr)
     return 0
+
+
+def _finite_or_none(value):
+    return None if isinstance(value, float) and not math.isfinite(value) else value

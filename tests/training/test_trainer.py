@@ -1,0 +1,245 @@
+"""The trainer: hook order, control from another thread, setting changes, divergence,
+truncated BPTT, clipping and exact reproduction from a checkpoint."""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from gradscope.config import ConfigError, RunConfig
+from gradscope.records import RunState
+from gradscope.training import Callback, Trainer
+
+
+class Log(Callback):
+    """Logs every hook call, Lightning-style, so tests can assert their order."""
+
+    def __init__(self):
+        self.calls = []
+        self.records = []
+        self.events = []
+        self.checkpoints = []
+        self.states = []
+        self.state_seen = {state: threading.Event() for state in RunState}
+
+    def on_run_start(self, trainer):
+        self.calls.append(("run_start",))
+
+    def on_step_end(self, trainer, record):
+        self.calls.append(("step", record.step))
+        self.records.append(record)
+
+    def on_event(self, trainer, event):
+        self.calls.append(("event", event.kind, event.step))
+        self.events.append(event)
+
+    def on_checkpoint(self, trainer, checkpoint):
+        self.calls.append(("checkpoint", checkpoint.step))
+        self.checkpoints.append(checkpoint)
+
+    def on_state_changed(self, trainer, state):
+        self.calls.append(("state", state.value))
+        self.states.append(state)
+        self.state_seen[state].set()
+
+    def on_run_end(self, trainer):
+        self.calls.append(("run_end",))
+
+
+def small(**changes) -> RunConfig:
+    settings = dict(arch="rnn", task="adding", seq_len=8, hidden=6, batch=4, steps=6, checkpoint_every=3,
+                    probe_every=2)
+    settings.update(changes)
+    return RunConfig(**settings)
+
+
+def train(config, *callbacks):
+    log = Log()
+    trainer = Trainer(config, [log, *callbacks])
+    try:
+        state = trainer.run()
+    finally:
+        trainer.close()
+    return trainer, log, state
+
+
+def test_hooks_run_in_order_and_records_arrive_in_step_order():
+    trainer, log, state = train(small())
+    assert state is RunState.FINISHED
+    assert log.calls[0] == ("run_start",)
+    assert log.calls[1][:2] == ("event", "run_started")
+    assert log.calls[-1] == ("run_end",)
+    assert [r.step for r in log.records] == list(range(6))
+    # a checkpoint at step s comes before the record of step s
+    for step in (0, 3):
+        assert log.calls.index(("checkpoint", step)) < log.calls.index(("step", step))
+    assert [r.step for r in log.records if r.probed] == [0, 2, 4]
+    assert log.states == [RunState.RUNNING, RunState.FINISHED]
+
+
+def test_every_step_carries_the_training_scalars():
+    _, log, _ = train(small(task="recall"))
+    for record in log.records:
+        for name in ("loss", "grad_norm", "grad_norm_clipped", "clipped", "lr", "clip_threshold", "metric/accuracy"):
+            assert name in record.scalars
+        assert record.scalars["grad_norm_clipped"] == record.scalars["grad_norm"]
+        assert any(name.startswith("param_grad_norm/") for name in record.scalars)
+
+
+def test_same_seed_same_run_and_another_seed_differs():
+    losses = [[r.scalars["loss"] for r in train(small(seed=seed))[1].records] for seed in (1, 1, 2)]
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
+
+
+def test_clipping_by_norm_caps_the_norm_and_is_measured():
+    _, log, _ = train(small(clip_mode="norm", clip_threshold=1e-3, lr=1e-2))
+    for record in log.records:
+        assert record.scalars["clipped"] == 1.0
+        assert record.scalars["grad_norm"] > 1e-3
+        assert record.scalars["grad_norm_clipped"] == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_clipping_by_value_bounds_every_entry():
+    config = small(clip_mode="value", clip_threshold=1e-4)
+    trainer = Trainer(config)
+    try:
+        record = trainer.step()
+        assert record.scalars["clipped"] == 1.0
+        assert all(float(p.grad.abs().max()) <= 1e-4 + 1e-12 for p in trainer.model.parameters())
+    finally:
+        trainer.close()
+
+
+def test_threshold_and_learning_rate_change_between_steps_and_are_recorded():
+    class Changer(Callback):
+        def on_step_end(self, trainer, record):
+            if record.step == 1:
+                trainer.set_clipping(mode="norm", threshold=0.5)
+                trainer.set_learning_rate(0.05)
+
+    trainer, log, _ = train(small(), Changer())
+    kinds = {(e.kind, e.step) for e in log.events}
+    assert ("clip_threshold_changed", 2) in kinds or ("clip_threshold_changed", 3) in kinds
+    change_step = next(e.step for e in log.events if e.kind == "lr_changed")
+    assert change_step in (2, 3)   # records are delivered in step order, the change lands at the next step
+    for record in log.records:
+        expected = 0.05 if record.step >= change_step else small().lr
+        assert record.scalars["lr"] == pytest.approx(expected)
+        if record.step >= change_step:
+            assert record.scalars["clip_threshold"] == 0.5
+
+
+def test_a_nonsense_setting_is_refused_in_the_callers_thread():
+    trainer = Trainer(small())
+    with pytest.raises(ConfigError, match="lr"):
+        trainer.set_learning_rate(-1.0)
+    with pytest.raises(ConfigError, match="clip"):
+        trainer.set_clipping(threshold=float("nan"))
+    assert trainer.control.take_pending() == {}
+    trainer.close()
+
+
+def test_divergence_stops_the_run_with_an_event_and_never_raises():
+    config = small(lr=5.0, optimizer="sgd", init="identity", rho=3.0, seq_len=30, steps=200, task="sine",
+                   nonlinearity="relu")
+    trainer, log, state = train(config)
+    assert state is RunState.DIVERGED
+    diverged = [e for e in log.events if e.kind == "diverged"]
+    assert len(diverged) == 1
+    step = diverged[0].step
+    assert log.records[-1].step == step
+    assert diverged[0].detail["non_finite"]
+    bad = log.records[-1]
+    assert not (math.isfinite(bad.scalars["loss"]) and math.isfinite(bad.scalars["grad_norm"]))
+    assert trainer.step() is None          # a diverged run takes no more steps
+
+
+def test_a_nan_weight_diverges_at_once():
+    trainer = Trainer(small())
+    log = Log()
+    trainer.callbacks.append(log)
+    with torch.no_grad():
+        trainer.model.core.weight_hh_l0[0, 0] = float("nan")
+    assert trainer.run() is RunState.DIVERGED
+    assert log.events[-2].kind == "diverged" and log.events[-2].step == 0
+    trainer.close()
+
+
+def test_pause_resume_and_stop_from_another_thread():
+    log = Log()
+    trainer = Trainer(small(steps=100_000, probe_every=0), [log])
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    try:
+        assert log.state_seen[RunState.RUNNING].wait(20)
+        trainer.pause()
+        assert log.state_seen[RunState.PAUSED].wait(20)
+        paused_at = trainer.step_index
+        assert not thread.join(0.3) and trainer.step_index == paused_at   # really paused
+        trainer.resume()
+        trainer.stop()
+        thread.join(20)
+        assert not thread.is_alive()
+        assert trainer.state is RunState.STOPPED
+        assert [r.step for r in log.records] == list(range(trainer.step_index))
+    finally:
+        trainer.stop()
+        thread.join(20)
+        trainer.close()
+
+
+def test_truncated_bptt_cuts_the_gradient_at_the_window():
+    trainer = Trainer(small(tbptt=3, seq_len=9, task="sine"))
+    inputs, _ = trainer.task.sample(2, torch.Generator().manual_seed(0))
+    inputs.requires_grad_(True)
+    trainer._forward(inputs).sum().backward()
+    reach = inputs.grad.abs().sum(dim=(0, 2))
+    assert torch.all(reach[:6] == 0) and torch.all(reach[6:] > 0)
+    full = Trainer(small(seq_len=9, task="sine"))
+    inputs.grad = None
+    full._forward(inputs).sum().backward()
+    assert torch.all(inputs.grad.abs().sum(dim=(0, 2)) > 0)
+    trainer.close(), full.close()
+
+
+def test_restoring_a_checkpoint_reproduces_the_run_exactly():
+    config = small(steps=8, checkpoint_every=4, optimizer="adam", probe_every=3)
+    _, log, _ = train(config)
+    fork = Trainer(config)
+    fork.restore(log.checkpoints[1])
+    replay = Log()
+    fork.callbacks.append(replay)
+    fork.run()
+    fork.close()
+    original = {r.step: r.scalars["loss"] for r in log.records}
+    assert [r.step for r in replay.records] == [4, 5, 6, 7]
+    for record in replay.records:
+        assert record.scalars["loss"] == original[record.step]
+
+
+def test_cuda_request_falls_back_to_the_cpu_with_a_note():
+    trainer, log, _ = train(small(device="cuda", steps=1))
+    started = next(e for e in log.events if e.kind == "run_started")
+    if torch.cuda.is_available():
+        assert started.detail["device"].startswith("cuda")
+    else:
+        assert started.detail["device"] == "cpu"
+        assert "no CUDA device" in started.detail["device_note"]
+
+
+def test_probe_results_arrive_on_their_step_with_every_quantity():
+    _, log, _ = train(small(arch="lstm", layers=2, bidirectional=True, probe_every=5))
+    probed = [r for r in log.records if r.probed]
+    assert [r.step for r in probed] == [0, 5]
+    arrays = probed[0].arrays
+    for name in ("hidden_grad_norm", "jacobian_norm", "step_jacobian_norm", "cell_jacobian_norm",
+                 "hidden_grad_norm/layer0", "hidden_grad_norm/layer0/reverse", "hidden_grad_norm/layer1/reverse",
+                 "gates/forget", "gate_saturation/forget"):
+        assert name in arrays, name
+        assert np.all(np.isfinite(arrays[name]))
+    assert arrays["jacobian_norm"][-1] == pytest.approx(1.0)
+    assert "spectral_radius/W_hf" in probed[0].scalars
