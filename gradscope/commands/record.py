@@ -27,11 +27,14 @@ class _Progress(Callback):
         self.clip_events = 0
         self.probed_steps = 0
         self.divergence: str | None = None
+        self.sample: str | None = None
 
     def on_step_end(self, trainer, record) -> None:
         self.clip_events += int(record.scalars.get("clipped", 0.0) > 0)
         self.probed_steps += int(record.probed)
         self.bar.update(1)
+        if "sample/text" in record.arrays:
+            self.sample = "".join(map(chr, record.arrays["sample/text"]))
         if record.step % 10 == 0:
             self.bar.set_postfix(loss=f"{record.scalars['loss']:.4g}", probe_every=trainer.cadence.every, refresh=False)
 
@@ -84,6 +87,8 @@ def record(args, config: RunConfig) -> int:
     }
     if progress.divergence:
         summary["divergence"] = progress.divergence
+    if progress.sample is not None:
+        summary["sample"] = progress.sample
     if args.json:
         # JSON has no NaN: a diverged loss is reported as null beside the "divergence" text
         print(json.dumps({key: _finite_or_none(value) for key, value in summary.items()}))

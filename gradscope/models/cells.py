@@ -26,6 +26,20 @@ class LayerTrace:
     parts: dict[str, torch.Tensor] = field(default_factory=dict)  # [B, T, H] pieces, position order
 
 
+def tanh_derivative(pre: torch.Tensor) -> torch.Tensor:
+    """sech^2(pre), exact where 1 - tanh(pre)^2 would round to 0 in float32 (|pre| > ~9)."""
+    return torch.cosh(pre).reciprocal().square()
+
+
+def sigmoid_derivative(pre: torch.Tensor) -> torch.Tensor:
+    """sigma(pre) sigma(-pre), exact where sigma (1 - sigma) would lose 1 - sigma to rounding."""
+    return torch.sigmoid(pre) * torch.sigmoid(-pre)
+
+
+def _activation_derivative(pre: torch.Tensor, nonlinearity: str) -> torch.Tensor:
+    return tanh_derivative(pre) if nonlinearity == "tanh" else (pre > 0).to(pre.dtype)
+
+
 def _order(length: int, reverse: bool) -> range:
     return range(length - 1, -1, -1) if reverse else range(length)
 
@@ -50,7 +64,7 @@ def rnn_layer(x, weights, h0, nonlinearity="tanh", reverse=False, keep_states=Tr
         h = act(pre)
         states.append(h)
         if keep_states:
-            derivatives.append(1 - h * h if nonlinearity == "tanh" else (pre > 0).to(h.dtype))
+            derivatives.append(_activation_derivative(pre, nonlinearity))
     trace = LayerTrace(outputs=_stack(states, reverse), final_state=h, initial_state=h0)
     if keep_states:
         trace.states = _in_position_order(states, reverse)
@@ -73,7 +87,7 @@ def jordan_layer(x, weights, y0, nonlinearity="tanh", reverse=False, keep_states
         states.append(h)
         outputs.append(y)
         if keep_states:
-            derivatives.append(1 - h * h if nonlinearity == "tanh" else (pre > 0).to(h.dtype))
+            derivatives.append(_activation_derivative(pre, nonlinearity))
     trace = LayerTrace(outputs=_stack(outputs, reverse), final_state=y, initial_state=y0)
     if keep_states:
         trace.states = _in_position_order(states, reverse)
@@ -86,20 +100,23 @@ def lstm_layer(x, weights, state0, reverse=False, keep_states=True) -> LayerTrac
     projected = torch.nn.functional.linear(x, weights["weight_ih"], weights["bias_ih"]).unbind(1)
     w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
     h, c = state0
-    names = ("input", "forget", "candidate", "output", "cell", "cell_prev", "tanh_cell")
+    names = ("input", "forget", "candidate", "output", "cell", "cell_prev", "tanh_cell",
+             "d_input", "d_forget", "d_candidate", "d_output", "d_tanh_cell")
     collected: dict[str, list] = {name: [] for name in names}
     states = []
     for t in _order(len(projected), reverse):
         gates = projected[t] + torch.nn.functional.linear(h, w_hh, b_hh)
-        i, f, g, o = gates.chunk(4, dim=-1)
-        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        pre_i, pre_f, pre_g, pre_o = gates.chunk(4, dim=-1)
+        i, f, g, o = torch.sigmoid(pre_i), torch.sigmoid(pre_f), torch.tanh(pre_g), torch.sigmoid(pre_o)
         c_prev = c
         c = f * c_prev + i * g
         tanh_c = torch.tanh(c)
         h = o * tanh_c
         states.append(h)
         if keep_states:
-            for name, value in zip(names, (i, f, g, o, c, c_prev, tanh_c)):
+            values = (i, f, g, o, c, c_prev, tanh_c, sigmoid_derivative(pre_i), sigmoid_derivative(pre_f),
+                      tanh_derivative(pre_g), sigmoid_derivative(pre_o), tanh_derivative(c))
+            for name, value in zip(names, values):
                 collected[name].append(value)
     trace = LayerTrace(outputs=_stack(states, reverse), final_state=(h, c), initial_state=state0)
     if keep_states:
@@ -113,20 +130,25 @@ def gru_layer(x, weights, h0, reverse=False, keep_states=True) -> LayerTrace:
     projected = torch.nn.functional.linear(x, weights["weight_ih"], weights["bias_ih"]).unbind(1)
     w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
     h = h0
-    names = ("reset", "update", "candidate", "hidden_prev", "recurrent_candidate")
+    names = ("reset", "update", "candidate", "hidden_prev", "recurrent_candidate",
+             "d_reset", "d_update", "d_candidate")
     collected: dict[str, list] = {name: [] for name in names}
     states = []
     for t in _order(len(projected), reverse):
         x_r, x_z, x_n = projected[t].chunk(3, dim=-1)
         h_r, h_z, h_n = torch.nn.functional.linear(h, w_hh, b_hh).chunk(3, dim=-1)
-        r = torch.sigmoid(x_r + h_r)
-        z = torch.sigmoid(x_z + h_z)
-        n = torch.tanh(x_n + r * h_n)
+        pre_r, pre_z = x_r + h_r, x_z + h_z
+        r = torch.sigmoid(pre_r)
+        z = torch.sigmoid(pre_z)
+        pre_n = x_n + r * h_n
+        n = torch.tanh(pre_n)
         h_prev = h
         h = (1 - z) * n + z * h_prev
         states.append(h)
         if keep_states:
-            for name, value in zip(names, (r, z, n, h_prev, h_n)):
+            values = (r, z, n, h_prev, h_n, sigmoid_derivative(pre_r), sigmoid_derivative(pre_z),
+                      tanh_derivative(pre_n))
+            for name, value in zip(names, values):
                 collected[name].append(value)
     trace = LayerTrace(outputs=_stack(states, reverse), final_state=h, initial_state=h0)
     if keep_states:

@@ -52,29 +52,36 @@ class StepJacobians:
         elif arch == "gru":
             r, z, n = parts["reset"], parts["update"], parts["candidate"]
             h_prev, h_n = parts["hidden_prev"], parts["recurrent_candidate"]
-            through_n = (1 - z) * (1 - n * n)
+            # derivatives from the pre-activations (cells.py), exact for saturated units
+            through_n = (1 - z) * parts["d_candidate"]
             # h' = (1-z) n + z h, n = tanh(x_n + r (W_hn h + b_hn)); blocks in torch's order r, z, n
-            self.alpha = torch.stack([through_n * h_n * r * (1 - r), (h_prev - n) * z * (1 - z),
+            self.alpha = torch.stack([through_n * h_n * parts["d_reset"], (h_prev - n) * parts["d_update"],
                                       through_n * r], dim=2)
             self.diagonal = z
         else:
             i, f, g, o = parts["input"], parts["forget"], parts["candidate"], parts["output"]
             c_prev, tanh_c = parts["cell_prev"], parts["tanh_cell"]
-            # c' = f c + i g, h' = o tanh(c'); blocks in torch's order i, f, g, o
-            self.beta = torch.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g),
+            # c' = f c + i g, h' = o tanh(c'); blocks in torch's order i, f, g, o; derivatives
+            # from the pre-activations (cells.py), exact for saturated gates
+            self.beta = torch.stack([g * parts["d_input"], c_prev * parts["d_forget"], i * parts["d_candidate"],
                                      torch.zeros_like(o)], dim=2)
-            through_cell = o * (1 - tanh_c * tanh_c)
+            through_cell = o * parts["d_tanh_cell"]
             self.alpha = through_cell.unsqueeze(2) * self.beta
-            self.alpha[:, :, 3] = tanh_c * o * (1 - o)
+            self.alpha[:, :, 3] = tanh_c * parts["d_output"]
             self.cell_to_hidden = through_cell * f               # dh'/dc = diag(o (1 - tanh^2 c') f)
             self.forget = f                                      # dc'/dc = diag(f)
         self._chunk_start = None
         self._chunk = None
-        # the same coefficients with timesteps and sequences flattened, for the batched operators
-        self.flat_alpha, self.flat_beta = self._flat(self.alpha), self._flat(self.beta)
-        self.flat_diagonal = self._flat(self.diagonal)
+        # the same coefficients with timesteps and sequences flattened, in float64, for the
+        # batched operators Lanczos runs on
+        def flat64(value):
+            return None if value is None else self._flat(value).double()
+
+        self.flat_alpha, self.flat_beta = flat64(self.alpha), flat64(self.beta)
+        self.flat_diagonal = flat64(self.diagonal)
         if self.lstm:
-            self.flat_cell_to_hidden, self.flat_forget = self._flat(self.cell_to_hidden), self._flat(self.forget)
+            self.flat_cell_to_hidden, self.flat_forget = flat64(self.cell_to_hidden), flat64(self.forget)
+        self.stacked64 = self.stacked.double()
 
     # -- all timesteps at once, as operators on [B*T, n] ----------------------------------------
 
@@ -83,11 +90,11 @@ class StepJacobians:
 
     def _images(self, vectors: torch.Tensor) -> torch.Tensor:
         """W_k v for every block k: [N, K, H], one GEMM against the stacked blocks."""
-        return (vectors @ self.stacked.T).view(vectors.shape[0], -1, self.hidden)
+        return (vectors @ self.stacked64.T).view(vectors.shape[0], -1, self.hidden)
 
     def _transposed(self, weighted: torch.Tensor) -> torch.Tensor:
         """sum_k W_k^T w_k for w [N, K, H]: one GEMM."""
-        return weighted.reshape(weighted.shape[0], -1) @ self.stacked
+        return weighted.reshape(weighted.shape[0], -1) @ self.stacked64
 
     def matvec(self, vectors: torch.Tensor) -> torch.Tensor:
         if not self.lstm:
@@ -158,7 +165,7 @@ def step_jacobian_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
     """||ds_t/ds_{t-1}||_2 for every step and sequence, [B, T] in processing order."""
     count = steps.batch * steps.length
     sigma = lanczos_spectral_norm(steps.matvec, steps.rmatvec, count, steps.size,
-                                  dtype=steps.alpha.dtype, device=steps.alpha.device, seed=seed)
+                                  dtype=torch.float64, device=steps.alpha.device, seed=seed)
     return sigma.view(steps.batch, steps.length).cpu()
 
 
@@ -196,12 +203,15 @@ def product_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
     return norms
 
 
-SMALL_STATE = 32  # up to this state size one batched SVD beats any iteration
+# Up to this state size the norms are exact: one batched symmetric eigensolve. Above it they
+# are iterative, exact to ~1e-6 where the top singular value stands apart and, where it sits
+# in a tight cluster (orthogonal weights near h = 0), within that cluster's width.
+SMALL_STATE = 64
 
 
 def small_state_norms(steps: StepJacobians) -> tuple[torch.Tensor, torch.Tensor]:
     """Both profiles of a small state exactly: every step Jacobian and every scaled product
-    stacked, and one batched SVD (float64) over all of them."""
+    stacked, and the top eigenvalue of each Gram matrix M^T M in float64."""
     length = steps.length
     dense = [steps.dense(step) for step in range(length)]
     size = steps.size
@@ -216,7 +226,8 @@ def small_state_norms(steps: StepJacobians) -> tuple[torch.Tensor, torch.Tensor]
         log_scales.append(log_scales[-1] + torch.log(scale.double()))
     stacked = torch.stack(dense + products[::-1], dim=1).double()          # [B, 2T, n, n]
     finite = torch.isfinite(stacked).flatten(2).all(-1)
-    norms = torch.linalg.matrix_norm(torch.where(finite[..., None, None], stacked, torch.zeros_like(stacked)), ord=2)
+    cleaned = torch.where(finite[..., None, None], stacked, torch.zeros_like(stacked))
+    norms = torch.linalg.eigvalsh(cleaned.mT @ cleaned)[..., -1].clamp_min(0).sqrt()
     norms = torch.where(finite, norms, torch.full_like(norms, float("nan")))
     step_norms, product_norms_ = norms[:, :length], norms[:, length:]
     return (product_norms_ * torch.exp(torch.stack(log_scales[::-1], dim=1))).cpu(), step_norms.cpu()
@@ -243,6 +254,8 @@ def cell_jacobian_norm(forget: torch.Tensor, reverse: bool) -> torch.Tensor:
     log_forget = torch.log(forget.detach().double())
     if reverse:
         log_forget = log_forget.flip(1)
-    after = log_forget.flip(1).cumsum(1).flip(1) - log_forget   # sum over the steps processed after t
+    # sum over the steps processed after t, without subtracting (a closed gate is -inf)
+    suffix = log_forget.flip(1).cumsum(1).flip(1)
+    after = torch.cat([suffix[:, 1:], torch.zeros_like(suffix[:, :1])], dim=1)
     norms = torch.exp(after.amax(dim=-1))
     return norms.flip(1) if reverse else norms

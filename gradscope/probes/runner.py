@@ -16,7 +16,7 @@ import torch
 
 
 class ProbeRunner:
-    def __init__(self, probe: Callable[[], dict[str, np.ndarray]], threads: int = 1):
+    def __init__(self, probe: Callable[[int], dict[str, np.ndarray]], threads: int = 1):
         self._probe = probe
         self._threads = threads
         self._lock = threading.Condition()
@@ -69,7 +69,7 @@ class ProbeRunner:
                 step = self._job
             began = time.perf_counter()
             try:
-                results, error = self._probe(), None
+                results, error = self._probe(step), None
             except BaseException as exc:  # handed to the training thread, which reports it
                 results, error = None, exc
             with self._lock:

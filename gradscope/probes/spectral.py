@@ -17,7 +17,7 @@ import torch
 
 Matvec = Callable[[torch.Tensor], torch.Tensor]
 
-LANCZOS_TOLERANCE = 1e-6      # relative rise of the top Ritz value of J^T J over 8 steps
+LANCZOS_TOLERANCE = 1e-10     # relative rise of the top Ritz value of J^T J over 8 steps
 POWER_TOLERANCE = 1e-6        # relative change of a warm power-iteration estimate
 POWER_ITERATIONS = 3
 
@@ -33,27 +33,27 @@ def lanczos_spectral_norm(matvec: Matvec, rmatvec: Matvec, count: int, size: int
                           max_steps: int | None = None, start: torch.Tensor | None = None) -> torch.Tensor:
     """sigma_max of `count` operators J of size `size`, given v -> J v and u -> J^T u on [count, size].
 
-    Plain three-term Lanczos on J^T J: without reorthogonalisation the basis loses
+    Plain three-term Lanczos on J^T J in float64: without reorthogonalisation the basis loses
     orthogonality only after the top Ritz value has converged (Paige), and storing no basis
-    keeps the memory traffic to a few vectors. The products run in the operator's dtype, the
-    recurrence coefficients are kept in float64. Returns float64 [count]; NaN where the
-    operator's products are not finite.
+    keeps the memory traffic to a few vectors. float64 matters: with clustered singular values
+    the Ritz value creeps up slowly, and float32 round-off would stop it early. Returns
+    float64 [count]; NaN where the operator's products are not finite.
     """
     steps_cap = min(size, max_steps or max(size, 8))
     generator = torch.Generator().manual_seed(seed)
     if start is None:
         start = torch.randn(count, size, generator=generator, dtype=torch.float64)
-    current = _safe_normalise(start.to(dtype=dtype, device=device))[0]
+    current = _safe_normalise(start.to(dtype=torch.float64, device=device))[0]
     previous_vector = torch.zeros_like(current)
     alphas = torch.zeros(count, steps_cap, dtype=torch.float64, device=device)
     betas = torch.zeros(count, steps_cap, dtype=torch.float64, device=device)
     finite = None
     ritz = torch.zeros(count, dtype=torch.float64, device=device)
     open_rows = torch.arange(count, device=device)   # rows whose top Ritz value is not settled
-    beta = torch.zeros(count, dtype=dtype, device=device)
+    beta = torch.zeros(count, dtype=torch.float64, device=device)
     steps_done = 0
     for step in range(steps_cap):
-        image = rmatvec(matvec(current))
+        image = rmatvec(matvec(current.to(dtype))).double()
         if finite is None:
             # a NaN or inf in an operator shows in its first product and would spread from there
             finite = torch.isfinite(image).all(dim=-1)
@@ -61,10 +61,10 @@ def lanczos_spectral_norm(matvec: Matvec, rmatvec: Matvec, count: int, size: int
             image = torch.where(finite.unsqueeze(-1), image, torch.zeros_like(image))
         alpha = (image * current).sum(-1)
         image = image - alpha.unsqueeze(-1) * current - beta.unsqueeze(-1) * previous_vector
-        alphas[:, step] = alpha.double()
+        alphas[:, step] = alpha
         previous_vector = current
         current, beta = _safe_normalise(image)
-        betas[:, step] = beta.double()
+        betas[:, step] = beta
         steps_done = step + 1
         if steps_done >= 16 and steps_done % 8 == 0 and steps_done < steps_cap:
             open_rows = _unsettled(alphas, betas, steps_done, ritz, open_rows, finite)
@@ -116,8 +116,9 @@ def _count_below(diagonal: torch.Tensor, off: torch.Tensor, shift: torch.Tensor)
 
 def dense_spectral_norm(matrices: torch.Tensor, seed: int = 0, start: torch.Tensor | None = None) -> torch.Tensor:
     """sigma_max of each matrix in [N, n, n] by Lanczos (from `start`, right vectors, if given)."""
-    # row-vector products u^T M read a batch of matrices about three times faster than M v,
-    # so keep a transposed copy and use that form both ways
+    # float64, or round-off stops a slowly rising Ritz value early; row-vector products u^T M
+    # read a batch of matrices about three times faster than M v, so keep a transposed copy
+    matrices = matrices.double()
     transposed = matrices.mT.contiguous()
     return lanczos_spectral_norm(
         lambda v: torch.bmm(v.unsqueeze(1), transposed).squeeze(1),
@@ -127,28 +128,43 @@ def dense_spectral_norm(matrices: torch.Tensor, seed: int = 0, start: torch.Tens
 
 
 class WarmPowerIteration:
-    """Power iteration on a sequence of [B, n, n] batches, warm-started from the last answer.
+    """Power iteration on a sequence of [B, n, n] batches, warm-started from the last answer,
+    with a certificate instead of a guess.
 
-    One iteration gives a lower bound ||M^T u|| and an upper estimate ||M v|| (v = M^T u
-    normalised) of sigma_max; when they agree to the tolerance the start vector was already
-    the top left singular vector. `__call__` returns the estimates and which converged; the
-    caller settles the rest with `dense_spectral_norm`.
+    From a unit right vector v, sigma = ||M v|| is a lower bound of sigma_max. With the
+    residual eps = ||M^T M v - sigma^2 v|| and the Frobenius mass F^2 = ||M||_F^2, every unit
+    x = a v + b y (y orthogonal to v) has ||M x||^2 <= a^2 sigma^2 + 2|ab| eps + b^2 (F^2 - sigma^2),
+    so whenever 2 sigma^2 > F^2
+
+        sigma_max^2 <= sigma^2 + eps^2 / (2 sigma^2 - F^2).
+
+    Long products of Jacobians are dominated by one direction and certify at once; short or
+    clustered ones (where "the estimate stopped changing" can be off by the cluster's width)
+    are reported unsettled and the caller settles them with `dense_spectral_norm`.
     """
 
     def __init__(self, batch: int, size: int, dtype=torch.float32, device="cpu", seed: int = 0):
         generator = torch.Generator().manual_seed(seed)
         start = torch.randn(batch, size, generator=generator, dtype=torch.float64)
         self.left = _safe_normalise(start.to(dtype=dtype, device=device))[0]
+        self.right = self.left
 
     def __call__(self, matrices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         left = self.left
+        mass = matrices.double().square().sum(dim=(1, 2))
         for _ in range(POWER_ITERATIONS):
-            right, lower = _safe_normalise(torch.bmm(left.unsqueeze(1), matrices).squeeze(1))
-            left, estimate = _safe_normalise(torch.bmm(matrices, right.unsqueeze(-1)).squeeze(-1))
-            converged = (estimate - lower).abs() <= POWER_TOLERANCE * estimate
+            right, _ = _safe_normalise(torch.bmm(left.unsqueeze(1), matrices).squeeze(1))      # M^T u
+            image = torch.bmm(matrices, right.unsqueeze(-1)).squeeze(-1)                       # M v
+            back = torch.bmm(image.unsqueeze(1), matrices).squeeze(1)                          # M^T M v
+            sigma = torch.linalg.vector_norm(image.double(), dim=-1)
+            residual = torch.linalg.vector_norm(back.double() - sigma.square().unsqueeze(-1) * right.double(), dim=-1)
+            margin = 2 * sigma.square() - mass
+            bound = sigma.square() + residual.square() / margin.clamp_min(1e-300)
+            converged = ((margin > 0) & (bound <= sigma.square() * (1 + 2 * POWER_TOLERANCE))) | (mass == 0)
+            left = _safe_normalise(image)[0]
             if bool(converged.all()):
                 break
-        usable = torch.isfinite(left).all(dim=-1) & (estimate > 0)
+        usable = torch.isfinite(left).all(dim=-1) & (sigma > 0)
         self.left = torch.where(usable.unsqueeze(-1), left, self.left)
         self.right = right
-        return estimate.double(), converged & torch.isfinite(estimate)
+        return sigma, converged & torch.isfinite(sigma)

@@ -16,16 +16,13 @@ def weight_spectra(model) -> dict[str, np.ndarray]:
     for layer in range(model.layers):
         for direction in range(model.directions):
             matrices = model.recurrent_matrices(layer, direction)
-            stacked = torch.stack([m.detach() for m in matrices.values()])
-            finite = bool(torch.isfinite(stacked).all())
-            if finite:
-                # the general eigensolver dominates the cost; float32 is twice as fast and its
-                # moduli agree with float64 to ~1e-6 relative
-                radius = torch.linalg.eigvals(stacked.float()).abs().amax(dim=-1).double()
-                gram = stacked.double().mT @ stacked.double()
-                singular = torch.linalg.eigvalsh(gram)[..., -1].clamp_min(0).sqrt()
-            else:
-                radius = singular = torch.full((len(matrices),), float("nan"), dtype=torch.float64)
+            stacked = torch.stack([m.detach() for m in matrices.values()]).double()
+            finite = torch.isfinite(stacked).flatten(1).all(-1)
+            # a NaN in one gate's block must not hide the spectra of the others
+            cleaned = torch.where(finite[:, None, None], stacked, torch.zeros_like(stacked))
+            nan = torch.full((len(matrices),), float("nan"), dtype=torch.float64)
+            radius = torch.where(finite, torch.linalg.eigvals(cleaned).abs().amax(dim=-1), nan)
+            singular = torch.where(finite, torch.linalg.eigvalsh(cleaned.mT @ cleaned)[..., -1].clamp_min(0).sqrt(), nan)
             suffix = layer_suffix(layer, direction, model.layers)
             for index, name in enumerate(matrices):
                 results[f"spectral_radius/{name}{suffix}"] = np.float64(radius[index].item())

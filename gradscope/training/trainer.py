@@ -28,6 +28,7 @@ from gradscope.training.device import resolve_device
 from gradscope.training.optim import build_optimizer, load_optimizer_arrays, optimizer_arrays, set_learning_rate
 
 PROBE_SEED_OFFSET = 7919  # the probe batch is drawn apart from the training stream
+SAMPLE_LENGTH = 200       # characters the char LM writes at each probe
 
 
 class Trainer:
@@ -151,6 +152,7 @@ class Trainer:
         if step % self.config.checkpoint_every == 0:
             self._checkpoint(step)
         self._maybe_probe(step)
+        probing = self.probe_runner is not None and self.probe_runner.busy
         began = time.perf_counter()
         self.model.train()
         inputs, targets = self.task.sample(self.config.batch, self.data)
@@ -174,7 +176,7 @@ class Trainer:
         bad += [name for name in param_norms if not np.isfinite(param_norms[name])]
         if not bad:
             self.optimizer.step()
-        self.cadence.observe_step(time.perf_counter() - began)
+        self.cadence.observe_step(time.perf_counter() - began, probing)
         self.step_index = step + 1
         self._held.append((step, scalars, time.time()))
         if bad:
@@ -189,7 +191,7 @@ class Trainer:
         if not self.cadence.due(step, self.last_probe):
             return
         if self.probe_runner is None:
-            self.probe_runner = ProbeRunner(self.probe, threads=self.threads)
+            self.probe_runner = ProbeRunner(self._probe_job, threads=self.threads)
         if self.probe_runner.busy:
             if not self.cadence.fixed:
                 return              # automatic cadence: probe when the probe thread is free
@@ -199,6 +201,21 @@ class Trainer:
                 target.copy_(source)
         self.probe_runner.submit(step)
         self.last_probe = step
+
+    def _probe_job(self, step: int) -> dict[str, np.ndarray]:
+        """What the probe thread measures for `step`, on the snapshot in `probe_model`."""
+        results = self.probe()
+        if hasattr(self.task, "generate"):
+            # the char LM writes a sample at the run's temperature; records hold numbers only,
+            # so the text travels as its Unicode code points
+            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step)
+            text = self.task.generate(self._sample_step, SAMPLE_LENGTH, self.config.temperature, generator)
+            results["sample/text"] = np.array([ord(char) for char in text], dtype=np.int32)
+        return results
+
+    def _sample_step(self, inputs: torch.Tensor, state):
+        with torch.no_grad():
+            return self.probe_model.run(inputs.to(self.device), state)
 
     def _flush(self, wait: bool) -> None:
         """Deliver held step records in order, each with its probe results when it has one."""

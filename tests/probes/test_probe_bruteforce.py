@@ -258,3 +258,20 @@ def test_probe_leaves_model_untouched_and_is_repeatable():
     assert set(first) == set(second)
     for name in first:
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+
+
+def test_saturation_checks_are_not_vacuous():
+    """The random cases above do drive units into saturation (else those tests prove little)."""
+    gated, gateless = {}, []
+    for case in CASES:
+        *_, result = measured(case, "f64")
+        for name, value in result.items():
+            if name.startswith("gate_saturation/"):
+                gated[name.split("/")[1]] = gated.get(name.split("/")[1], 0.0) + float(np.sum(value))
+            elif name.startswith("activation_saturation"):
+                gateless.append(float(np.sum(value)))
+    assert set(gated) == {"input", "forget", "candidate", "output", "reset", "update"}
+    assert all(total > 0 for total in gated.values()), gated
+    assert sum(gateless) > 0
+    fractions = [v for case in CASES for n, v in measured(case, "f64")[-1].items() if "saturation" in n]
+    assert any(np.any((f > 0) & (f < 1)) for f in fractions)

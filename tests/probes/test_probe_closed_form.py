@@ -278,11 +278,13 @@ def test_orthogonal_init_rnn_hidden64_as_built(seed):
     _compare_large(model, x, y)
 
 
-@pytest.mark.parametrize("input_scale,seed", [(0.001, 0), (0.3, 2)])
-def test_orthogonal_rnn_hidden64_clustered_singular_values(input_scale, seed):
-    """W_hh = Q orthogonal, tiny inputs, zero biases: every step Jacobian diag(1 - h^2) Q and
-    every product has singular values within ~1e-3 of each other."""
-    H, T = 64, 40
+@pytest.mark.parametrize("input_scale,seed", [(0.001, 0), (0.1, 1), (0.3, 2)])
+@pytest.mark.parametrize("H", [64, 96])
+def test_orthogonal_rnn_clustered_singular_values(H, input_scale, seed):
+    """W_hh = Q orthogonal, small inputs, zero biases: every step Jacobian diag(1 - h^2) Q and
+    every product has singular values within ~1e-3 of each other. Two sizes, so that both a
+    dense and an iterative spectral path are exercised whatever the size threshold between them."""
+    T = 40
     torch.manual_seed(seed)
     model = RecurrentNet("rnn", 3, H, 2)
     g = torch.Generator().manual_seed(seed)

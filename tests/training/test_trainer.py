@@ -243,3 +243,14 @@ def test_probe_results_arrive_on_their_step_with_every_quantity():
         assert np.all(np.isfinite(arrays[name]))
     assert arrays["jacobian_norm"][-1] == pytest.approx(1.0)
     assert "spectral_radius/W_hf" in probed[0].scalars
+
+
+def test_the_char_lm_writes_a_sample_at_each_probe():
+    _, log, _ = train(small(task="charlm", seq_len=12, steps=3, probe_every=2, temperature=0.5))
+    probed = [r for r in log.records if r.probed]
+    assert [r.step for r in probed] == [0, 2]
+    for record in probed:
+        text = "".join(map(chr, record.arrays["sample/text"]))
+        assert len(text) == 200
+        vocab = set(Trainer(small(task="charlm", seq_len=12)).task.vocab)
+        assert set(text) <= vocab
