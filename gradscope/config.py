@@ -70,7 +70,7 @@ class RunConfig:
     steps: int = 1000
     # probes and recording
     probe_every: int = 0
-    probe_batch: int = 4
+    probe_batch: int = 1
     checkpoint_every: int = 100
 
     def __post_init__(self) -> None:

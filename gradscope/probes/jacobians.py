@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
-from gradscope.probes.spectral import WarmPowerIteration, dense_spectral_norm, lanczos_spectral_norm
+from gradscope.probes.spectral import (WarmPowerIteration, dense_spectral_norm, gram_spectral_norm,
+                                       lanczos_spectral_norm)
 
 _CHUNK = 16  # timesteps whose dense step Jacobians are built in one go
 
@@ -96,23 +97,35 @@ class StepJacobians:
         """sum_k W_k^T w_k for w [N, K, H]: one GEMM."""
         return weighted.reshape(weighted.shape[0], -1) @ self.stacked64
 
-    def matvec(self, vectors: torch.Tensor) -> torch.Tensor:
+    def _rows(self, name: str, rows: torch.Tensor | None) -> torch.Tensor | None:
+        value = getattr(self, name)
+        if value is None or rows is None or rows.numel() == value.shape[0]:
+            return value
+        return value[rows]
+
+    def matvec(self, vectors: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """J v for the (timestep, sequence) operators `rows` of the flattened B*T (all if None)."""
+        alpha = self._rows("flat_alpha", rows)
         if not self.lstm:
-            image = (self.flat_alpha * self._images(vectors)).sum(1)
-            return image if self.diagonal is None else image + self.flat_diagonal * vectors
+            image = (alpha * self._images(vectors)).sum(1)
+            diagonal = self._rows("flat_diagonal", rows)
+            return image if diagonal is None else image + diagonal * vectors
         h, c = vectors[:, : self.hidden], vectors[:, self.hidden:]
         images = self._images(h)
-        top = (self.flat_alpha * images).sum(1) + self.flat_cell_to_hidden * c
-        bottom = (self.flat_beta * images).sum(1) + self.flat_forget * c
+        top = (alpha * images).sum(1) + self._rows("flat_cell_to_hidden", rows) * c
+        bottom = (self._rows("flat_beta", rows) * images).sum(1) + self._rows("flat_forget", rows) * c
         return torch.cat([top, bottom], dim=-1)
 
-    def rmatvec(self, vectors: torch.Tensor) -> torch.Tensor:
+    def rmatvec(self, vectors: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """J^T u, as `matvec`."""
+        alpha = self._rows("flat_alpha", rows)
         if not self.lstm:
-            image = self._transposed(self.flat_alpha * vectors.unsqueeze(1))
-            return image if self.diagonal is None else image + self.flat_diagonal * vectors
+            image = self._transposed(alpha * vectors.unsqueeze(1))
+            diagonal = self._rows("flat_diagonal", rows)
+            return image if diagonal is None else image + diagonal * vectors
         h, c = vectors[:, : self.hidden], vectors[:, self.hidden:]
-        top = self._transposed(self.flat_alpha * h.unsqueeze(1) + self.flat_beta * c.unsqueeze(1))
-        bottom = self.flat_cell_to_hidden * h + self.flat_forget * c
+        top = self._transposed(alpha * h.unsqueeze(1) + self._rows("flat_beta", rows) * c.unsqueeze(1))
+        bottom = self._rows("flat_cell_to_hidden", rows) * h + self._rows("flat_forget", rows) * c
         return torch.cat([top, bottom], dim=-1)
 
     # -- one timestep, as dense blocks, for the products ------------------------------------------
@@ -224,11 +237,8 @@ def small_state_norms(steps: StepJacobians) -> tuple[torch.Tensor, torch.Tensor]
         product = product / scale[:, None, None]
         products.append(product)
         log_scales.append(log_scales[-1] + torch.log(scale.double()))
-    stacked = torch.stack(dense + products[::-1], dim=1).double()          # [B, 2T, n, n]
-    finite = torch.isfinite(stacked).flatten(2).all(-1)
-    cleaned = torch.where(finite[..., None, None], stacked, torch.zeros_like(stacked))
-    norms = torch.linalg.eigvalsh(cleaned.mT @ cleaned)[..., -1].clamp_min(0).sqrt()
-    norms = torch.where(finite, norms, torch.full_like(norms, float("nan")))
+    stacked = torch.stack(dense + products[::-1], dim=1)                   # [B, 2T, n, n]
+    norms = gram_spectral_norm(stacked)
     step_norms, product_norms_ = norms[:, :length], norms[:, length:]
     return (product_norms_ * torch.exp(torch.stack(log_scales[::-1], dim=1))).cpu(), step_norms.cpu()
 

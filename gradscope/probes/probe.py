@@ -49,7 +49,8 @@ class Probe:
                            for g, s in zip(grads[offset:offset + length], trace.states)]
             offset += length
             suffix = layer_suffix(layer, direction, model.layers)
-            hidden_grad = torch.stack([g.detach() for g in layer_grads], dim=1)
+            # float64: a vanishing gradient's components near 1e-19 square below float32's range
+            hidden_grad = torch.stack([g.detach() for g in layer_grads], dim=1).double()
             results[f"hidden_grad_norm{suffix}"] = _batch_mean(torch.linalg.vector_norm(hidden_grad, dim=-1))
             steps = StepJacobians(model.arch, trace.parts, model.recurrent_matrices(layer, direction),
                                   reverse=bool(direction))

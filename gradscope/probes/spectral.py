@@ -15,9 +15,10 @@ from typing import Callable
 
 import torch
 
-Matvec = Callable[[torch.Tensor], torch.Tensor]
+Matvec = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 LANCZOS_TOLERANCE = 1e-10     # relative rise of the top Ritz value of J^T J over 8 steps
+FLOAT32_TOLERANCE = 1e-8     # the same, when the operator's products are float32
 POWER_TOLERANCE = 1e-6        # relative change of a warm power-iteration estimate
 POWER_ITERATIONS = 3
 
@@ -30,8 +31,13 @@ def _safe_normalise(vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def lanczos_spectral_norm(matvec: Matvec, rmatvec: Matvec, count: int, size: int, *,
                           dtype=torch.float32, device="cpu", seed: int = 0,
-                          max_steps: int | None = None, start: torch.Tensor | None = None) -> torch.Tensor:
-    """sigma_max of `count` operators J of size `size`, given v -> J v and u -> J^T u on [count, size].
+                          max_steps: int | None = None, start: torch.Tensor | None = None,
+                          tolerance: float = LANCZOS_TOLERANCE) -> torch.Tensor:
+    """sigma_max of `count` operators J of size `size`, given v -> J v and u -> J^T u.
+
+    `matvec(v, rows)` and `rmatvec(u, rows)` take vectors [len(rows), size] for the operators
+    `rows` (an index tensor into the `count` operators): settled operators drop out of the
+    batch, so the slow ones do not make everyone pay.
 
     Plain three-term Lanczos on J^T J in float64: without reorthogonalisation the basis loses
     orthogonality only after the top Ritz value has converged (Paige), and storing no basis
@@ -47,29 +53,34 @@ def lanczos_spectral_norm(matvec: Matvec, rmatvec: Matvec, count: int, size: int
     previous_vector = torch.zeros_like(current)
     alphas = torch.zeros(count, steps_cap, dtype=torch.float64, device=device)
     betas = torch.zeros(count, steps_cap, dtype=torch.float64, device=device)
-    finite = None
+    finite = torch.ones(count, dtype=torch.bool, device=device)
     ritz = torch.zeros(count, dtype=torch.float64, device=device)
-    open_rows = torch.arange(count, device=device)   # rows whose top Ritz value is not settled
+    active = torch.arange(count, device=device)     # operators still iterating
+    open_rows = active                               # operators whose top Ritz value is not settled
     beta = torch.zeros(count, dtype=torch.float64, device=device)
     steps_done = 0
     for step in range(steps_cap):
-        image = rmatvec(matvec(current.to(dtype))).double()
-        if finite is None:
+        image = rmatvec(matvec(current.to(dtype), active), active).double()
+        if step == 0:
             # a NaN or inf in an operator shows in its first product and would spread from there
             finite = torch.isfinite(image).all(dim=-1)
-        if not bool(finite.all()):
-            image = torch.where(finite.unsqueeze(-1), image, torch.zeros_like(image))
+        if not bool(finite[active].all()):
+            image = torch.where(finite[active].unsqueeze(-1), image, torch.zeros_like(image))
         alpha = (image * current).sum(-1)
         image = image - alpha.unsqueeze(-1) * current - beta.unsqueeze(-1) * previous_vector
-        alphas[:, step] = alpha
+        alphas[active, step] = alpha
         previous_vector = current
         current, beta = _safe_normalise(image)
-        betas[:, step] = beta
+        betas[active, step] = beta
         steps_done = step + 1
         if steps_done >= 16 and steps_done % 8 == 0 and steps_done < steps_cap:
-            open_rows = _unsettled(alphas, betas, steps_done, ritz, open_rows, finite)
+            open_rows = _unsettled(alphas, betas, steps_done, ritz, open_rows, finite, tolerance)
             if open_rows.numel() == 0:
                 break
+            if open_rows.numel() < 0.75 * active.numel():
+                keep = torch.isin(active, open_rows)
+                active, current, previous_vector, beta = (active[keep], current[keep], previous_vector[keep],
+                                                          beta[keep])
     if open_rows.numel():
         ritz[open_rows] = _top_ritz(alphas[open_rows, :steps_done], betas[open_rows, : steps_done - 1])
     sigma = ritz.clamp_min(0).sqrt()
@@ -83,7 +94,7 @@ def _top_ritz(alphas: torch.Tensor, off: torch.Tensor) -> torch.Tensor:
     return torch.linalg.eigvalsh(tridiagonal)[:, -1]
 
 
-def _unsettled(alphas, betas, steps, ritz, open_rows, finite) -> torch.Tensor:
+def _unsettled(alphas, betas, steps, ritz, open_rows, finite, tolerance) -> torch.Tensor:
     """Rows whose top Ritz value may still rise by more than the tolerance.
 
     A row is settled when no eigenvalue of its tridiagonal lies above its last Ritz value times
@@ -92,7 +103,7 @@ def _unsettled(alphas, betas, steps, ritz, open_rows, finite) -> torch.Tensor:
     diagonal, off = alphas[open_rows, :steps], betas[open_rows, : steps - 1]
     last = ritz[open_rows]
     known = last > 0
-    threshold = last * (1 + LANCZOS_TOLERANCE) + 1e-300
+    threshold = last * (1 + tolerance) + 1e-300
     above = steps - _count_below(diagonal, off, threshold)
     settled = known & (above == 0) | ~finite[open_rows] | (betas[open_rows, steps - 1] == 0)
     still = open_rows[~settled]
@@ -114,17 +125,39 @@ def _count_below(diagonal: torch.Tensor, off: torch.Tensor, shift: torch.Tensor)
     return below
 
 
-def dense_spectral_norm(matrices: torch.Tensor, seed: int = 0, start: torch.Tensor | None = None) -> torch.Tensor:
-    """sigma_max of each matrix in [N, n, n] by Lanczos (from `start`, right vectors, if given)."""
-    # float64, or round-off stops a slowly rising Ritz value early; row-vector products u^T M
-    # read a batch of matrices about three times faster than M v, so keep a transposed copy
+GRAM_MAX_SIZE = 128  # up to here one batched eigensolve of M^T M beats Lanczos on stored matrices
+
+
+def gram_spectral_norm(matrices: torch.Tensor) -> torch.Tensor:
+    """sigma_max of each matrix in [..., n, n], exactly: the top eigenvalue of M^T M in float64.
+    NaN where a matrix holds a NaN or inf."""
     matrices = matrices.double()
+    finite = torch.isfinite(matrices).flatten(-2).all(-1)
+    cleaned = torch.where(finite[..., None, None], matrices, torch.zeros_like(matrices))
+    sigma = torch.linalg.eigvalsh(cleaned.mT @ cleaned)[..., -1].clamp_min(0).sqrt()
+    return torch.where(finite, sigma, torch.full_like(sigma, float("nan")))
+
+
+def dense_spectral_norm(matrices: torch.Tensor, seed: int = 0, start: torch.Tensor | None = None) -> torch.Tensor:
+    """sigma_max of each matrix in [N, n, n]: exactly for moderate sizes, else by Lanczos
+    (from `start`, right vectors, if given)."""
+    if matrices.shape[-1] <= GRAM_MAX_SIZE:
+        return gram_spectral_norm(matrices)
+    # The products are memory-bound, so the matrices stay float32 (the Lanczos recurrence is
+    # float64 regardless) and the stopping test allows for float32 round-off in the products.
+    # Row-vector products u^T M read a batch of matrices about three times faster than M v,
+    # so keep a transposed copy.
     transposed = matrices.mT.contiguous()
+    everyone = matrices.shape[0]
+
+    def pick(stack: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        return stack if rows.numel() == everyone else stack[rows]
+
     return lanczos_spectral_norm(
-        lambda v: torch.bmm(v.unsqueeze(1), transposed).squeeze(1),
-        lambda u: torch.bmm(u.unsqueeze(1), matrices).squeeze(1),
+        lambda v, rows: torch.bmm(v.unsqueeze(1), pick(transposed, rows)).squeeze(1),
+        lambda u, rows: torch.bmm(u.unsqueeze(1), pick(matrices, rows)).squeeze(1),
         matrices.shape[0], matrices.shape[-1], dtype=matrices.dtype, device=matrices.device, seed=seed,
-        start=start)
+        start=start, tolerance=LANCZOS_TOLERANCE if matrices.dtype == torch.float64 else FLOAT32_TOLERANCE)
 
 
 class WarmPowerIteration:
@@ -150,21 +183,25 @@ class WarmPowerIteration:
         self.right = self.left
 
     def __call__(self, matrices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # lean on purpose: this runs once per timestep, and its cost is mostly op dispatch
         left = self.left
-        mass = matrices.double().square().sum(dim=(1, 2))
+        mass = matrices.square().sum(dim=(1, 2)) * (1 + 1e-5)   # margin for float32 rounding
         for _ in range(POWER_ITERATIONS):
-            right, _ = _safe_normalise(torch.bmm(left.unsqueeze(1), matrices).squeeze(1))      # M^T u
+            right = torch.bmm(left.unsqueeze(1), matrices).squeeze(1)                          # M^T u
+            right = right / torch.linalg.vector_norm(right, dim=-1, keepdim=True).clamp_min(1e-30)
             image = torch.bmm(matrices, right.unsqueeze(-1)).squeeze(-1)                       # M v
             back = torch.bmm(image.unsqueeze(1), matrices).squeeze(1)                          # M^T M v
-            sigma = torch.linalg.vector_norm(image.double(), dim=-1)
-            residual = torch.linalg.vector_norm(back.double() - sigma.square().unsqueeze(-1) * right.double(), dim=-1)
-            margin = 2 * sigma.square() - mass
-            bound = sigma.square() + residual.square() / margin.clamp_min(1e-300)
-            converged = ((margin > 0) & (bound <= sigma.square() * (1 + 2 * POWER_TOLERANCE))) | (mass == 0)
-            left = _safe_normalise(image)[0]
-            if bool(converged.all()):
+            sigma2 = image.square().sum(-1)
+            residual2 = (back - sigma2.unsqueeze(-1) * right).square().sum(-1)
+            margin = 2 * sigma2 - mass
+            # sigma^2 + eps^2 / margin <= sigma^2 (1 + 2 tol), with the division multiplied out
+            converged = ((margin > 0) & (residual2 <= 2 * POWER_TOLERANCE * sigma2 * margin)) | (mass == 0)
+            left = image / sigma2.sqrt().clamp_min(1e-30).unsqueeze(-1)
+            if bool(converged.all()) or not bool((margin > 0).all()):
+                # either settled, or not dominated by one direction: no iteration will certify it
                 break
-        usable = torch.isfinite(left).all(dim=-1) & (sigma > 0)
+        sigma = sigma2.double().sqrt()
+        usable = (sigma2 > 0) & torch.isfinite(sigma2)
         self.left = torch.where(usable.unsqueeze(-1), left, self.left)
         self.right = right
-        return sigma, converged & torch.isfinite(sigma)
+        return sigma, converged & usable | (mass == 0)

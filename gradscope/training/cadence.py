@@ -1,63 +1,86 @@
-"""The automatic probe cadence: probe as often as the cost budget allows.
+"""The automatic probe cadence: probe as often as the cost budget allows, measured.
 
 Probes run on their own thread (probes/runner.py), so what they cost the training is not
-their own time but how much they slow the training thread down while they run: on a machine
-with a core to spare, only the interpreter lock and memory bandwidth they share. The cadence
-measures exactly that, as running averages of the training step time with a probe in flight
-(`busy`) and without one (`idle`). Probing every k steps keeps a probe in flight for a
-fraction min(1, probe_time / (k * idle)) of the steps, each slowed by busy / idle - 1, so the
-cadence takes the smallest k that keeps the total slowdown within `BUDGET`.
+their time but how much they slow the training thread down: on a machine with a core to
+spare, the interpreter lock and the memory bandwidth they share. That is measured, not
+modelled: from time to time the cadence holds probes back for a short idle window and
+compares the time per step there with the time per step at the current cadence. When the
+measured overhead is above `BUDGET` it probes less often, when it is well below, more often.
 
-Until both step times are known it assumes the worst, that a probe stops training outright.
-A fixed cadence (`probe_every` > 0) is kept exactly.
+Before the first measurement it guesses from the probe's own time, assuming a probe in
+flight slows training by `FIRST_GUESS`. A fixed cadence (`probe_every` > 0) is kept exactly.
 """
 from __future__ import annotations
 
 import math
 
-BUDGET = 0.15       # below the 1.25x goal, with margin for measurement noise
-SMOOTHING = 0.2
-
-
-def _average(previous: float | None, value: float) -> float:
-    return value if previous is None else (1 - SMOOTHING) * previous + SMOOTHING * value
+BUDGET = 0.15          # below the 1.25x goal, with margin for measurement noise
+FIRST_GUESS = 0.35
+WARMUP = 5             # first steps pay for imports and allocations: not measured
+FIRST_IDLE_AT = 30     # steps into the run of the first idle window
+REMEASURE = 200        # steps between idle windows
+IDLE_STEPS = 8
 
 
 class AutoCadence:
     def __init__(self, fixed: int = 0, budget: float = BUDGET):
         self.fixed = fixed
         self.budget = budget
-        self.idle_step: float | None = None
-        self.busy_step: float | None = None
-        self.probe_time: float | None = None
         self.every = fixed or 1
+        self.probe_time: float | None = None
+        self.step_time: float | None = None      # seconds per step with no probe in flight
+        self.overhead: float | None = None       # last measured slowdown at the cadence in use
+        self._steps = 0
+        self._next_idle = FIRST_IDLE_AT
+        self._idle: list[float] = []
+        self._normal: list[float] = []
+        self._idle_window = False
+        self._guessed = False
 
     @property
-    def step_time(self) -> float | None:
-        return self.idle_step if self.idle_step is not None else self.busy_step
+    def holding(self) -> bool:
+        """True while an idle window holds probes back."""
+        return self._idle_window
 
-    def observe_step(self, seconds: float, probing: bool = False) -> None:
-        if probing:
-            self.busy_step = _average(self.busy_step, seconds)
+    def observe_step(self, seconds: float, probing: bool) -> None:
+        """A whole step took `seconds` of wall time; `probing`: a probe was in flight."""
+        self._steps += 1
+        if self._steps <= WARMUP or self.fixed:
+            return
+        if self._idle_window:
+            if not probing:
+                self._idle.append(seconds)
+            if len(self._idle) >= IDLE_STEPS:
+                self._finish_idle_window()
         else:
-            self.idle_step = _average(self.idle_step, seconds)
-        self._update()
+            self._normal.append(seconds)
+            if self._steps >= self._next_idle:
+                self._idle_window, self._idle = True, []
 
     def observe_probe(self, seconds: float) -> None:
-        self.probe_time = _average(self.probe_time, seconds)
-        self._update()
+        self.probe_time = seconds if self.probe_time is None else 0.7 * self.probe_time + 0.3 * seconds
+        if not self.fixed and not self._guessed and self._normal:
+            step = sorted(self._normal)[len(self._normal) // 2]
+            self.every = max(1, math.ceil(FIRST_GUESS * self.probe_time / (self.budget * step)))
+            self._guessed = True
 
-    def slowdown(self) -> float:
-        """How much slower a training step runs while a probe is in flight (0 = not at all)."""
-        if self.idle_step is None or self.busy_step is None:
-            return 1.0
-        return max(0.0, self.busy_step / self.idle_step - 1.0)
-
-    def _update(self) -> None:
-        if self.fixed or self.probe_time is None or self.step_time is None:
-            return
-        needed = self.probe_time * self.slowdown() / (self.budget * self.step_time)
-        self.every = max(1, math.ceil(needed))
+    def _finish_idle_window(self) -> None:
+        idle = sorted(self._idle)[len(self._idle) // 2]
+        self.step_time = idle
+        if self._normal:
+            normal = sum(self._normal) / len(self._normal)
+            self.overhead = max(0.0, normal / idle - 1.0)
+            if self.overhead > self.budget:
+                self.every = math.ceil(self.every * self.overhead / self.budget)
+            elif self.overhead < self.budget / 2:
+                target = self.every * max(self.overhead, 1e-3) / (self.budget * 0.75)
+                self.every = max(1, min(self.every - 1, math.floor(target))) if self.every > 1 else 1
+        self._idle_window, self._idle, self._normal = False, [], []
+        self._next_idle = self._steps + REMEASURE
 
     def due(self, step: int, last_probe: int | None) -> bool:
-        return last_probe is None or step - last_probe >= self.every
+        if last_probe is None:
+            return True
+        if self._idle_window:
+            return False
+        return step - last_probe >= self.every

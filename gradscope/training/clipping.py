@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import torch
 
 
@@ -13,11 +15,22 @@ class ClipResult:
     clipped: bool
 
 
-def clip_gradients(parameters: list[torch.nn.Parameter], mode: str, threshold: float) -> ClipResult:
+def gradient_norms(parameters: dict[str, torch.nn.Parameter]) -> dict[str, float]:
+    """The L2 norm of each parameter's gradient, in float64: the squares of a vanishing
+    gradient's entries (~1e-19) fall below float32's range and would read as zero."""
+    return {name: float(torch.linalg.vector_norm(p.grad.double()))
+            for name, p in parameters.items() if p.grad is not None}
+
+
+def clip_gradients(parameters: list[torch.nn.Parameter], mode: str, threshold: float,
+                   norms: list[float] | None = None) -> ClipResult:
+    """Clip in place; `norms` are the per-parameter gradient norms when already known."""
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return ClipResult(0.0, 0.0, False)
-    before = torch.nn.utils.get_total_norm(grads)
+    if norms is None:
+        norms = [float(torch.linalg.vector_norm(g.double())) for g in grads]
+    before = torch.tensor(math.sqrt(math.fsum(n * n for n in norms)), dtype=torch.float64)
     fired = False
     if mode == "norm":
         fired = bool(before > threshold)
@@ -27,5 +40,8 @@ def clip_gradients(parameters: list[torch.nn.Parameter], mode: str, threshold: f
         fired = any(bool((g.abs() > threshold).any()) for g in grads)
         if fired:
             torch.nn.utils.clip_grad_value_(parameters, threshold)
-    after = torch.nn.utils.get_total_norm(grads) if fired else before
+    if fired:
+        after = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.double()) for g in grads]))
+    else:
+        after = before
     return ClipResult(float(before), float(after), fired)

@@ -22,7 +22,7 @@ from gradscope.probes.runner import ProbeRunner
 from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
 from gradscope.training.cadence import AutoCadence
 from gradscope.training.callbacks import Callback
-from gradscope.training.clipping import clip_gradients
+from gradscope.training.clipping import clip_gradients, gradient_norms
 from gradscope.training.control import RunControl
 from gradscope.training.device import resolve_device
 from gradscope.training.optim import build_optimizer, load_optimizer_arrays, optimizer_arrays, set_learning_rate
@@ -62,6 +62,8 @@ class Trainer:
         self.started = False
         self.threads = 1
         self._configured_thread: int | None = None
+        self._last_step_began: float | None = None
+        self._last_step_probing = False
 
     # -- control, from any thread -----------------------------------------------------------
 
@@ -102,6 +104,7 @@ class Trainer:
                     break
                 if self.control.pause_requested:
                     self._flush(wait=True)
+                    self._last_step_began = None
                     self._set_state(RunState.PAUSED)
                     while not self.control.wait_while_paused(0.1):
                         if self.control.stop_requested:
@@ -114,6 +117,7 @@ class Trainer:
                 if self.state is RunState.DIVERGED:
                     return self.state
             self._flush(wait=True)
+            self._last_step_began = None
             if self.control.stop_requested:
                 self._set_state(RunState.STOPPED)
             elif self.step_index >= self.config.steps:
@@ -142,18 +146,23 @@ class Trainer:
             return None
         self._step()
         self._flush(wait=True)
+        self._last_step_began = None   # a single step leaves no throughput to measure
         return self.last_record
 
     def _step(self) -> None:
         self._start()
         self._configure_thread()
+        now = time.perf_counter()
+        if self._last_step_began is not None:
+            # the whole previous step, with its records delivered: what throughput is made of
+            self.cadence.observe_step(now - self._last_step_began, self._last_step_probing)
+        self._last_step_began = now
         step = self.step_index
         self._apply_pending(step)
         if step % self.config.checkpoint_every == 0:
             self._checkpoint(step)
         self._maybe_probe(step)
         probing = self.probe_runner is not None and self.probe_runner.busy
-        began = time.perf_counter()
         self.model.train()
         inputs, targets = self.task.sample(self.config.batch, self.data)
         inputs, targets = inputs.to(self.device), targets.to(self.device)
@@ -161,9 +170,9 @@ class Trainer:
         output = self._forward(inputs)
         loss = self.task.loss(output, targets)
         loss.backward()
-        param_norms = {f"param_grad_norm/{name}": float(torch.linalg.vector_norm(p.grad))
-                       for name, p in self.model.named_parameters() if p.grad is not None}
-        clip = clip_gradients(self.parameters, self.clip_mode, self.clip_threshold)
+        norms = gradient_norms(dict(self.model.named_parameters()))
+        param_norms = {f"param_grad_norm/{name}": value for name, value in norms.items()}
+        clip = clip_gradients(self.parameters, self.clip_mode, self.clip_threshold, list(norms.values()))
         scalars = {"loss": float(loss.detach()), "grad_norm": clip.grad_norm,
                    "grad_norm_clipped": clip.grad_norm_clipped, "clipped": float(clip.clipped),
                    "lr": self.lr, "clip_threshold": self.clip_threshold}
@@ -176,8 +185,8 @@ class Trainer:
         bad += [name for name in param_norms if not np.isfinite(param_norms[name])]
         if not bad:
             self.optimizer.step()
-        self.cadence.observe_step(time.perf_counter() - began, probing)
         self.step_index = step + 1
+        self._last_step_probing = probing
         self._held.append((step, scalars, time.time()))
         if bad:
             self._flush(wait=True)
