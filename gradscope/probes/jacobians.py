@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from gradscope.probes.spectral import (WarmPowerIteration, dense_spectral_norm, gram_spectral_norm,
+from gradscope.probes.spectral import (FLOAT32_TOLERANCE, WarmPowerIteration, dense_spectral_norm, gram_spectral_norm,
                                        lanczos_spectral_norm)
 
 _CHUNK = 16  # timesteps whose dense step Jacobians are built in one go
@@ -73,16 +74,12 @@ class StepJacobians:
             self.forget = f                                      # dc'/dc = diag(f)
         self._chunk_start = None
         self._chunk = None
-        # the same coefficients with timesteps and sequences flattened, in float64, for the
-        # batched operators Lanczos runs on
-        def flat64(value):
-            return None if value is None else self._flat(value).double()
-
-        self.flat_alpha, self.flat_beta = flat64(self.alpha), flat64(self.beta)
-        self.flat_diagonal = flat64(self.diagonal)
+        # the same coefficients with timesteps and sequences flattened, for the batched
+        # operators Lanczos runs on (float32 products, float64 recurrence)
+        self.flat_alpha, self.flat_beta = self._flat(self.alpha), self._flat(self.beta)
+        self.flat_diagonal = self._flat(self.diagonal)
         if self.lstm:
-            self.flat_cell_to_hidden, self.flat_forget = flat64(self.cell_to_hidden), flat64(self.forget)
-        self.stacked64 = self.stacked.double()
+            self.flat_cell_to_hidden, self.flat_forget = self._flat(self.cell_to_hidden), self._flat(self.forget)
 
     # -- all timesteps at once, as operators on [B*T, n] ----------------------------------------
 
@@ -91,11 +88,11 @@ class StepJacobians:
 
     def _images(self, vectors: torch.Tensor) -> torch.Tensor:
         """W_k v for every block k: [N, K, H], one GEMM against the stacked blocks."""
-        return (vectors @ self.stacked64.T).view(vectors.shape[0], -1, self.hidden)
+        return (vectors @ self.stacked.T).view(vectors.shape[0], -1, self.hidden)
 
     def _transposed(self, weighted: torch.Tensor) -> torch.Tensor:
         """sum_k W_k^T w_k for w [N, K, H]: one GEMM."""
-        return weighted.reshape(weighted.shape[0], -1) @ self.stacked64
+        return weighted.reshape(weighted.shape[0], -1) @ self.stacked
 
     def _rows(self, name: str, rows: torch.Tensor | None) -> torch.Tensor | None:
         value = getattr(self, name)
@@ -178,7 +175,8 @@ def step_jacobian_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
     """||ds_t/ds_{t-1}||_2 for every step and sequence, [B, T] in processing order."""
     count = steps.batch * steps.length
     sigma = lanczos_spectral_norm(steps.matvec, steps.rmatvec, count, steps.size,
-                                  dtype=torch.float64, device=steps.alpha.device, seed=seed)
+                                  dtype=steps.alpha.dtype, device=steps.alpha.device, seed=seed,
+                                  tolerance=FLOAT32_TOLERANCE)
     return sigma.view(steps.batch, steps.length).cpu()
 
 
@@ -186,39 +184,36 @@ def product_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
     """||ds_last/ds_t||_2 for every step and sequence, [B, T] in processing order."""
     batch, length, size = steps.batch, steps.length, steps.size
     dtype, device = steps.alpha.dtype, steps.alpha.device
-    norms = torch.empty(batch, length, dtype=torch.float64)
+    norms = np.empty((batch, length), dtype=np.float64)
     norms[:, length - 1] = 1.0
     product = torch.eye(size, dtype=dtype, device=device).expand(batch, size, size)
-    log_scale = torch.zeros(batch, dtype=torch.float64, device=device)
+    log_scale = np.zeros(batch, dtype=np.float64)
     power = WarmPowerIteration(batch, size, dtype, device, seed)
     # (step, sequences, scaled products, log scales, right vectors) that power iteration left open
     unsettled: list[tuple] = []
     for step in range(length - 1, 0, -1):
-        product = steps.right_multiply(product, step)               # now ds_last/ds_{step-1}
-        scale = product.abs().flatten(1).amax(dim=1)
-        scale = torch.where((scale > 0) & torch.isfinite(scale), scale, torch.ones_like(scale))
-        product = product / scale[:, None, None]
-        log_scale = log_scale + torch.log(scale.double())
+        product = steps.right_multiply(product, step)               # now ds_last/ds_{step-1}, scaled
         estimate, converged = power(product)
-        norms[:, step - 1] = (estimate * torch.exp(log_scale)).cpu()
-        if not bool(converged.all()):
-            todo = (~converged).nonzero().flatten()
-            unsettled.append((step - 1, todo, product[todo].clone(), log_scale[todo], power.right[todo]))
+        norms[:, step - 1] = estimate * np.exp(log_scale)
+        if not converged.all():
+            todo = np.flatnonzero(~converged)
+            index = torch.from_numpy(todo).to(device)
+            unsettled.append((step - 1, todo, product[index].clone(), log_scale[todo].copy(), power.right[index]))
+        # keep the product near norm 1, its size in the log scale: a vanishing 0.5^200 neither
+        # sinks into slow denormals nor does an exploding 1.5^300 overflow float32
+        scale = np.where((estimate > 0) & np.isfinite(estimate), estimate, 1.0)
+        product = product / torch.from_numpy(scale).to(device=device, dtype=dtype)[:, None, None]
+        log_scale = log_scale + np.log(scale)
     if unsettled:
-        # Lanczos from where power iteration got to: most of the way already
         exact = dense_spectral_norm(torch.cat([entry[2] for entry in unsettled]), seed=seed + 1,
-                                    start=torch.cat([entry[4] for entry in unsettled]))
+                                    start=torch.cat([entry[4] for entry in unsettled])).cpu().numpy()
         offset = 0
         for step, todo, _, scales, _ in unsettled:
-            settled = exact[offset:offset + len(todo)].to(scales.device) * torch.exp(scales)
-            norms[todo.cpu(), step] = settled.cpu()
+            norms[todo, step] = exact[offset:offset + len(todo)] * np.exp(scales)
             offset += len(todo)
-    return norms
+    return torch.from_numpy(norms)
 
 
-# Up to this state size the norms are exact: one batched symmetric eigensolve. Above it they
-# are iterative, exact to ~1e-6 where the top singular value stands apart and, where it sits
-# in a tight cluster (orthogonal weights near h = 0), within that cluster's width.
 SMALL_STATE = 64
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
 
 Matvec = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -39,11 +40,12 @@ def lanczos_spectral_norm(matvec: Matvec, rmatvec: Matvec, count: int, size: int
     `rows` (an index tensor into the `count` operators): settled operators drop out of the
     batch, so the slow ones do not make everyone pay.
 
-    Plain three-term Lanczos on J^T J in float64: without reorthogonalisation the basis loses
-    orthogonality only after the top Ritz value has converged (Paige), and storing no basis
-    keeps the memory traffic to a few vectors. float64 matters: with clustered singular values
-    the Ritz value creeps up slowly, and float32 round-off would stop it early. Returns
-    float64 [count]; NaN where the operator's products are not finite.
+    Plain three-term Lanczos on J^T J, its recurrence in float64: without reorthogonalisation
+    the basis loses orthogonality only after the top Ritz value has converged (Paige), and
+    storing no basis keeps the memory traffic to a few vectors. The products run in `dtype`;
+    `tolerance` (the allowed rise of the top Ritz value over 8 steps) must sit above that
+    dtype's round-off, or a slowly rising Ritz value on a clustered spectrum never settles.
+    Returns float64 [count]; NaN where the operator's products are not finite.
     """
     steps_cap = min(size, max_steps or max(size, 8))
     generator = torch.Generator().manual_seed(seed)
@@ -147,15 +149,19 @@ def dense_spectral_norm(matrices: torch.Tensor, seed: int = 0, start: torch.Tens
     # float64 regardless) and the stopping test allows for float32 round-off in the products.
     # Row-vector products u^T M read a batch of matrices about three times faster than M v,
     # so keep a transposed copy.
-    transposed = matrices.mT.contiguous()
-    everyone = matrices.shape[0]
+    stacks = {"rows": None, "both": (matrices, matrices.mT.contiguous())}
 
-    def pick(stack: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        return stack if rows.numel() == everyone else stack[rows]
+    def pick(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # the active set shrinks a few times per solve: copy the survivors once per change
+        if stacks["rows"] is not None and rows.numel() != stacks["rows"].numel():
+            kept = torch.isin(stacks["rows"], rows)
+            stacks["both"] = tuple(stack[kept] for stack in stacks["both"])
+        stacks["rows"] = rows
+        return stacks["both"]
 
     return lanczos_spectral_norm(
-        lambda v, rows: torch.bmm(v.unsqueeze(1), pick(transposed, rows)).squeeze(1),
-        lambda u, rows: torch.bmm(u.unsqueeze(1), pick(matrices, rows)).squeeze(1),
+        lambda v, rows: torch.bmm(v.unsqueeze(1), pick(rows)[1]).squeeze(1),
+        lambda u, rows: torch.bmm(u.unsqueeze(1), pick(rows)[0]).squeeze(1),
         matrices.shape[0], matrices.shape[-1], dtype=matrices.dtype, device=matrices.device, seed=seed,
         start=start, tolerance=LANCZOS_TOLERANCE if matrices.dtype == torch.float64 else FLOAT32_TOLERANCE)
 
@@ -182,26 +188,41 @@ class WarmPowerIteration:
         self.left = _safe_normalise(start.to(dtype=dtype, device=device))[0]
         self.right = self.left
 
-    def __call__(self, matrices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # lean on purpose: this runs once per timestep, and its cost is mostly op dispatch
+    def __call__(self, matrices: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(sigma estimates, certified) as float64/bool numpy arrays [B].
+
+        Runs once per timestep and its cost is op dispatch, so only the matrix products stay
+        in torch; the per-sequence bookkeeping is numpy on a handful of numbers.
+        """
         left = self.left
-        mass = matrices.square().sum(dim=(1, 2)) * (1 + 1e-5)   # margin for float32 rounding
+        mass = _numbers(torch.linalg.matrix_norm(matrices)).astype(np.float64) ** 2 * (1 + 1e-5)
         for _ in range(POWER_ITERATIONS):
             right = torch.bmm(left.unsqueeze(1), matrices).squeeze(1)                          # M^T u
             right = right / torch.linalg.vector_norm(right, dim=-1, keepdim=True).clamp_min(1e-30)
             image = torch.bmm(matrices, right.unsqueeze(-1)).squeeze(-1)                       # M v
             back = torch.bmm(image.unsqueeze(1), matrices).squeeze(1)                          # M^T M v
-            sigma2 = image.square().sum(-1)
-            residual2 = (back - sigma2.unsqueeze(-1) * right).square().sum(-1)
+            image_norm = torch.linalg.vector_norm(image, dim=-1)
+            sigma2_t = image_norm.square()
+            residual = torch.linalg.vector_norm(back - sigma2_t.unsqueeze(-1) * right, dim=-1)
+            sigma2 = _numbers(sigma2_t).astype(np.float64)
+            residual2 = _numbers(residual).astype(np.float64) ** 2
             margin = 2 * sigma2 - mass
             # sigma^2 + eps^2 / margin <= sigma^2 (1 + 2 tol), with the division multiplied out
-            converged = ((margin > 0) & (residual2 <= 2 * POWER_TOLERANCE * sigma2 * margin)) | (mass == 0)
-            left = image / sigma2.sqrt().clamp_min(1e-30).unsqueeze(-1)
-            if bool(converged.all()) or not bool((margin > 0).all()):
+            with np.errstate(invalid="ignore"):
+                converged = ((margin > 0) & (residual2 <= 2 * POWER_TOLERANCE * sigma2 * margin)) | (mass == 0)
+            left = image / image_norm.clamp_min(1e-30).unsqueeze(-1)
+            if converged.all() or not (margin > 0).all():
                 # either settled, or not dominated by one direction: no iteration will certify it
                 break
-        sigma = sigma2.double().sqrt()
-        usable = (sigma2 > 0) & torch.isfinite(sigma2)
-        self.left = torch.where(usable.unsqueeze(-1), left, self.left)
+        usable = (sigma2 > 0) & np.isfinite(sigma2)
+        if usable.all():
+            self.left = left
+        elif usable.any():
+            keep = torch.from_numpy(usable).to(left.device).unsqueeze(-1)
+            self.left = torch.where(keep, left, self.left)
         self.right = right
-        return sigma, converged & usable | (mass == 0)
+        return np.sqrt(sigma2), (converged & usable) | (mass == 0)
+
+
+def _numbers(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
