@@ -69,12 +69,17 @@ class AutoCadence:
         self.step_time = idle
         if self._normal:
             normal = sum(self._normal) / len(self._normal)
-            self.overhead = max(0.0, normal / idle - 1.0)
+            measured = max(0.0, normal / idle - 1.0)
+            # one short window is noisy on a shared machine: smooth over windows
+            self.overhead = measured if self.overhead is None else 0.5 * (self.overhead + measured)
+            # a probe longer than `every` steps spaces the probes by its own length: that is the
+            # interval the measured overhead belongs to, and the one to scale
+            interval = max(self.every, math.ceil((self.probe_time or 0.0) / idle))
             if self.overhead > self.budget:
-                self.every = math.ceil(self.every * self.overhead / self.budget)
-            elif self.overhead < self.budget / 2:
-                target = self.every * max(self.overhead, 1e-3) / (self.budget * 0.75)
-                self.every = max(1, min(self.every - 1, math.floor(target))) if self.every > 1 else 1
+                self.every = math.ceil(interval * self.overhead / self.budget)
+            elif self.overhead < self.budget / 2 and self.every > 1:
+                target = interval * max(self.overhead, 1e-3) / (self.budget * 0.75)
+                self.every = max(1, min(self.every - 1, math.floor(target)))
         self._idle_window, self._idle, self._normal = False, [], []
         self._next_idle = self._steps + REMEASURE
 
