@@ -1,27 +1,34 @@
-"""Probes on the second core: a background thread measures a snapshot of the weights while
-the training thread goes on with the next steps.
+"""Probes off the training thread, so training never waits for them.
 
-The probe works on its own copy of the model, filled with the weights of the step it
-measures (before that step's update) at the moment it is submitted, so training never
-waits for it and never races with it. At most one probe is in flight.
+`ProbeThread` measures in a thread of this process: cheap to start, but its many small
+tensor ops share the interpreter lock with the training thread. `ProbeProcess` measures in a
+child process of its own (spawned once, a couple of seconds to import torch there), which
+shares nothing with training but a core's worth of memory bandwidth. Both take the weights
+of the step being probed at `submit` and hold at most one probe in flight.
+
+The child is our own process and the pipe our own: what crosses it (weights, results) is
+pickled by multiprocessing, which never touches a file a user can open.
 """
 from __future__ import annotations
 
+import multiprocessing
+import signal
 import threading
 import time
-from typing import Callable
+import traceback
+from typing import Mapping
 
 import numpy as np
 import torch
 
 
-class ProbeRunner:
-    def __init__(self, probe: Callable[[int], dict[str, np.ndarray]], threads: int = 1):
-        self._probe = probe
+class ProbeThread:
+    def __init__(self, station, threads: int = 1):
+        self._station = station
         self._threads = threads
         self._lock = threading.Condition()
-        self._job: int | None = None          # step waiting to be probed
-        self._done: tuple[int, dict | None, BaseException | None, float] | None = None
+        self._job: int | None = None
+        self._done: tuple | None = None
         self._closing = False
         self._thread = threading.Thread(target=self._loop, name="gradscope-probe", daemon=True)
         self._thread.start()
@@ -31,10 +38,11 @@ class ProbeRunner:
         with self._lock:
             return self._job is not None or self._done is not None
 
-    def submit(self, step: int) -> None:
+    def submit(self, step: int, weights: Mapping[str, torch.Tensor]) -> None:
         with self._lock:
             if self._job is not None or self._done is not None:
                 raise RuntimeError("a probe is already in flight")
+            self._station.load(weights)   # the probe thread is idle: no race
             self._job = step
             self._lock.notify_all()
 
@@ -69,10 +77,90 @@ class ProbeRunner:
                 step = self._job
             began = time.perf_counter()
             try:
-                results, error = self._probe(step), None
+                results, error = self._station.measure(step), None
             except BaseException as exc:  # handed to the training thread, which reports it
                 results, error = None, exc
             with self._lock:
                 self._job = None
                 self._done = (step, results, error, time.perf_counter() - began)
                 self._lock.notify_all()
+
+
+class ProbeFailed(RuntimeError):
+    """A probe raised in the probe process; the message carries its traceback."""
+
+
+class ProbeProcess:
+    def __init__(self, config, probe_inputs: torch.Tensor, probe_targets: torch.Tensor, device, threads: int = 1):
+        context = multiprocessing.get_context("spawn")
+        self._connection, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve, name="gradscope-probe", daemon=True,
+            args=(child, config.to_json(), probe_inputs.cpu().numpy(), probe_targets.cpu().numpy(), str(device),
+                  threads))
+        self._process.start()
+        child.close()
+        self._in_flight: int | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._in_flight is not None
+
+    def submit(self, step: int, weights: Mapping[str, torch.Tensor]) -> None:
+        if self._in_flight is not None:
+            raise RuntimeError("a probe is already in flight")
+        snapshot = {name: value.detach().cpu().numpy() for name, value in weights.items()}
+        self._connection.send(("probe", step, snapshot))
+        self._in_flight = step
+
+    def result(self, wait: bool) -> tuple[int, dict, float] | None:
+        if self._in_flight is None or (not wait and not self._connection.poll()):
+            return None
+        try:
+            kind, step, payload, seconds = self._connection.recv()
+        except (EOFError, OSError):
+            self._in_flight = None
+            raise ProbeFailed(f"the probe process ended unexpectedly (exit code {self._process.exitcode})") from None
+        self._in_flight = None
+        if kind == "error":
+            raise ProbeFailed(f"a probe failed at step {step}:\n{payload}")
+        return step, payload, seconds
+
+    def close(self) -> None:
+        try:
+            self._connection.send(("close", None, None))
+        except (OSError, BrokenPipeError):
+            pass
+        self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)
+        self._connection.close()
+
+
+def _serve(connection, config_json: str, inputs: np.ndarray, targets: np.ndarray, device: str, threads: int) -> None:
+    """The probe process: build the station once, then measure whatever arrives."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is for the trainer, which stops us
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    from gradscope import tasks
+    from gradscope.config import RunConfig
+    from gradscope.probes.station import ProbeStation
+
+    config = RunConfig.from_json(config_json)
+    station = ProbeStation(config, tasks.build(config), torch.device(device),
+                           torch.from_numpy(inputs), torch.from_numpy(targets))
+    while True:
+        try:
+            kind, step, weights = connection.recv()
+        except (EOFError, OSError):
+            return                                   # the trainer is gone
+        if kind == "close":
+            return
+        began = time.perf_counter()
+        try:
+            station.load(weights)
+            message = ("result", step, station.measure(step), time.perf_counter() - began)
+        except Exception:
+            message = ("error", step, traceback.format_exc(limit=20), time.perf_counter() - began)
+        connection.send(message)

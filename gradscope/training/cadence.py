@@ -7,17 +7,19 @@ modelled: from time to time the cadence holds probes back for a short idle windo
 compares the time per step there with the time per step at the current cadence. When the
 measured overhead is above `BUDGET` it probes less often, when it is well below, more often.
 
-Before the first measurement it guesses from the probe's own time, assuming a probe in
-flight slows training by `FIRST_GUESS`. A fixed cadence (`probe_every` > 0) is kept exactly.
+Nothing is measured until the first probe has come back (a probe process takes a few
+seconds to start, and its imports would skew the timing). Before the first idle window it
+guesses from the probe's own time, assuming a probe in flight slows training by
+`FIRST_GUESS`. A fixed cadence (`probe_every` > 0) is kept exactly.
 """
 from __future__ import annotations
 
 import math
 
 BUDGET = 0.15          # below the 1.25x goal, with margin for measurement noise
-FIRST_GUESS = 0.35
-WARMUP = 5             # first steps pay for imports and allocations: not measured
-FIRST_IDLE_AT = 30     # steps into the run of the first idle window
+FIRST_GUESS = 0.2
+WARMUP = 5             # steps after the first probe result that are not measured either
+FIRST_IDLE_AT = 30     # steps after the first probe result of the first idle window
 REMEASURE = 200        # steps between idle windows
 IDLE_STEPS = 8
 
@@ -30,7 +32,7 @@ class AutoCadence:
         self.probe_time: float | None = None
         self.step_time: float | None = None      # seconds per step with no probe in flight
         self.overhead: float | None = None       # last measured slowdown at the cadence in use
-        self._steps = 0
+        self._steps = 0                          # steps measured since the first probe result
         self._next_idle = FIRST_IDLE_AT
         self._idle: list[float] = []
         self._normal: list[float] = []
@@ -44,8 +46,10 @@ class AutoCadence:
 
     def observe_step(self, seconds: float, probing: bool) -> None:
         """A whole step took `seconds` of wall time; `probing`: a probe was in flight."""
+        if self.probe_time is None or self.fixed:
+            return
         self._steps += 1
-        if self._steps <= WARMUP or self.fixed:
+        if self._steps <= WARMUP:
             return
         if self._idle_window:
             if not probing:
@@ -59,7 +63,7 @@ class AutoCadence:
 
     def observe_probe(self, seconds: float) -> None:
         self.probe_time = seconds if self.probe_time is None else 0.7 * self.probe_time + 0.3 * seconds
-        if not self.fixed and not self._guessed and self._normal:
+        if not self.fixed and not self._guessed and len(self._normal) >= 5:
             step = sorted(self._normal)[len(self._normal) // 2]
             self.every = max(1, math.ceil(FIRST_GUESS * self.probe_time / (self.budget * step)))
             self._guessed = True

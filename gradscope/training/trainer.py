@@ -8,6 +8,7 @@ gradient ends the run in the `diverged` state with an event saying what went non
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -17,8 +18,8 @@ import torch
 
 from gradscope import models, tasks
 from gradscope.config import RunConfig
-from gradscope.probes import Probe
-from gradscope.probes.runner import ProbeRunner
+from gradscope.probes.runner import ProbeProcess, ProbeThread
+from gradscope.probes.station import ProbeStation
 from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
 from gradscope.training.cadence import AutoCadence
 from gradscope.training.callbacks import Callback
@@ -28,11 +29,21 @@ from gradscope.training.device import resolve_device
 from gradscope.training.optim import build_optimizer, load_optimizer_arrays, optimizer_arrays, set_learning_rate
 
 PROBE_SEED_OFFSET = 7919  # the probe batch is drawn apart from the training stream
-SAMPLE_LENGTH = 200       # characters the char LM writes at each probe
+
+
+def default_probe_mode() -> str:
+    """A probe process where a core is spare (no shared interpreter lock), else a thread.
+    GRADSCOPE_PROBE_MODE=thread|process overrides it (the test suite uses threads: a
+    process per trainer would cost two seconds each)."""
+    chosen = os.environ.get("GRADSCOPE_PROBE_MODE")
+    if chosen in ("thread", "process"):
+        return chosen
+    return "process" if (os.cpu_count() or 1) >= 2 else "thread"
 
 
 class Trainer:
-    def __init__(self, config: RunConfig, callbacks: list[Callback] | None = None, task=None):
+    def __init__(self, config: RunConfig, callbacks: list[Callback] | None = None, task=None,
+                 probe_mode: str | None = None):
         self.config = config
         self.callbacks = list(callbacks or [])
         self.control = RunControl()
@@ -45,11 +56,9 @@ class Trainer:
         probe_inputs, probe_targets = self.task.probe_batch(config.probe_batch, config.seed + PROBE_SEED_OFFSET)
         self.probe_inputs, self.probe_targets = probe_inputs, probe_targets
         # the probes measure a twin of the model that holds a snapshot of the probed step's
-        # weights, on a thread of their own, so training goes on meanwhile
-        self.probe_model = models.build(config, self.task).to(self.device)
-        self.probe = Probe(self.probe_model, self.task, probe_inputs.to(self.device), probe_targets.to(self.device),
-                           seed=config.seed)
-        self.probe_runner: ProbeRunner | None = None
+        # weights, in a process (or a thread) of their own, so training goes on meanwhile
+        self.probe_mode = probe_mode or default_probe_mode()
+        self.probe_runner: ProbeThread | ProbeProcess | None = None
         self.cadence = AutoCadence(config.probe_every)
         self._held: list[tuple[int, dict, float]] = []   # steps waiting for an earlier probe
         self.clip_mode = config.clip_mode
@@ -200,31 +209,19 @@ class Trainer:
         if not self.cadence.due(step, self.last_probe):
             return
         if self.probe_runner is None:
-            self.probe_runner = ProbeRunner(self._probe_job, threads=self.threads)
+            self.probe_runner = self._start_probe_runner()
         if self.probe_runner.busy:
             if not self.cadence.fixed:
                 return              # automatic cadence: probe when the probe thread is free
             self._flush(wait=True)  # a fixed cadence is kept exactly, waiting if need be
-        with torch.no_grad():
-            for target, source in zip(self.probe_model.parameters(), self.model.parameters()):
-                target.copy_(source)
-        self.probe_runner.submit(step)
+        self.probe_runner.submit(step, self.model.state_dict())
         self.last_probe = step
 
-    def _probe_job(self, step: int) -> dict[str, np.ndarray]:
-        """What the probe thread measures for `step`, on the snapshot in `probe_model`."""
-        results = self.probe()
-        if hasattr(self.task, "generate"):
-            # the char LM writes a sample at the run's temperature; records hold numbers only,
-            # so the text travels as its Unicode code points
-            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step)
-            text = self.task.generate(self._sample_step, SAMPLE_LENGTH, self.config.temperature, generator)
-            results["sample/text"] = np.array([ord(char) for char in text], dtype=np.int32)
-        return results
-
-    def _sample_step(self, inputs: torch.Tensor, state):
-        with torch.no_grad():
-            return self.probe_model.run(inputs.to(self.device), state)
+    def _start_probe_runner(self) -> ProbeThread | ProbeProcess:
+        if self.probe_mode == "process":
+            return ProbeProcess(self.config, self.probe_inputs, self.probe_targets, self.device, self.threads)
+        station = ProbeStation(self.config, self.task, self.device, self.probe_inputs, self.probe_targets)
+        return ProbeThread(station, threads=self.threads)
 
     def _flush(self, wait: bool) -> None:
         """Deliver held step records in order, each with its probe results when it has one."""

@@ -1,0 +1,41 @@
+"""Where probes are taken: a twin of the model, loaded with a snapshot of the weights of the
+step being measured, with the fixed probe batch. Lives in a probe thread or a probe process."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import torch
+
+from gradscope import models
+from gradscope.probes.probe import Probe
+
+SAMPLE_LENGTH = 200   # characters the char LM writes at each probe
+
+
+class ProbeStation:
+    def __init__(self, config, task, device, probe_inputs: torch.Tensor, probe_targets: torch.Tensor):
+        self.config = config
+        self.task = task
+        self.device = device
+        self.model = models.build(config, task).to(device)
+        self.probe = Probe(self.model, task, probe_inputs.to(device), probe_targets.to(device), seed=config.seed)
+
+    def load(self, weights: Mapping[str, torch.Tensor | np.ndarray]) -> None:
+        with torch.no_grad():
+            for name, target in self.model.state_dict().items():
+                target.copy_(torch.as_tensor(weights[name]))
+
+    def measure(self, step: int) -> dict[str, np.ndarray]:
+        results = self.probe()
+        if hasattr(self.task, "generate"):
+            # the char LM writes a sample at the run's temperature; records hold numbers only,
+            # so the text travels as its Unicode code points
+            generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step)
+            text = self.task.generate(self._sample_step, SAMPLE_LENGTH, self.config.temperature, generator)
+            results["sample/text"] = np.array([ord(char) for char in text], dtype=np.int32)
+        return results
+
+    def _sample_step(self, inputs: torch.Tensor, state):
+        with torch.no_grad():
+            return self.model.run(inputs.to(self.device), state)
