@@ -1,6 +1,7 @@
 """Probe overhead: the trainer with probes at its default cadence against a bare fused loop.
 
-The bare loop is what anyone would write: the same fused model, the same task batches,
+The trainer runs as the command line runs it: probes in their own process where a core is
+spare (see training/trainer.py). The bare loop is what anyone would write: the same fused model, the same task batches,
 Adam, zero_grad/backward/step, one torch thread like the trainer. The two are measured
 alternately (bare, probed, bare, probed) and the medians compared, so drift of the machine
 hits both.
@@ -66,10 +67,12 @@ def measure(quick: bool, say) -> dict:
         name = f"{arch}_H{hidden}_T{length}"
         say(f"bench: probe overhead {name} ...")
         trainer = Trainer(config)
-        # warm up: the first steps pay for imports and settle the automatic cadence
-        warm_seconds = 2.0 if not quick else 0.3
+        # warm up: the first steps pay for imports (and the probe process for its start), and
+        # the automatic cadence settles on its first measurements
+        warm_seconds = 4.0 if not quick else 0.3
         began = time.perf_counter()
-        while time.perf_counter() - began < warm_seconds:
+        while (time.perf_counter() - began < warm_seconds or trainer.cadence.probe_time is None) \
+                and time.perf_counter() - began < 60:
             trainer.run(5)
         bare_step = _bare_seconds_per_step(config, 5)
         steps = max(10, int((4.0 if not quick else 0.5) / bare_step))
