@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(record)
     record.add_argument("-o", "--output", required=True, metavar="FILE.gscope", help="the session file to write")
     record.add_argument("--append", action="store_true", help="add the run to an existing session file")
+    record.add_argument("--force", action="store_true", help="replace an existing session file")
     record.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     info = commands.add_parser("info", help="describe a session file")
     info.add_argument("file")
@@ -77,9 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace):
-    from gradscope.config import RunConfig, load_toml
+    """Settings from the TOML file, then the command line over them. A TOML file uses the
+    option names (seq-len or seq_len), clip-norm / clip-value included."""
+    from gradscope.config import ConfigError, RunConfig, load_toml
 
     settings = load_toml(args.config) if getattr(args, "config", None) else {}
+    for clip_option, mode in (("clip_norm", "norm"), ("clip_value", "value")):
+        if clip_option in settings:
+            settings.update(clip_mode=mode, clip_threshold=settings.pop(clip_option))
     names = ("arch", "hidden", "layers", "bidirectional", "nonlinearity", "init", "rho", "forget_bias", "task",
              "seq_len", "copy_symbols", "text", "csv", "csv_column", "temperature", "optimizer", "lr", "momentum",
              "batch", "seed", "device", "tbptt", "steps", "probe_every", "probe_batch", "checkpoint_every")
@@ -91,7 +98,17 @@ def config_from_args(args: argparse.Namespace):
         settings.update(clip_mode="norm", clip_threshold=args.clip_norm)
     elif args.clip_value is not None:
         settings.update(clip_mode="value", clip_threshold=args.clip_value)
-    return RunConfig.from_dict(settings)
+    for name in ("text", "csv", "config"):
+        if settings.get(name):
+            # the session stores the configuration: an absolute path still finds the data
+            # when the session is opened from another folder
+            settings[name] = str(Path(settings[name]).expanduser().absolute())
+    try:
+        return RunConfig.from_dict(settings)
+    except ConfigError as exc:
+        if exc.option == "clip_threshold":   # not an option anyone typed: name the one they did
+            raise ConfigError(f"clip_{settings.get('clip_mode', 'norm')}", exc.problem) from None
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,5 +148,9 @@ def _info(args) -> int:
     from gradscope.session import format_info, session_info
 
     summary = session_info(Path(args.file))
-    print(json.dumps(summary, indent=2) if args.json else format_info(summary))
+    try:
+        print(json.dumps(summary, indent=2) if args.json else format_info(summary))
+        sys.stdout.flush()
+    except BrokenPipeError:   # `gradscope info FILE | head`
+        sys.stdout = open(os.devnull, "w")
     return 0

@@ -226,5 +226,8 @@ def validate(config: RunConfig) -> None:
     if c.tbptt and c.bidirectional:
         raise ConfigError("tbptt", "truncated BPTT needs the whole future for the reverse direction; "
                           "turn off --bidirectional or use full BPTT (0)")
+    if c.bidirectional and c.task == "charlm":
+        raise ConfigError("bidirectional", "a language model must not see the characters it predicts; "
+                          "the reverse direction would read them")
     if c.task == "csv" and not c.csv:
         raise ConfigError("csv", "the csv task needs a data file (--csv FILE)")

@@ -15,6 +15,7 @@ import torch
 
 from gradscope.config import RunConfig
 from gradscope.training import Callback, Trainer
+from gradscope.training.trainer import default_probe_mode
 
 CASES = [("rnn", 64, 50), ("lstm", 64, 50), ("gru", 64, 50), ("rnn", 128, 200), ("lstm", 128, 200), ("gru", 128, 200)]
 QUICK_CASES = [("rnn", 16, 10), ("lstm", 16, 10)]
@@ -66,7 +67,7 @@ def measure(quick: bool, say) -> dict:
         config = RunConfig(arch=arch, task="adding", hidden=hidden, seq_len=length, batch=32, steps=10**6)
         name = f"{arch}_H{hidden}_T{length}"
         say(f"bench: probe overhead {name} ...")
-        trainer = Trainer(config)
+        trainer = Trainer(config, probe_mode=default_probe_mode("process"))
         # warm up: the first steps pay for imports (and the probe process for its start), and
         # the automatic cadence settles on its first measurements
         warm_seconds = 4.0 if not quick else 0.3

@@ -15,6 +15,9 @@ from pathlib import Path
 from gradscope.config import ConfigError, RunConfig
 from gradscope.records import EventKind, RunState
 from gradscope.training import Callback, SessionRecorder, Trainer
+from gradscope.training.trainer import default_probe_mode
+
+EXIT_DIVERGED = 3   # the session is saved, but the run went NaN/inf
 
 
 class _Progress(Callback):
@@ -56,13 +59,22 @@ def record(args, config: RunConfig) -> int:
         raise ConfigError("output", f"session files end in .gscope, not {output.name!r}")
     if not output.parent.exists():
         raise ConfigError("output", f"the folder {str(output.parent)!r} does not exist")
+    if output.exists() and not (args.append or args.force):
+        raise ConfigError("output", f"{output} exists; use --append to add this run to it, or --force to replace it")
     began = time.perf_counter()
-    trainer = Trainer(config)   # reads and checks the data first, so a bad file leaves no session behind
+    # reads and checks the data first, so a bad file leaves no session behind; the probes get a
+    # process of their own, which shares no interpreter lock with the training
+    trainer = Trainer(config, probe_mode=default_probe_mode("process"))
     with SessionWriter(output, append=args.append) as writer:
         recorder = SessionRecorder(writer)
         progress = _Progress(config.steps)
         trainer.callbacks += [recorder, progress]
-        previous = {sig: signal.signal(sig, lambda *_: trainer.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        def stop(signum, frame):
+            trainer.stop()
+            signal.signal(signum, signal.SIG_DFL if signum == signal.SIGTERM else signal.default_int_handler)
+
+        # the first Ctrl-C stops between two steps, a second one interrupts at once
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             state = trainer.run()
         finally:
@@ -89,6 +101,8 @@ def record(args, config: RunConfig) -> int:
         summary["divergence"] = progress.divergence
     if progress.sample is not None:
         summary["sample"] = progress.sample
+    if trainer.device_note:
+        summary["device_note"] = trainer.device_note
     if args.json:
         # JSON has no NaN: a diverged loss is reported as null beside the "divergence" text
         print(json.dumps({key: _finite_or_none(value) for key, value in summary.items()}))
@@ -99,6 +113,7 @@ def record(args, config: RunConfig) -> int:
     if state is RunState.DIVERGED:
         print(f"gradscope record: the run diverged: {progress.divergence}; try clipping (--clip-norm 1) "
               "or a smaller --lr", file=sys.stderr)
+        return EXIT_DIVERGED
     return 0
 
 

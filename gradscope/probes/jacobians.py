@@ -28,6 +28,7 @@ from gradscope.probes.spectral import (FLOAT32_TOLERANCE, WarmPowerIteration, de
                                        lanczos_spectral_norm)
 
 _CHUNK = 16  # timesteps whose dense step Jacobians are built in one go
+UNSETTLED_BYTES = 64 * 2**20  # products kept for an exact solve before one is run
 
 
 class StepJacobians:
@@ -189,8 +190,21 @@ def product_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
     product = torch.eye(size, dtype=dtype, device=device).expand(batch, size, size)
     log_scale = np.zeros(batch, dtype=np.float64)
     power = WarmPowerIteration(batch, size, dtype, device, seed)
-    # (step, sequences, scaled products, log scales, right vectors) that power iteration left open
+    # (step, sequences, scaled products, log scales, right vectors) that power iteration left open;
+    # settled in batches, so that a run where none certify (orthogonal or identity weights,
+    # whose products never become one-directional) holds a bounded number of copies
     unsettled: list[tuple] = []
+    batch_limit = max(8, UNSETTLED_BYTES // (size * size * 4))
+
+    def settle() -> None:
+        exact = dense_spectral_norm(torch.cat([entry[2] for entry in unsettled]), seed=seed + 1,
+                                    start=torch.cat([entry[4] for entry in unsettled])).cpu().numpy()
+        offset = 0
+        for at, todo, _, scales, _ in unsettled:
+            norms[todo, at] = exact[offset:offset + len(todo)] * np.exp(scales)
+            offset += len(todo)
+        unsettled.clear()
+
     for step in range(length - 1, 0, -1):
         product = steps.right_multiply(product, step)               # now ds_last/ds_{step-1}, scaled
         estimate, converged = power(product)
@@ -199,18 +213,15 @@ def product_norms(steps: StepJacobians, seed: int = 0) -> torch.Tensor:
             todo = np.flatnonzero(~converged)
             index = torch.from_numpy(todo).to(device)
             unsettled.append((step - 1, todo, product[index].clone(), log_scale[todo].copy(), power.right[index]))
+            if sum(len(entry[1]) for entry in unsettled) >= batch_limit:
+                settle()
         # keep the product near norm 1, its size in the log scale: a vanishing 0.5^200 neither
         # sinks into slow denormals nor does an exploding 1.5^300 overflow float32
         scale = np.where((estimate > 0) & np.isfinite(estimate), estimate, 1.0)
         product = product / torch.from_numpy(scale).to(device=device, dtype=dtype)[:, None, None]
         log_scale = log_scale + np.log(scale)
     if unsettled:
-        exact = dense_spectral_norm(torch.cat([entry[2] for entry in unsettled]), seed=seed + 1,
-                                    start=torch.cat([entry[4] for entry in unsettled])).cpu().numpy()
-        offset = 0
-        for step, todo, _, scales, _ in unsettled:
-            norms[todo, step] = exact[offset:offset + len(todo)] * np.exp(scales)
-            offset += len(todo)
+        settle()
     return torch.from_numpy(norms)
 
 

@@ -63,7 +63,8 @@ class ProbeThread:
         with self._lock:
             self._closing = True
             self._lock.notify_all()
-        self._thread.join(timeout=30)
+        # a probe in flight finishes on its own; the thread is a daemon and holds nothing to save
+        self._thread.join(timeout=2)
 
     def _loop(self) -> None:
         torch.set_num_threads(self._threads)   # per thread, like the denormal flag
@@ -127,11 +128,23 @@ class ProbeProcess:
         return step, payload, seconds
 
     def close(self) -> None:
+        """End the probe process; a probe in flight is abandoned, not waited for."""
+        if self._in_flight is not None:
+            # a result larger than the pipe's buffer blocks the child in send(): drain it, or
+            # stop the child outright if it is still measuring
+            if self._connection.poll(0.2):
+                try:
+                    self._connection.recv()
+                except (EOFError, OSError):
+                    pass
+            else:
+                self._process.terminate()
+            self._in_flight = None
         try:
             self._connection.send(("close", None, None))
         except (OSError, BrokenPipeError):
             pass
-        self._process.join(timeout=10)
+        self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(timeout=5)

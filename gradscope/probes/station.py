@@ -24,7 +24,9 @@ class ProbeStation:
     def load(self, weights: Mapping[str, torch.Tensor | np.ndarray]) -> None:
         with torch.no_grad():
             for name, target in self.model.state_dict().items():
-                target.copy_(torch.as_tensor(weights[name]))
+                value = weights[name]
+                # a checkpoint's arrays are read-only: copy them rather than alias them
+                target.copy_(value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value)))
 
     def measure(self, step: int) -> dict[str, np.ndarray]:
         results = self.probe()

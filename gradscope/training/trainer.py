@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from gradscope import models, tasks
-from gradscope.config import RunConfig
+from gradscope.config import CLIP_MODES, RunConfig
 from gradscope.probes.runner import ProbeProcess, ProbeThread
 from gradscope.probes.station import ProbeStation
 from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
@@ -31,14 +31,17 @@ from gradscope.training.optim import build_optimizer, load_optimizer_arrays, opt
 PROBE_SEED_OFFSET = 7919  # the probe batch is drawn apart from the training stream
 
 
-def default_probe_mode() -> str:
-    """A probe process where a core is spare (no shared interpreter lock), else a thread.
-    GRADSCOPE_PROBE_MODE=thread|process overrides it (the test suite uses threads: a
-    process per trainer would cost two seconds each)."""
+def default_probe_mode(preferred: str = "thread") -> str:
+    """Where probes run: `preferred`, except a process needs a spare core.
+
+    The library default is a thread: a probe process is spawned, and a plain script that
+    trains at top level (no `if __name__ == "__main__"`) cannot spawn. The command line asks
+    for a process, which shares no interpreter lock with training. GRADSCOPE_PROBE_MODE=
+    thread|process overrides both (the test suite uses threads: a process costs seconds)."""
     chosen = os.environ.get("GRADSCOPE_PROBE_MODE")
     if chosen in ("thread", "process"):
         return chosen
-    return "process" if (os.cpu_count() or 1) >= 2 else "thread"
+    return preferred if preferred == "thread" or (os.cpu_count() or 1) >= 2 else "thread"
 
 
 class Trainer:
@@ -57,7 +60,7 @@ class Trainer:
         self.probe_inputs, self.probe_targets = probe_inputs, probe_targets
         # the probes measure a twin of the model that holds a snapshot of the probed step's
         # weights, in a process (or a thread) of their own, so training goes on meanwhile
-        self.probe_mode = probe_mode or default_probe_mode()
+        self.probe_mode = probe_mode or default_probe_mode("thread")
         self.probe_runner: ProbeThread | ProbeProcess | None = None
         self.cadence = AutoCadence(config.probe_every)
         self._held: list[tuple[int, dict, float]] = []   # steps waiting for an earlier probe
@@ -73,6 +76,8 @@ class Trainer:
         self._configured_thread: int | None = None
         self._last_step_began: float | None = None
         self._last_step_probing = False
+        self._threads_before: int | None = None
+        self._closed = False
 
     # -- control, from any thread -----------------------------------------------------------
 
@@ -92,7 +97,7 @@ class Trainer:
         if threshold is not None:
             changes["clip_threshold"] = threshold
         # validate here, in the caller's thread, so a bad value never reaches the trainer
-        self.config.replace(**{k: v for k, v in changes.items()})
+        self.config.replace(**changes)
         self.control.request(**changes)
 
     def set_learning_rate(self, lr: float) -> None:
@@ -102,8 +107,12 @@ class Trainer:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self, steps: int | None = None) -> RunState:
-        """Train until `steps` more steps (default: the configured total) are done, or stopped,
-        paused forever, diverged or failed. Returns the final state."""
+        """Train until `steps` more steps (default: the configured total) are done, or the run
+        is stopped, diverges or fails. Returns the state it ends in. A run in a final state
+        (stopped, finished, failed, diverged) stays there: this returns that state at once."""
+        self._check_open()
+        if self.state is not None and self.state.is_final:
+            return self.state
         target = self.config.steps if steps is None else self.step_index + steps
         self._start()
         try:
@@ -125,7 +134,9 @@ class Trainer:
                 self._flush(wait=False)
                 if self.state is RunState.DIVERGED:
                     return self.state
-            self._flush(wait=True)
+            # a stop does not wait for a probe in flight (on a big model that can take minutes):
+            # its step is delivered without it
+            self._flush(wait=not self.control.stop_requested, abandon=self.control.stop_requested)
             self._last_step_began = None
             if self.control.stop_requested:
                 self._set_state(RunState.STOPPED)
@@ -134,28 +145,54 @@ class Trainer:
             else:
                 self._set_state(RunState.PAUSED)   # asked for fewer steps than the run has
             return self.state
+        except KeyboardInterrupt:
+            self._flush(wait=False, abandon=True)
+            self._set_state(RunState.STOPPED)
+            raise
         except Exception as exc:
-            self._emit_event(EventKind.FAILED, error=f"{type(exc).__name__}: {exc}",
+            step = getattr(exc, "step", self.step_index)
+            self._flush(wait=False, abandon=True)
+            self._emit_event(EventKind.FAILED, step=step, error=f"{type(exc).__name__}: {exc}",
                              traceback=traceback.format_exc(limit=20))
-            self._set_state(RunState.FAILED)
+            self._set_state(RunState.FAILED, step=step)
             raise
         finally:
             for callback in self.callbacks:
                 callback.on_run_end(self)
 
     def close(self) -> None:
-        """Stop the probe thread; the trainer can not train after this."""
+        """Stop the probe thread or process and give back the torch thread setting; the
+        trainer cannot train after this."""
         if self.probe_runner is not None:
             self.probe_runner.close()
             self.probe_runner = None
+        if self._threads_before is not None:
+            torch.set_num_threads(self._threads_before)
+            self._threads_before = None
+        self._closed = True
+
+    def __enter__(self) -> Trainer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this trainer is closed")
 
     def step(self) -> StepRecord | None:
-        """One training step, its records all delivered; None when the run has diverged."""
-        if self.state is RunState.DIVERGED:
+        """One training step with its records delivered (the GUI's Step button); None when the
+        run is in a final state. A stepped run is paused between steps, and finished when it
+        reaches its configured number of steps."""
+        self._check_open()
+        if self.state is not None and self.state.is_final:
             return None
         self._step()
         self._flush(wait=True)
         self._last_step_began = None   # a single step leaves no throughput to measure
+        if self.state is not RunState.DIVERGED:
+            self._set_state(RunState.FINISHED if self.step_index >= self.config.steps else RunState.PAUSED)
         return self.last_record
 
     def _step(self) -> None:
@@ -201,7 +238,7 @@ class Trainer:
             self._flush(wait=True)
             self._emit_event(EventKind.DIVERGED, step=step, non_finite=", ".join(bad[:8]),
                              loss=scalars["loss"], grad_norm=scalars["grad_norm"])
-            self._set_state(RunState.DIVERGED)
+            self._set_state(RunState.DIVERGED, step=step)
 
     # -- probes --------------------------------------------------------------------------------
 
@@ -223,20 +260,32 @@ class Trainer:
         station = ProbeStation(self.config, self.task, self.device, self.probe_inputs, self.probe_targets)
         return ProbeThread(station, threads=self.threads)
 
-    def _flush(self, wait: bool) -> None:
-        """Deliver held step records in order, each with its probe results when it has one."""
+    def _flush(self, wait: bool, abandon: bool = False) -> None:
+        """Deliver held step records in order, each with its probe results when it has one.
+
+        Records wait only for a probe in flight: the held ones all come at or after the probed
+        step (a probe is submitted at the start of its step, and earlier steps were delivered
+        when the previous probe came back), so `step >= last_probe` is exactly the set to hold.
+        `abandon` delivers everything now, the probe in flight without its results. A probe
+        that raised still lets its step and the held ones through, then raises with the step.
+        """
         probed: dict[int, dict] = {}
+        failure: BaseException | None = None
         if self.probe_runner is not None:
-            finished = self.probe_runner.result(wait)
+            try:
+                finished = self.probe_runner.result(wait and not abandon)
+            except Exception as exc:
+                failure, finished = exc, None
+                exc.step = self.last_probe
             if finished is not None:
                 step, results, seconds = finished
                 probed[step] = results
                 self.cadence.observe_probe(seconds)
-        pending = self.probe_runner is not None and self.probe_runner.busy
+        pending = self.probe_runner is not None and self.probe_runner.busy and not abandon and failure is None
         while self._held:
             step, scalars, wall_time = self._held[0]
             if pending and step >= self.last_probe:
-                break               # its probe (or an earlier step's) is still running
+                break
             self._held.pop(0)
             arrays, extra = {}, {}
             for name, value in probed.pop(step, {}).items():
@@ -245,19 +294,24 @@ class Trainer:
             self.last_record = record
             for callback in self.callbacks:
                 callback.on_step_end(self, record)
+        if failure is not None:
+            raise failure
 
     # -- pieces ------------------------------------------------------------------------------
 
     def _configure_thread(self) -> None:
         """Per-thread torch settings, made in whichever thread trains (both are per thread).
 
-        One intra-op thread: with two, every small op of the probes spin-waits for a core the
-        GUI (or any other process) is using, and runs up to a hundred times slower. Denormals
+        One intra-op thread: with two, every small op spin-waits for a core the GUI, the probes
+        or any other process is using, and runs up to a hundred times slower. (torch applies
+        the thread count to the whole process; close() gives the previous value back.) Denormals
         flushed to zero: vanishing gradients are this tool's subject, and denormal floats make
         the backward pass several times slower.
         """
         thread = threading.get_ident()
         if self._configured_thread != thread:
+            if self._threads_before is None:
+                self._threads_before = torch.get_num_threads()
             torch.set_num_threads(self.threads)
             torch.set_flush_denormal(True)
             self._configured_thread = thread
@@ -268,8 +322,12 @@ class Trainer:
             return self.model(inputs)
         # truncated BPTT: the state flows forward across windows, the gradient does not
         state, outputs = None, []
-        for start in range(0, inputs.shape[1], window):
-            output, state = self.model.run(inputs[:, start:start + window], state)
+        starts = list(range(0, inputs.shape[1], window))
+        for index, start in enumerate(starts):
+            # a many-to-one task reads only the last window: the others just carry the state
+            needs_graph = self.model.many_to_many or index == len(starts) - 1
+            with torch.set_grad_enabled(needs_graph and torch.is_grad_enabled()):
+                output, state = self.model.run(inputs[:, start:start + window], state)
             state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
             outputs.append(output)
         return torch.cat(outputs, dim=1) if self.model.many_to_many else outputs[-1]
@@ -291,17 +349,31 @@ class Trainer:
         weights = {name: value.detach().cpu().numpy().copy() for name, value in self.model.state_dict().items()}
         extra = optimizer_arrays(self.optimizer)
         extra["rng/data"] = self.data.get_state().numpy().copy()
+        extra["settings/lr"] = np.float64(self.lr)
+        extra["settings/clip_threshold"] = np.float64(self.clip_threshold)
+        extra["settings/clip_mode"] = np.int64(CLIP_MODES.index(self.clip_mode))
         checkpoint = Checkpoint(step=step, weights=weights, optimizer=extra)
         for callback in self.callbacks:
             callback.on_checkpoint(self, checkpoint)
 
     def restore(self, checkpoint: Checkpoint) -> None:
-        """Put the weights, optimiser state and data stream of a checkpoint back in place."""
+        """Put a checkpoint back in place: weights, optimiser state, data stream, and the
+        learning rate and clipping that were in force, so training on reproduces the run."""
+        self._check_open()
+        if self.state is not None and self.state.is_final or self._held:
+            raise RuntimeError("restore a checkpoint into a trainer that has not run, or is paused")
         self.model.load_state_dict({k: torch.tensor(np.array(v)) for k, v in checkpoint.weights.items()})
-        load_optimizer_arrays(self.optimizer, dict(checkpoint.optimizer))
-        if "rng/data" in checkpoint.optimizer:
-            self.data.set_state(torch.tensor(np.array(checkpoint.optimizer["rng/data"]), dtype=torch.uint8))
+        extra = dict(checkpoint.optimizer)
+        load_optimizer_arrays(self.optimizer, extra)
+        if "rng/data" in extra:
+            self.data.set_state(torch.tensor(np.array(extra["rng/data"]), dtype=torch.uint8))
+        if "settings/lr" in extra:
+            self.lr = float(extra["settings/lr"])
+            set_learning_rate(self.optimizer, self.lr)
+            self.clip_threshold = float(extra["settings/clip_threshold"])
+            self.clip_mode = CLIP_MODES[int(extra["settings/clip_mode"])]
         self.step_index = checkpoint.step
+        self.last_probe = None
 
     def probe_batch_arrays(self) -> dict[str, np.ndarray]:
         return {"inputs": self.probe_inputs.numpy(), "targets": self.probe_targets.numpy()}
@@ -315,11 +387,11 @@ class Trainer:
         self._emit_event(EventKind.RUN_STARTED, step=self.step_index, arch=self.config.arch, task=self.config.task,
                          device=str(self.device), **({"device_note": self.device_note} if self.device_note else {}))
 
-    def _set_state(self, state: RunState) -> None:
+    def _set_state(self, state: RunState, step: int | None = None) -> None:
         if state is self.state:
             return
         self.state = state
-        self._emit_event(EventKind.STATE_CHANGED, step=self.step_index, state=state.value)
+        self._emit_event(EventKind.STATE_CHANGED, step=self.step_index if step is None else step, state=state.value)
         for callback in self.callbacks:
             callback.on_state_changed(self, state)
 

@@ -85,7 +85,9 @@ def test_info_prints_runs_series_and_events(tmp_path, capsys):
     (["--task", "charlm", "--text", "/no/such/file.txt"], "--text"),
     (["--task", "csv"], "--csv"),
     (["--clip-norm", "1", "--clip-value", "1"], "--clip-value"),
-    (["--clip-norm", "-1"], "--clip-threshold"),
+    (["--clip-norm", "-1"], "--clip-norm"),
+    (["--clip-value", "0"], "--clip-value"),
+    (["--task", "charlm", "--bidirectional"], "--bidirectional"),
     (["--optimizer", "lion"], "--optimizer"),
     (["--bidirectional", "--tbptt", "5"], "--tbptt"),
 ])
@@ -178,3 +180,47 @@ def test_ctrl_c_stops_between_steps_and_saves_everything(tmp_path):
     with open_session(path) as session:
         assert session.runs[0].state.value == "stopped"
         assert len(session.runs[0].steps) == summary["steps"]
+
+
+def test_an_existing_session_is_kept_unless_asked(tmp_path, capsys):
+    path = tmp_path / "run.gscope"
+    assert run_cli("record", *FAST, "--steps", "2", "-o", path, capsys=capsys)[0] == 0
+    code, _, err = run_cli("record", *FAST, "--steps", "2", "-o", path, capsys=capsys)
+    assert code == 2 and "--output" in err and "--append" in err
+    assert run_cli("record", *FAST, "--steps", "2", "--arch", "gru", "-o", path, "--append", capsys=capsys)[0] == 0
+    assert [run.config.arch for run in open_session(path).runs] == ["rnn", "gru"]
+    assert run_cli("record", *FAST, "--steps", "2", "--arch", "lstm", "-o", path, "--force", capsys=capsys)[0] == 0
+    assert [run.config.arch for run in open_session(path).runs] == ["lstm"]
+
+
+def test_a_diverged_recording_is_saved_and_exits_3(tmp_path, capsys):
+    path = tmp_path / "boom.gscope"
+    code, out, err = run_cli("record", "--task", "sine", "--seq-len", "30", "--hidden", "6", "--batch", "4",
+                             "--init", "identity", "--rho", "3", "--nonlinearity", "relu", "--optimizer", "sgd",
+                             "--lr", "5", "--steps", "200", "-o", path, "--json", capsys=capsys)
+    assert code == 3
+    summary = json.loads(out)
+    assert summary["state"] == "diverged" and "step" in summary["divergence"]
+    assert "clipping" in err
+    with open_session(path) as session:
+        assert session.runs[0].state.value == "diverged"
+        assert any(e.kind == "diverged" for e in session.runs[0].events)
+
+
+def test_toml_takes_the_clip_options_and_relative_paths_become_absolute(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.txt").write_text("to be or not to be, that is the question\n" * 20)
+    (tmp_path / "lesson.toml").write_text('task = "charlm"\ntext = "tiny.txt"\nclip-norm = 0.5\n'
+                                          'seq-len = 6\nhidden = 4\nbatch = 2\nsteps = 2\n')
+    assert run_cli("record", "--config", "lesson.toml", "-o", "run.gscope", capsys=capsys)[0] == 0
+    config = open_session(tmp_path / "run.gscope").runs[0].config
+    assert (config.clip_mode, config.clip_threshold) == ("norm", 0.5)
+    assert Path(config.text).is_absolute() and Path(config.text).exists()
+
+
+def test_the_readme_python_example_runs(tmp_path, capsys):
+    path = tmp_path / "vanishing.gscope"
+    assert run_cli("record", *FAST, "--steps", "2", "-o", path, capsys=capsys)[0] == 0
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = readme.split("```python")[1].split("```")[0].replace("sessions/vanishing.gscope", str(path))
+    exec(compile(example, "README.md", "exec"), {})

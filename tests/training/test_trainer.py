@@ -155,7 +155,7 @@ def test_divergence_stops_the_run_with_an_event_and_never_raises():
     assert diverged[0].detail["non_finite"]
     bad = log.records[-1]
     assert not (math.isfinite(bad.scalars["loss"]) and math.isfinite(bad.scalars["grad_norm"]))
-    assert trainer.step() is None          # a diverged run takes no more steps
+
 
 
 def test_a_nan_weight_diverges_at_once():
@@ -254,3 +254,116 @@ def test_the_char_lm_writes_a_sample_at_each_probe():
         assert len(text) == 200
         vocab = set(Trainer(small(task="charlm", seq_len=12)).task.vocab)
         assert set(text) <= vocab
+
+
+def test_a_final_state_stays_final():
+    for config in (small(steps=2), small(lr=5.0, optimizer="sgd", init="identity", rho=3.0, seq_len=30,
+                                         steps=200, task="sine", nonlinearity="relu")):
+        log = Log()
+        trainer = Trainer(config, [log])
+        final = trainer.run()
+        assert final.is_final
+        steps, events = trainer.step_index, len(log.events)
+        assert trainer.run() is final and trainer.step() is None
+        assert trainer.step_index == steps and len(log.events) == events
+        trainer.close()
+
+
+def test_the_diverged_state_change_carries_the_diverged_step():
+    config = small(lr=5.0, optimizer="sgd", init="identity", rho=3.0, seq_len=30, steps=200, task="sine",
+                   nonlinearity="relu")
+    _, log, _ = train(config)
+    diverged = next(e for e in log.events if e.kind == "diverged")
+    change = [e for e in log.events if e.kind == "state_changed"][-1]
+    assert change.detail["state"] == "diverged" and change.step == diverged.step
+
+
+def test_a_failing_probe_fails_the_run_but_delivers_every_step(monkeypatch):
+    from gradscope.probes.station import ProbeStation
+
+    original = ProbeStation.measure
+
+    def broken(self, step):
+        if step == 4:
+            raise ValueError("probe exploded")
+        return original(self, step)
+
+    monkeypatch.setattr(ProbeStation, "measure", broken)
+    log = Log()
+    trainer = Trainer(small(steps=8), [log])
+    with pytest.raises(ValueError, match="probe exploded"):
+        trainer.run()
+    assert trainer.state is RunState.FAILED
+    failed = next(e for e in log.events if e.kind == "failed")
+    assert failed.step == 4 and "probe exploded" in failed.detail["error"]
+    assert [r.step for r in log.records] == list(range(trainer.step_index))
+    assert 4 in [r.step for r in log.records] and not log.records[4].probed
+    trainer.close()
+
+
+def test_a_closed_trainer_refuses_to_train():
+    threads = torch.get_num_threads()
+    with Trainer(small()) as trainer:
+        trainer.run(2)
+    assert torch.get_num_threads() == threads
+    with pytest.raises(RuntimeError, match="closed"):
+        trainer.run()
+    with pytest.raises(RuntimeError, match="closed"):
+        trainer.step()
+
+
+def test_stepping_by_hand_pauses_between_steps_and_finishes_at_the_end():
+    with Trainer(small(steps=2)) as trainer:
+        assert trainer.step().step == 0 and trainer.state is RunState.PAUSED
+        assert trainer.step().step == 1 and trainer.state is RunState.FINISHED
+        assert trainer.step() is None
+
+
+def test_restoring_after_a_setting_change_restores_the_settings_too():
+    class Change(Callback):
+        def on_step_end(self, trainer, record):
+            if record.step == 1:
+                trainer.set_learning_rate(0.02)
+                trainer.set_clipping("norm", 0.1)
+
+    config = small(steps=8, checkpoint_every=2, probe_every=3)
+    _, log, _ = train(config, Change())
+    original = {r.step: r for r in log.records}
+    late = next(c for c in log.checkpoints if c.step >= 4)
+    replay = Log()
+    with Trainer(config, [replay]) as fork:
+        fork.restore(late)
+        fork.run()
+    assert replay.records[0].step == late.step
+    assert [r.step for r in replay.records if r.probed][0] == late.step   # probing starts again at once
+    for record in replay.records:
+        assert record.scalars["loss"] == original[record.step].scalars["loss"]
+        assert record.scalars["lr"] == 0.02 and record.scalars["clip_threshold"] == 0.1
+
+
+def test_automatic_cadence_probes_match_a_reprobe_of_the_checkpoint_at_that_step():
+    from gradscope.probes.station import ProbeStation
+
+    config = small(arch="gru", steps=40, checkpoint_every=1, probe_every=0)
+    trainer, log, _ = train(config)
+    assert [r.step for r in log.records] == list(range(40))
+    probed = [r for r in log.records if r.probed]
+    assert len(probed) >= 2
+    checkpoints = {c.step: c for c in log.checkpoints}
+    station = ProbeStation(config, trainer.task, trainer.device, trainer.probe_inputs, trainer.probe_targets)
+    for record in probed[1:]:
+        station.load(checkpoints[record.step].weights)
+        again = station.measure(record.step)
+        for name, array in record.arrays.items():
+            np.testing.assert_array_equal(array, again[name])
+
+
+def test_every_optimizer_round_trips_through_a_checkpoint():
+    for optimizer in ("sgd", "momentum", "rmsprop", "adam"):
+        config = small(optimizer=optimizer, steps=6, checkpoint_every=3)
+        _, log, _ = train(config)
+        replay = Log()
+        with Trainer(config, [replay]) as fork:
+            fork.restore(log.checkpoints[1])
+            fork.run()
+        assert [r.scalars["loss"] for r in replay.records] == [r.scalars["loss"] for r in log.records[3:]]
