@@ -110,15 +110,6 @@ class RunConfig:
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
 
-    # -- derived -----------------------------------------------------------------------------
-
-    @property
-    def directions(self) -> int:
-        return 2 if self.bidirectional else 1
-
-    @property
-    def is_gated(self) -> bool:
-        return self.arch in ("lstm", "gru")
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

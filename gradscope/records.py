@@ -10,7 +10,6 @@ record holds every per-step scalar on every step and the probed arrays only on p
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -76,13 +75,6 @@ class StepRecord:
     @property
     def probed(self) -> bool:
         return bool(self.arrays)
-
-    def non_finite(self) -> list[str]:
-        """Names of the quantities that went NaN or inf on this step."""
-        bad = [name for name, value in self.scalars.items() if not math.isfinite(value)]
-        bad += [name for name, array in self.arrays.items()
-                if array.dtype.kind == "f" and not np.isfinite(array).all()]
-        return bad
 
 
 @dataclass(frozen=True)

@@ -6,3 +6,31 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Probes run in a thread under test: a probe process per trainer would cost about two seconds
 # each. tests/training/test_probe_process.py covers the process explicitly.
 os.environ.setdefault("GRADSCOPE_PROBE_MODE", "thread")
+
+
+import threading  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny tensors: a second intra-op thread only adds spin-waiting on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _no_probe_thread_left_behind():
+    """A test that leaves a probe thread running has not closed its trainer (napari's rule
+    for QThreads, applied to ours)."""
+    yield
+    for _ in range(50):   # a closing probe thread finishes its current probe first
+        alive = [t for t in threading.enumerate() if t.name == "gradscope-probe" and t.is_alive()]
+        if not alive:
+            return
+        alive[0].join(0.1)
+    pytest.fail(f"{len(alive)} probe thread(s) still running after the test: close the Trainer")

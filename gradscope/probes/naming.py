@@ -8,10 +8,3 @@ def layer_suffix(layer: int, direction: int, layers: int) -> str:
         return ""
     return f"/layer{layer}" + ("/reverse" if direction else "")
 
-
-def base_name(name: str) -> str:
-    """The quantity a series name measures, without its layer and direction."""
-    parts = name.split("/")
-    while parts and (parts[-1] == "reverse" or parts[-1].startswith("layer")):
-        parts.pop()
-    return "/".join(parts)

@@ -39,11 +39,6 @@ class AutoCadence:
         self._idle_window = False
         self._guessed = False
 
-    @property
-    def holding(self) -> bool:
-        """True while an idle window holds probes back."""
-        return self._idle_window
-
     def observe_step(self, seconds: float, probing: bool) -> None:
         """A whole step took `seconds` of wall time; `probing`: a probe was in flight."""
         if self.probe_time is None or self.fixed:
