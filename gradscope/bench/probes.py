@@ -15,7 +15,7 @@ import torch
 
 from gradscope.config import RunConfig
 from gradscope.training import Callback, Trainer
-from gradscope.training.trainer import default_probe_mode
+from gradscope.probes.runner import default_probe_mode
 
 CASES = [("rnn", 64, 50), ("lstm", 64, 50), ("gru", 64, 50), ("rnn", 128, 200), ("lstm", 128, 200), ("gru", 128, 200)]
 QUICK_CASES = [("rnn", 16, 10), ("lstm", 16, 10)]

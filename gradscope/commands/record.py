@@ -15,7 +15,7 @@ from pathlib import Path
 from gradscope.config import ConfigError, RunConfig
 from gradscope.records import EventKind, RunState
 from gradscope.training import Callback, SessionRecorder, Trainer
-from gradscope.training.trainer import default_probe_mode
+from gradscope.probes.runner import default_probe_mode
 
 EXIT_DIVERGED = 3   # the session is saved, but the run went NaN/inf
 

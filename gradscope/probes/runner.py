@@ -12,6 +12,7 @@ pickled by multiprocessing, which never touches a file a user can open.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -20,6 +21,27 @@ from typing import Mapping
 
 import numpy as np
 import torch
+
+
+def default_probe_mode(preferred: str = "thread") -> str:
+    """Where probes run: `preferred`, except a process needs a spare core.
+
+    The library default is a thread: a probe process is spawned, and a plain script that
+    trains at top level (no `if __name__ == "__main__"`) cannot spawn. The command line asks
+    for a process, which shares no interpreter lock with training. GRADSCOPE_PROBE_MODE=
+    thread|process overrides both (the test suite uses threads: a process costs seconds)."""
+    chosen = os.environ.get("GRADSCOPE_PROBE_MODE")
+    if chosen in ("thread", "process"):
+        return chosen
+    return preferred if preferred == "thread" or (os.cpu_count() or 1) >= 2 else "thread"
+
+
+def start_probe_runner(mode: str, config, task, device, probe_inputs, probe_targets, threads: int = 1):
+    if mode == "process":
+        return ProbeProcess(config, probe_inputs, probe_targets, device, threads)
+    from gradscope.probes.station import ProbeStation
+
+    return ProbeThread(ProbeStation(config, task, device, probe_inputs, probe_targets), threads=threads)
 
 
 class ProbeThread:

@@ -8,7 +8,6 @@ gradient ends the run in the `diverged` state with an event saying what went non
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 import traceback
@@ -17,31 +16,18 @@ import numpy as np
 import torch
 
 from gradscope import models, tasks
-from gradscope.config import CLIP_MODES, RunConfig
-from gradscope.probes.runner import ProbeProcess, ProbeThread
-from gradscope.probes.station import ProbeStation
+from gradscope.config import RunConfig
+from gradscope.probes.runner import ProbeProcess, ProbeThread, default_probe_mode, start_probe_runner
 from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
 from gradscope.training.cadence import AutoCadence
 from gradscope.training.callbacks import Callback
 from gradscope.training.clipping import clip_gradients, gradient_norms
 from gradscope.training.control import RunControl
+from gradscope.training import checkpoints
 from gradscope.training.device import resolve_device
-from gradscope.training.optim import build_optimizer, load_optimizer_arrays, optimizer_arrays, set_learning_rate
+from gradscope.training.optim import build_optimizer, set_learning_rate
 
 PROBE_SEED_OFFSET = 7919  # the probe batch is drawn apart from the training stream
-
-
-def default_probe_mode(preferred: str = "thread") -> str:
-    """Where probes run: `preferred`, except a process needs a spare core.
-
-    The library default is a thread: a probe process is spawned, and a plain script that
-    trains at top level (no `if __name__ == "__main__"`) cannot spawn. The command line asks
-    for a process, which shares no interpreter lock with training. GRADSCOPE_PROBE_MODE=
-    thread|process overrides both (the test suite uses threads: a process costs seconds)."""
-    chosen = os.environ.get("GRADSCOPE_PROBE_MODE")
-    if chosen in ("thread", "process"):
-        return chosen
-    return preferred if preferred == "thread" or (os.cpu_count() or 1) >= 2 else "thread"
 
 
 class Trainer:
@@ -255,10 +241,8 @@ class Trainer:
         self.last_probe = step
 
     def _start_probe_runner(self) -> ProbeThread | ProbeProcess:
-        if self.probe_mode == "process":
-            return ProbeProcess(self.config, self.probe_inputs, self.probe_targets, self.device, self.threads)
-        station = ProbeStation(self.config, self.task, self.device, self.probe_inputs, self.probe_targets)
-        return ProbeThread(station, threads=self.threads)
+        return start_probe_runner(self.probe_mode, self.config, self.task, self.device,
+                                  self.probe_inputs, self.probe_targets, self.threads)
 
     def _flush(self, wait: bool, abandon: bool = False) -> None:
         """Deliver held step records in order, each with its probe results when it has one.
@@ -346,13 +330,7 @@ class Trainer:
                 self.clip_mode = value
 
     def _checkpoint(self, step: int) -> None:
-        weights = {name: value.detach().cpu().numpy().copy() for name, value in self.model.state_dict().items()}
-        extra = optimizer_arrays(self.optimizer)
-        extra["rng/data"] = self.data.get_state().numpy().copy()
-        extra["settings/lr"] = np.float64(self.lr)
-        extra["settings/clip_threshold"] = np.float64(self.clip_threshold)
-        extra["settings/clip_mode"] = np.int64(CLIP_MODES.index(self.clip_mode))
-        checkpoint = Checkpoint(step=step, weights=weights, optimizer=extra)
+        checkpoint = checkpoints.take(step, self.model, self.optimizer, self.data, self._settings())
         for callback in self.callbacks:
             callback.on_checkpoint(self, checkpoint)
 
@@ -362,18 +340,13 @@ class Trainer:
         self._check_open()
         if self.state is not None and self.state.is_final or self._held:
             raise RuntimeError("restore a checkpoint into a trainer that has not run, or is paused")
-        self.model.load_state_dict({k: torch.tensor(np.array(v)) for k, v in checkpoint.weights.items()})
-        extra = dict(checkpoint.optimizer)
-        load_optimizer_arrays(self.optimizer, extra)
-        if "rng/data" in extra:
-            self.data.set_state(torch.tensor(np.array(extra["rng/data"]), dtype=torch.uint8))
-        if "settings/lr" in extra:
-            self.lr = float(extra["settings/lr"])
-            set_learning_rate(self.optimizer, self.lr)
-            self.clip_threshold = float(extra["settings/clip_threshold"])
-            self.clip_mode = CLIP_MODES[int(extra["settings/clip_mode"])]
+        settings = checkpoints.put_back(checkpoint, self.model, self.optimizer, self.data, self._settings())
+        self.lr, self.clip_mode, self.clip_threshold = settings.lr, settings.clip_mode, settings.clip_threshold
         self.step_index = checkpoint.step
         self.last_probe = None
+
+    def _settings(self) -> checkpoints.Settings:
+        return checkpoints.Settings(lr=self.lr, clip_mode=self.clip_mode, clip_threshold=self.clip_threshold)
 
     def probe_batch_arrays(self) -> dict[str, np.ndarray]:
         return {"inputs": self.probe_inputs.numpy(), "targets": self.probe_targets.numpy()}
