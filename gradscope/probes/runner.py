@@ -124,6 +124,23 @@ class ProbeProcess:
         self._process.start()
         child.close()
         self._in_flight: int | None = None
+        self._ready = False
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Block until the child has imported torch and built its model (a few seconds)."""
+        if self._ready:
+            return
+        if not self._connection.poll(timeout):
+            raise ProbeFailed(f"the probe process did not start within {timeout:.0f} s")
+        self._receive()
+        self._ready = True
+
+    def _receive(self):
+        try:
+            return self._connection.recv()
+        except (EOFError, OSError):
+            self._in_flight = None
+            raise ProbeFailed(f"the probe process ended unexpectedly (exit code {self._process.exitcode})") from None
 
     @property
     def busy(self) -> bool:
@@ -139,11 +156,11 @@ class ProbeProcess:
     def result(self, wait: bool) -> tuple[int, dict, float] | None:
         if self._in_flight is None or (not wait and not self._connection.poll()):
             return None
-        try:
-            kind, step, payload, seconds = self._connection.recv()
-        except (EOFError, OSError):
-            self._in_flight = None
-            raise ProbeFailed(f"the probe process ended unexpectedly (exit code {self._process.exitcode})") from None
+        if not self._ready:
+            self.wait_ready()
+            if not wait and not self._connection.poll():
+                return None
+        kind, step, payload, seconds = self._receive()
         self._in_flight = None
         if kind == "error":
             raise ProbeFailed(f"a probe failed at step {step}:\n{payload}")
@@ -151,9 +168,9 @@ class ProbeProcess:
 
     def close(self) -> None:
         """End the probe process; a probe in flight is abandoned, not waited for."""
-        if self._in_flight is not None:
+        if self._in_flight is not None or not self._ready:
             # a result larger than the pipe's buffer blocks the child in send(): drain it, or
-            # stop the child outright if it is still measuring
+            # stop the child outright if it is still measuring (or still starting)
             if self._connection.poll(0.2):
                 try:
                     self._connection.recv()
@@ -185,6 +202,7 @@ def _serve(connection, config_json: str, inputs: np.ndarray, targets: np.ndarray
     config = RunConfig.from_json(config_json)
     station = ProbeStation(config, tasks.build(config), torch.device(device),
                            torch.from_numpy(inputs), torch.from_numpy(targets))
+    connection.send(("ready", None, None, 0.0))
     while True:
         try:
             kind, step, weights = connection.recv()

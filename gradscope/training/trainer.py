@@ -355,6 +355,11 @@ class Trainer:
         if self.started:
             return
         self.started = True
+        if self.probe_mode == "process":
+            # wait for the probe process once, up front, so that probes cover the run from its
+            # first steps instead of starting seconds into it
+            self.probe_runner = self._start_probe_runner()
+            self.probe_runner.wait_ready()
         for callback in self.callbacks:
             callback.on_run_start(self)
         self._emit_event(EventKind.RUN_STARTED, step=self.step_index, arch=self.config.arch, task=self.config.task,
