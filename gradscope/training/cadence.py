@@ -21,7 +21,7 @@ FIRST_GUESS = 0.2
 WARMUP = 5             # steps after the first probe result that are not measured either
 FIRST_IDLE_AT = 30     # steps after the first probe result of the first idle window
 REMEASURE = 200        # steps between idle windows
-IDLE_STEPS = 8
+IDLE_STEPS = 12
 
 
 class AutoCadence:
@@ -64,10 +64,10 @@ class AutoCadence:
             self._guessed = True
 
     def _finish_idle_window(self) -> None:
-        idle = sorted(self._idle)[len(self._idle) // 2]
+        idle = _trimmed_mean(self._idle)
         self.step_time = idle
         if self._normal:
-            normal = sum(self._normal) / len(self._normal)
+            normal = _trimmed_mean(self._normal)
             measured = max(0.0, normal / idle - 1.0)
             # one short window is noisy on a shared machine: smooth over windows
             self.overhead = measured if self.overhead is None else 0.5 * (self.overhead + measured)
@@ -75,7 +75,8 @@ class AutoCadence:
             # interval the measured overhead belongs to, and the one to scale
             interval = max(self.every, math.ceil((self.probe_time or 0.0) / idle))
             if self.overhead > self.budget:
-                self.every = math.ceil(interval * self.overhead / self.budget)
+                # at most double per window: one noisy window must not silence the probes
+                self.every = min(2 * interval, math.ceil(interval * self.overhead / self.budget))
             elif self.overhead < self.budget / 2 and self.every > 1:
                 target = interval * max(self.overhead, 1e-3) / (self.budget * 0.75)
                 self.every = max(1, min(self.every - 1, math.floor(target)))
@@ -88,3 +89,11 @@ class AutoCadence:
         if self._idle_window:
             return False
         return step - last_probe >= self.every
+
+
+def _trimmed_mean(seconds: list[float]) -> float:
+    """Time per step: the mean is the throughput; dropping the slowest tenth keeps one pause
+    of the machine (another process, a collection) from reading as probe overhead. Both
+    windows use the same statistic, or a skewed distribution alone would look like overhead."""
+    kept = sorted(seconds)[: max(1, len(seconds) - max(1, len(seconds) // 10))]
+    return sum(kept) / len(kept)
