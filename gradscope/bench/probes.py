@@ -76,7 +76,7 @@ def measure(quick: bool, say) -> dict:
                 and time.perf_counter() - began < 60:
             trainer.run(5)
         bare_step = _bare_seconds_per_step(config, 5)
-        steps = max(10, int((4.0 if not quick else 0.5) / bare_step))
+        steps = max(10, int((8.0 if not quick else 0.5) / bare_step))
         bare, probed, probe_counts, probed_seconds = [], [], [], 0.0
         for _ in range(2 if not quick else 1):
             bare.append(_bare_seconds_per_step(config, steps))
