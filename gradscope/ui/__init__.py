@@ -1,0 +1,1 @@
+"""The Qt side of gradscope. Only this package imports PySide6 or pyqtgraph."""
