@@ -5,7 +5,7 @@ their time but how much they slow the training thread down: on a machine with a 
 spare, the interpreter lock and the memory bandwidth they share. That is measured, not
 modelled: from time to time the cadence holds probes back for a short idle window and
 compares the time per step there with the time per step at the current cadence. When the
-measured overhead is above `BUDGET` it probes less often, when it is well below, more often.
+measured overhead is above `BUDGET` it probes less often, when it is below, more often.
 
 Nothing is measured until the first probe has come back (a probe process takes a few
 seconds to start, and its imports would skew the timing). Before the first idle window it
@@ -20,8 +20,10 @@ BUDGET = 0.15          # below the 1.25x goal, with margin for measurement noise
 FIRST_GUESS = 0.2
 WARMUP = 5             # steps after the first probe result that are not measured either
 FIRST_IDLE_AT = 30     # steps after the first probe result of the first idle window
-REMEASURE = 200        # steps between idle windows
-IDLE_STEPS = 12
+REMEASURE = 200        # steps between idle windows ...
+NORMAL_SECONDS = 2.0   # ... and at least this long, so that a fast model's window is not noise
+IDLE_STEPS = 12        # an idle window: at least this many steps ...
+IDLE_SECONDS = 0.5     # ... and at least this long
 
 
 class AutoCadence:
@@ -32,6 +34,7 @@ class AutoCadence:
         self.probe_time: float | None = None
         self.step_time: float | None = None      # seconds per step with no probe in flight
         self.overhead: float | None = None       # last measured slowdown at the cadence in use
+        self.probe_cost: float | None = None     # what one probe costs training, in steps
         self._steps = 0                          # steps measured since the first probe result
         self._next_idle = FIRST_IDLE_AT
         self._idle: list[float] = []
@@ -49,11 +52,11 @@ class AutoCadence:
         if self._idle_window:
             if not probing:
                 self._idle.append(seconds)
-            if len(self._idle) >= IDLE_STEPS:
+            if len(self._idle) >= IDLE_STEPS and sum(self._idle) >= IDLE_SECONDS:
                 self._finish_idle_window()
         else:
             self._normal.append(seconds)
-            if self._steps >= self._next_idle:
+            if self._steps >= self._next_idle and sum(self._normal) >= NORMAL_SECONDS:
                 self._idle_window, self._idle = True, []
 
     def observe_probe(self, seconds: float) -> None:
@@ -68,18 +71,18 @@ class AutoCadence:
         self.step_time = idle
         if self._normal:
             normal = _trimmed_mean(self._normal)
-            measured = max(0.0, normal / idle - 1.0)
-            # one short window is noisy on a shared machine: smooth over windows
-            self.overhead = measured if self.overhead is None else 0.5 * (self.overhead + measured)
+            self.overhead = max(0.0, normal / idle - 1.0)
             # a probe longer than `every` steps spaces the probes by its own length: that is the
-            # interval the measured overhead belongs to, and the one to scale
+            # interval the measured overhead belongs to
             interval = max(self.every, math.ceil((self.probe_time or 0.0) / idle))
-            if self.overhead > self.budget:
-                # at most double per window: one noisy window must not silence the probes
-                self.every = min(2 * interval, math.ceil(interval * self.overhead / self.budget))
-            elif self.overhead < self.budget / 2 and self.every > 1:
-                target = interval * max(self.overhead, 1e-3) / (self.budget * 0.75)
-                self.every = max(1, min(self.every - 1, math.floor(target)))
+            # the overhead falls as 1 / interval, so overhead * interval is what one probe costs
+            # (in steps), whatever the cadence; smoothed over windows, as one short window is
+            # noisy on a shared machine
+            cost = self.overhead * interval
+            self.probe_cost = cost if self.probe_cost is None else 0.5 * (self.probe_cost + cost)
+            target = math.ceil(self.probe_cost / self.budget)
+            # at most halve or double per window: one noisy window neither silences nor floods
+            self.every = max(1, min(2 * interval, max(math.ceil(interval / 2), target)))
         self._idle_window, self._idle, self._normal = False, [], []
         self._next_idle = self._steps + REMEASURE
 
@@ -92,8 +95,10 @@ class AutoCadence:
 
 
 def _trimmed_mean(seconds: list[float]) -> float:
-    """Time per step: the mean is the throughput; dropping the slowest tenth keeps one pause
-    of the machine (another process, a collection) from reading as probe overhead. Both
-    windows use the same statistic, or a skewed distribution alone would look like overhead."""
-    kept = sorted(seconds)[: max(1, len(seconds) - max(1, len(seconds) // 10))]
+    """Time per step: the mean is the throughput. Steps over five times the median are
+    dropped, so one pause of the machine (another process, a collection) does not read as
+    probe overhead; a probe slows a step far less than that, so its cost stays counted. Both
+    windows use the same statistic."""
+    median = sorted(seconds)[len(seconds) // 2]
+    kept = [value for value in seconds if value <= 5 * median]
     return sum(kept) / len(kept)
