@@ -22,8 +22,8 @@ WARMUP = 5             # steps after the first probe result that are not measure
 FIRST_IDLE_AT = 30     # steps after the first probe result of the first idle window
 REMEASURE = 200        # steps between idle windows ...
 NORMAL_SECONDS = 2.0   # ... and at least this long, so that a fast model's window is not noise
-IDLE_STEPS = 12        # an idle window: at least this many steps ...
-IDLE_SECONDS = 0.5     # ... and at least this long
+IDLE_STEPS = 16        # an idle window: at least this many steps ...
+IDLE_SECONDS = 1.0     # ... and at least this long
 
 
 class AutoCadence:
