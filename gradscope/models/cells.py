@@ -22,7 +22,6 @@ class LayerTrace:
     outputs: torch.Tensor                       # [B, T, H] what the layer passes upward
     final_state: torch.Tensor | tuple           # as the fused module returns it (h_n, or (h_n, c_n))
     states: list[torch.Tensor] = field(default_factory=list)   # h_t in position order, graph-connected
-    initial_state: torch.Tensor | tuple | None = None
     parts: dict[str, torch.Tensor] = field(default_factory=dict)  # [B, T, H] pieces, position order
 
 
@@ -65,7 +64,7 @@ def rnn_layer(x, weights, h0, nonlinearity="tanh", reverse=False, keep_states=Tr
         states.append(h)
         if keep_states:
             derivatives.append(_activation_derivative(pre, nonlinearity))
-    trace = LayerTrace(outputs=_stack(states, reverse), final_state=h, initial_state=h0)
+    trace = LayerTrace(outputs=_stack(states, reverse), final_state=h)
     if keep_states:
         trace.states = _in_position_order(states, reverse)
         trace.parts["derivative"] = _stack(derivatives, reverse)
@@ -88,7 +87,7 @@ def jordan_layer(x, weights, y0, nonlinearity="tanh", reverse=False, keep_states
         outputs.append(y)
         if keep_states:
             derivatives.append(_activation_derivative(pre, nonlinearity))
-    trace = LayerTrace(outputs=_stack(outputs, reverse), final_state=y, initial_state=y0)
+    trace = LayerTrace(outputs=_stack(outputs, reverse), final_state=y)
     if keep_states:
         trace.states = _in_position_order(states, reverse)
         trace.parts["derivative"] = _stack(derivatives, reverse)
@@ -100,7 +99,7 @@ def lstm_layer(x, weights, state0, reverse=False, keep_states=True) -> LayerTrac
     projected = torch.nn.functional.linear(x, weights["weight_ih"], weights["bias_ih"]).unbind(1)
     w_hh, b_hh = weights["weight_hh"], weights["bias_hh"]
     h, c = state0
-    names = ("input", "forget", "candidate", "output", "cell", "cell_prev", "tanh_cell",
+    names = ("input", "forget", "candidate", "output", "cell_prev", "tanh_cell",
              "d_input", "d_forget", "d_candidate", "d_output", "d_tanh_cell")
     collected: dict[str, list] = {name: [] for name in names}
     states = []
@@ -114,11 +113,11 @@ def lstm_layer(x, weights, state0, reverse=False, keep_states=True) -> LayerTrac
         h = o * tanh_c
         states.append(h)
         if keep_states:
-            values = (i, f, g, o, c, c_prev, tanh_c, sigmoid_derivative(pre_i), sigmoid_derivative(pre_f),
+            values = (i, f, g, o, c_prev, tanh_c, sigmoid_derivative(pre_i), sigmoid_derivative(pre_f),
                       tanh_derivative(pre_g), sigmoid_derivative(pre_o), tanh_derivative(c))
             for name, value in zip(names, values):
                 collected[name].append(value)
-    trace = LayerTrace(outputs=_stack(states, reverse), final_state=(h, c), initial_state=state0)
+    trace = LayerTrace(outputs=_stack(states, reverse), final_state=(h, c))
     if keep_states:
         trace.states = _in_position_order(states, reverse)
         trace.parts = {name: _stack(values, reverse) for name, values in collected.items()}
@@ -150,7 +149,7 @@ def gru_layer(x, weights, h0, reverse=False, keep_states=True) -> LayerTrace:
                       tanh_derivative(pre_n))
             for name, value in zip(names, values):
                 collected[name].append(value)
-    trace = LayerTrace(outputs=_stack(states, reverse), final_state=h, initial_state=h0)
+    trace = LayerTrace(outputs=_stack(states, reverse), final_state=h)
     if keep_states:
         trace.states = _in_position_order(states, reverse)
         trace.parts = {name: _stack(values, reverse) for name, values in collected.items()}

@@ -251,19 +251,12 @@ def _compare_large(model, x, y, rtol=1e-4, hidden_grads=False):
     assert not bad, f"max relative error above {rtol}: {bad}"
 
 
-def test_large_lstm_hidden48():
-    torch.manual_seed(11)
-    model = RecurrentNet("lstm", 3, 48, 2)
-    g = torch.Generator().manual_seed(11)
-    x, y = torch.randn(2, 30, 3, generator=g), torch.randn(2, 2, generator=g)
-    _compare_large(model, x, y, hidden_grads=True)
-
-
-def test_large_tanh_rnn_hidden96():
-    torch.manual_seed(12)
-    model = RecurrentNet("rnn", 3, 96, 2)
-    g = torch.Generator().manual_seed(12)
-    x, y = torch.randn(2, 40, 3, generator=g), torch.randn(2, 2, generator=g)
+@pytest.mark.parametrize("arch, hidden, length, seed", [("lstm", 48, 30, 11), ("rnn", 96, 40, 12)])
+def test_large_models_take_the_iterative_paths(arch, hidden, length, seed):
+    torch.manual_seed(seed)
+    model = RecurrentNet(arch, 3, hidden, 2)
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(2, length, 3, generator=g), torch.randn(2, 2, generator=g)
     _compare_large(model, x, y, hidden_grads=True)
 
 
