@@ -9,6 +9,7 @@ import torch
 
 from gradscope import models
 from gradscope.probes.probe import Probe
+from gradscope.tasks.regression import ForecastTask
 
 SAMPLE_LENGTH = 200   # characters the char LM writes at each probe
 
@@ -20,6 +21,7 @@ class ProbeStation:
         self.device = device
         self.model = models.build(config, task).to(device)
         self.probe = Probe(self.model, task, probe_inputs.to(device), probe_targets.to(device), seed=config.seed)
+        self.probe_inputs, self.probe_targets = probe_inputs, probe_targets
 
     def load(self, weights: Mapping[str, torch.Tensor | np.ndarray]) -> None:
         with torch.no_grad():
@@ -36,7 +38,18 @@ class ProbeStation:
             generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step)
             text = self.task.generate(self._sample_step, SAMPLE_LENGTH, self.config.temperature, generator)
             results["sample/text"] = np.array([ord(char) for char in text], dtype=np.int32)
+        if isinstance(self.task, ForecastTask):
+            results.update(self._forecast())
         return results
+
+    def _forecast(self) -> dict[str, np.ndarray]:
+        """The first probe sequence, the value that follows it, and the model's forecast of it."""
+        with torch.no_grad():
+            self.model.eval()
+            prediction = self.model(self.probe_inputs[:1].to(self.device))
+        return {"forecast/input": self.probe_inputs[0, :, 0].cpu().numpy().astype(np.float32),
+                "forecast/target": self.probe_targets[:1, 0].cpu().numpy().astype(np.float32),
+                "forecast/prediction": prediction[:1, 0].cpu().numpy().astype(np.float32)}
 
     def _sample_step(self, inputs: torch.Tensor, state):
         with torch.no_grad():

@@ -14,18 +14,35 @@ class RunControl:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._wake = threading.Event()   # a paused loop sleeps on this
         self._lock = threading.Lock()
         self._pending: dict[str, Any] = {}
+        self._steps_requested = 0
 
     def stop(self) -> None:
         self._stop.set()
         self._running.set()  # wake a paused loop so it can see the stop
+        self._wake.set()
 
     def pause(self) -> None:
         self._running.clear()
 
     def resume(self) -> None:
         self._running.set()
+        self._wake.set()
+
+    def request_step(self) -> None:
+        """One training step while paused (the GUI's Step button); the run stays paused."""
+        with self._lock:
+            self._steps_requested += 1
+        self._wake.set()
+
+    def take_step_request(self) -> bool:
+        with self._lock:
+            if self._steps_requested == 0:
+                return False
+            self._steps_requested -= 1
+            return True
 
     @property
     def stop_requested(self) -> bool:
@@ -36,8 +53,11 @@ class RunControl:
         return not self._running.is_set()
 
     def wait_while_paused(self, timeout: float | None = None) -> bool:
-        """Block until resumed or stopped; True when the run may go on."""
-        self._running.wait(timeout)
+        """Block until resumed, stopped or asked for a step (or until `timeout`); True when
+        the run may go on."""
+        if not self._running.is_set():
+            self._wake.wait(timeout)
+            self._wake.clear()
         return self._running.is_set() and not self._stop.is_set()
 
     def request(self, **changes: Any) -> None:

@@ -76,6 +76,10 @@ class Trainer:
     def stop(self) -> None:
         self.control.stop()
 
+    def request_step(self) -> None:
+        """One step while `run` is paused; the run stays paused after it."""
+        self.control.request_step()
+
     def set_clipping(self, mode: str | None = None, threshold: float | None = None) -> None:
         changes = {}
         if mode is not None:
@@ -113,6 +117,13 @@ class Trainer:
                     while not self.control.wait_while_paused(0.1):
                         if self.control.stop_requested:
                             break
+                        if self.control.take_step_request() and self.step_index < target:
+                            # Step while paused: one step, delivered whole, still paused
+                            self._step()
+                            self._flush(wait=True)
+                            self._last_step_began = None
+                            if self.state is RunState.DIVERGED:
+                                return self.state
                     if self.control.stop_requested:
                         break
                     self._set_state(RunState.RUNNING)

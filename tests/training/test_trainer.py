@@ -192,6 +192,34 @@ def test_pause_resume_and_stop_from_another_thread():
         trainer.close()
 
 
+def test_a_step_requested_while_paused_trains_exactly_one_step_and_stays_paused():
+    log = Log()
+    trainer = Trainer(small(steps=100_000, probe_every=2), [log])
+    trainer.pause()                       # paused before the first step, as the GUI starts
+    thread = threading.Thread(target=trainer.run)
+    thread.start()
+    try:
+        assert log.state_seen[RunState.PAUSED].wait(20)
+        assert trainer.step_index == 0
+        waiting = threading.Event()
+        for expected in (1, 2, 3):
+            trainer.request_step()
+            while len(log.records) < expected and not waiting.wait(0.01):
+                pass
+        thread.join(0.2)
+        assert thread.is_alive() and trainer.step_index == 3
+        assert [r.step for r in log.records] == [0, 1, 2]
+        assert log.records[0].probed and log.records[2].probed   # probes arrive with their step
+        assert trainer.state is RunState.PAUSED
+        first_pause = log.states.index(RunState.PAUSED)
+        assert RunState.RUNNING not in log.states[first_pause:]
+    finally:
+        trainer.stop()
+        thread.join(20)
+        trainer.close()
+    assert trainer.state is RunState.STOPPED
+
+
 def test_truncated_bptt_cuts_the_gradient_at_the_window():
     trainer = Trainer(small(tbptt=3, seq_len=9, task="sine"))
     inputs, _ = trainer.task.sample(2, torch.Generator().manual_seed(0))
@@ -254,6 +282,22 @@ def test_the_char_lm_writes_a_sample_at_each_probe():
         assert len(text) == 200
         vocab = set(Trainer(small(task="charlm", seq_len=12)).task.vocab)
         assert set(text) <= vocab
+
+
+def test_a_forecast_probe_carries_the_models_own_forecast_of_the_next_value():
+    from gradscope import models
+
+    trainer, log, _ = train(small(task="sine", seq_len=10, steps=4, checkpoint_every=2, probe_every=2))
+    by_step = {record.step: record for record in log.records}
+    for checkpoint in log.checkpoints:
+        arrays = by_step[checkpoint.step].arrays
+        model = models.build(trainer.config, trainer.task)
+        model.load_state_dict({name: torch.from_numpy(np.array(value)) for name, value in checkpoint.weights.items()})
+        with torch.no_grad():
+            expected = model(trainer.probe_inputs[:1])[0, 0].item()
+        assert arrays["forecast/prediction"][0] == pytest.approx(expected, rel=1e-5, abs=1e-7)
+        assert np.array_equal(arrays["forecast/input"], trainer.probe_inputs[0, :, 0].numpy())
+        assert arrays["forecast/target"][0] == trainer.probe_targets[0, 0].item()
 
 
 def test_a_final_state_stays_final():
