@@ -63,6 +63,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gradscope", description="A desktop microscope for the gradients of small neural networks.")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    gui = commands.add_parser("gui", help="open the live lab's window (the default with no command)")
+    gui.add_argument("--sessions-dir", default="sessions", metavar="DIR",
+                     help="where live runs are recorded (default: ./sessions)")
+    gui.add_argument("--exit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
     record = commands.add_parser("record", help="train headless and record a session file")
     _add_run_options(record)
     record.add_argument("-o", "--output", required=True, metavar="FILE.gscope", help="the session file to write")
@@ -115,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 0
+        if args.command in (None, "gui"):
+            from gradscope.ui.app import run_gui
+
+            return run_gui(getattr(args, "sessions_dir", "sessions"),
+                           exit_after_first_paint=getattr(args, "exit_after_first_paint", False))
         if args.command == "record":
             from gradscope.commands.record import record
 

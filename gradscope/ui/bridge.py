@@ -1,5 +1,6 @@
 """The GUI side of the hand-over: a QTimer in the GUI thread drains the record buffer about
-30 times a second and re-emits what arrived, coalesced, as signals the panels subscribe to.
+30 times a second and re-emits what arrived, in order and coalesced, as signals. After a tick
+that brought anything, `drained` tells the window to redraw once.
 
 Live training and replay feed the same signals, so a panel never knows which it is drawing.
 """
@@ -7,15 +8,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from gradscope.ui.buffer import RecordBuffer
+from gradscope.ui.buffer import Batch, RecordBuffer, RunStarted
 
 DRAIN_INTERVAL_MS = 33
 
 
 class RecordBridge(QObject):
+    run_started = Signal(dict)          # RunStarted.info
     records_arrived = Signal(list)      # [StepRecord], in step order
     events_arrived = Signal(list)       # [Event]
     state_changed = Signal(str)         # the newest run state's name
+    drained = Signal()                  # a tick brought something: time to redraw
 
     def __init__(self, buffer: RecordBuffer, parent: QObject | None = None):
         super().__init__(parent)
@@ -33,12 +36,17 @@ class RecordBridge(QObject):
 
     @Slot()
     def _on_tick(self) -> None:
-        batch = self.buffer.drain()
-        if not batch:
+        parts = self.buffer.drain()
+        if not parts:
             return
-        if batch.records:
-            self.records_arrived.emit(batch.records)
-        if batch.events:
-            self.events_arrived.emit(batch.events)
-        if batch.states:
-            self.state_changed.emit(batch.states[-1].value)
+        for part in parts:
+            if isinstance(part, RunStarted):
+                self.run_started.emit(part.info)
+            elif isinstance(part, Batch):
+                if part.records:
+                    self.records_arrived.emit(part.records)
+                if part.events:
+                    self.events_arrived.emit(part.events)
+                if part.states:
+                    self.state_changed.emit(part.states[-1])
+        self.drained.emit()

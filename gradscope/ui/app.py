@@ -1,0 +1,63 @@
+"""Starting the window: the QApplication, the look, the main window, the event loop.
+
+torch is never imported in this process: training and probes live in the worker's child
+process, so the window paints its first frame without waiting for torch.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+STARTED = time.perf_counter()
+
+
+def create_application(argv: list[str] | None = None):
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    from gradscope.ui import theme
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("gradscope")
+    app.setOrganizationName("gradscope")
+    font = QFont(app.font())
+    font.setPointSize(theme.FONT_POINTS)
+    app.setFont(font)
+    theme.configure()
+    return app
+
+
+def run_gui(sessions_dir: str = "sessions", exit_after_first_paint: bool = False) -> int:
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and not os.environ.get("QT_QPA_PLATFORM"):
+        print("gradscope: no display found (DISPLAY is not set). Run it on a desktop, under xvfb-run, "
+              "or set QT_QPA_PLATFORM=offscreen.", file=sys.stderr)
+        return 2
+    app = create_application()
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    from gradscope.ui.main_window import MainWindow
+
+    window = MainWindow(sessions_dir=sessions_dir)
+    window.resize(1600, 1000)
+    if exit_after_first_paint:
+        class FirstPaint(QObject):
+            def eventFilter(self, watched, event):
+                if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+                    self.seen = True
+                    report = {"first_paint_ms": round((time.perf_counter() - STARTED) * 1000, 1),
+                              "torch_imported": "torch" in sys.modules}
+                    print(json.dumps(report), flush=True)
+                    QTimer.singleShot(0, window.close)
+                return False
+
+        watcher = FirstPaint(window)
+        window.installEventFilter(watcher)
+        for panel in window.panels.values():
+            panel.graphics.viewport().installEventFilter(watcher)
+    window.show()
+    code = app.exec()
+    window.deleteLater()
+    return code

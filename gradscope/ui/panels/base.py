@@ -1,0 +1,193 @@
+"""What every panel shares: plot items created once and fed with setData / setImage from the
+window's timer; ranges kept by hand (auto-range over 10,000 points each frame costs more than
+the paint); labelled vertical markers for setting changes on every training-step axis."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from gradscope.ui import theme
+from gradscope.ui.history import Lab, RunHistory
+
+MAX_MARKERS = 40
+
+
+class Panel(QWidget):
+    """A dockable panel. Subclasses create their items in __init__ and draw in `draw`."""
+
+    title = ""
+    name = ""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.setContentsMargins(4, 4, 4, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.layout_ = layout
+        layout.addWidget(self.graphics, 1)
+        self._drawn: tuple | None = None
+        self.step_plots: list[pg.PlotItem] = []      # plots whose x axis is the training step
+        self._markers: dict[int, list[pg.InfiniteLine]] = {}
+        self._marked_run: RunHistory | None = None
+
+    def refresh(self, lab: Lab, force: bool = False) -> None:
+        run = lab.current
+        key = (id(run), run.generation if run is not None else -1, len(lab.runs))
+        if key == self._drawn and not force:
+            return
+        self._drawn = key
+        self.draw(lab, run)
+        self._sync_markers(run)
+
+    def draw(self, lab: Lab, run: RunHistory | None) -> None:
+        raise NotImplementedError
+
+    def add_step_plot(self, plot: pg.PlotItem) -> pg.PlotItem:
+        self.step_plots.append(plot)
+        self._markers[id(plot)] = []
+        return plot
+
+    def _sync_markers(self, run: RunHistory | None) -> None:
+        if run is not self._marked_run:
+            for plot in self.step_plots:
+                for line in self._markers[id(plot)]:
+                    plot.removeItem(line)
+                self._markers[id(plot)] = []
+            self._marked_run = run
+        if run is None:
+            return
+        wanted = run.markers[-MAX_MARKERS:]
+        for plot in self.step_plots:
+            lines = self._markers[id(plot)]
+            if len(lines) == len(wanted) and (not lines or lines[-1].event is wanted[-1]):
+                continue
+            for line in lines:
+                plot.removeItem(line)
+            lines.clear()
+            for event in wanted:
+                line = pg.InfiniteLine(pos=event.step, angle=90, movable=False,
+                                       pen=theme.pen("red" if event.kind == "diverged" else "grey", 2,
+                                                     Qt.PenStyle.DashLine),
+                                       label=marker_label(event),
+                                       labelOpts={"position": 0.92, "color": theme.COLORS["black"],
+                                                  "fill": theme.brush("#ffffff", 210), "movable": True})
+                line.event = event
+                plot.addItem(line, ignoreBounds=True)
+                lines.append(line)
+
+
+def marker_label(event) -> str:
+    detail = event.detail
+    if event.kind == "clip_threshold_changed":
+        return f"clip ≤ {_short(detail.get('clip_threshold', detail.get('new')))}"
+    if event.kind == "clip_mode_changed":
+        return f"clip: {detail.get('clip_mode', detail.get('new'))}"
+    if event.kind == "lr_changed":
+        return f"lr {_short(detail.get('lr', detail.get('new')))}"
+    if event.kind == "diverged":
+        return "diverged"
+    return event.kind
+
+
+def _short(value) -> str:
+    try:
+        return f"{float(value):.3g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def positive_or_nan(values: np.ndarray) -> np.ndarray:
+    """For log axes: zero, negative, inf and NaN become NaN, drawn as gaps."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+def finite_or_nan(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+class RangeKeeper:
+    """Sets a plot's view range by hand: grows it when the data leaves it, shrinks it when the
+    data fills less than a third of it, and otherwise leaves it alone (no re-layout per frame).
+    Works in view coordinates: log10 of the data on a log axis."""
+
+    def __init__(self, plot: pg.PlotItem, log_y: bool = False, y_floor: float | None = None):
+        self.plot = plot
+        self.log_y = log_y
+        self.y_floor = y_floor
+        self.x: tuple[float, float] | None = None
+        self.y: tuple[float, float] | None = None
+        plot.disableAutoRange()
+
+    def set_log_y(self, log_y: bool) -> None:
+        self.log_y = log_y
+        self.plot.setLogMode(x=False, y=log_y)
+        self.y = None
+
+    def reset(self) -> None:
+        self.x = self.y = None
+
+    def update(self, x: np.ndarray | tuple, ys: list[np.ndarray], x_fixed: tuple[float, float] | None = None) -> None:
+        if x_fixed is not None:
+            x_lo, x_hi = x_fixed
+        else:
+            x = np.asarray(x, dtype=np.float64)
+            if x.size == 0:
+                return
+            x_lo, x_hi = float(x[0]), float(x[-1])
+        if x_fixed is not None:
+            if self.x != (x_lo, x_hi):
+                self.x = (x_lo, x_hi)
+                self.plot.setXRange(x_lo, x_hi, padding=0.02)
+        elif self.x is None or x_hi > self.x[1] or x_lo < self.x[0] or (x_hi - x_lo) < 0.3 * (self.x[1] - self.x[0]):
+            span = max(x_hi - x_lo, 1.0)
+            self.x = (x_lo, x_lo + span * 1.25)
+            self.plot.setXRange(*self.x, padding=0.0)
+        lo, hi = self._y_bounds(ys)
+        if lo is None:
+            return
+        if self.y is not None:
+            inside = lo >= self.y[0] and hi <= self.y[1]
+            span = self.y[1] - self.y[0]
+            if inside and (hi - lo) >= span / 3:
+                return
+        pad = max((hi - lo) * 0.1, 0.05 if self.log_y else 1e-9 + abs(hi) * 0.05)
+        self.y = (lo - pad, hi + pad)
+        self.plot.setYRange(*self.y, padding=0.0)
+
+    def _y_bounds(self, ys: list[np.ndarray]) -> tuple[float | None, float | None]:
+        lo, hi = math.inf, -math.inf
+        for values in ys:
+            values = np.asarray(values, dtype=np.float64)
+            if self.log_y:
+                values = values[np.isfinite(values) & (values > 0)]
+                values = np.log10(values) if values.size else values
+            else:
+                values = values[np.isfinite(values)]
+            if values.size:
+                lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+        if self.y_floor is not None and not self.log_y and math.isfinite(lo):
+            lo = min(lo, self.y_floor)
+        if not math.isfinite(lo):
+            return None, None
+        if hi - lo < 1e-12:
+            lo, hi = lo - 0.5, hi + 0.5
+        return lo, hi
+
+
+def new_curve(plot: pg.PlotItem, color: str, name: str | None = None, width: float = theme.LINE_WIDTH,
+              style=None, alpha: int = 255, long: bool = False) -> pg.PlotDataItem:
+    curve = pg.PlotDataItem(pen=theme.pen(color, width, style, alpha), name=name, connect="finite")
+    if long:
+        # long series: draw only what is in view, peak-downsampled to the pixels
+        curve.setClipToView(True)
+        curve.setDownsampling(auto=True, method="peak")
+    plot.addItem(curve)
+    return curve

@@ -1,0 +1,125 @@
+"""The gates of an LSTM or GRU for the probe sequence, their saturation over training, and the
+LSTM's cell path beside the full state path. A vanilla RNN has no gates: the panel says so and
+shows how saturated its nonlinearity is instead (where tanh' is near 0, the gradient dies)."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QLabel
+
+from gradscope.ui import theme
+from gradscope.ui.history import Lab, RunHistory
+from gradscope.ui.panels.base import Panel, RangeKeeper, finite_or_nan, new_curve, positive_or_nan
+
+NO_GATES = ("A vanilla {arch} has no gates. Shown instead: how saturated its {nonlinearity} is, the fraction of "
+            "units whose derivative is near zero, where the error signal dies.")
+
+
+class GatesPanel(Panel):
+    title = "Gates"
+    name = "gates"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(f"font-size: {theme.FONT_POINTS + 1}pt; padding: 4px;")
+        self.layout_.insertWidget(0, self.note)
+        self._arch: str | None = None
+        self.gate_images: dict[str, pg.ImageItem] = {}
+        self.gate_plots: list[pg.PlotItem] = []
+        self.saturation_plot: pg.PlotItem | None = None
+        self.saturation_curves: dict[str, pg.PlotDataItem] = {}
+        self.cell_plot: pg.PlotItem | None = None
+        self.cell_curve = self.state_curve = None
+        self.activation_plot: pg.PlotItem | None = None
+        self.activation_curve = None
+
+    def _build(self, run: RunHistory) -> None:
+        self.graphics.clear()
+        self.step_plots.clear()
+        self._markers.clear()
+        self._marked_run = None
+        self.gate_images, self.gate_plots, self.saturation_curves = {}, [], {}
+        self.cell_plot = self.activation_plot = None
+        self._arch = run.arch
+        columns = max(len(run.gates), 2)
+        if run.gates:
+            self.note.setText(f"{run.arch.upper()} gates for the probe sequence: 0 is closed, 1 is open.")
+            colormap = pg.colormap.get(theme.HEATMAP)
+            for column, gate in enumerate(run.gates):
+                plot = self.graphics.addPlot(row=0, col=column)
+                theme.style_plot(plot, gate, "unit" if column == 0 else "", "timestep t")
+                image = pg.ImageItem(axisOrder="row-major")
+                image.setColorMap(colormap)
+                plot.addItem(image)
+                plot.setMouseEnabled(x=False, y=False)
+                self.gate_images[gate] = image
+                self.gate_plots.append(plot)
+            self.saturation_plot = self.add_step_plot(self.graphics.addPlot(row=1, col=0, colspan=columns // 2 or 1))
+            theme.style_plot(self.saturation_plot, "Gate saturation (below 0.05 or above 0.95)", "fraction",
+                             "training step")
+            theme.legend(self.saturation_plot)
+            for index, gate in enumerate(run.gates):
+                self.saturation_curves[f"gate_saturation/{gate}"] = new_curve(
+                    self.saturation_plot, theme.SERIES_COLORS[index], gate, long=True)
+            self.saturation_range = RangeKeeper(self.saturation_plot)
+            if run.arch == "lstm":
+                self.cell_plot = self.graphics.addPlot(row=1, col=columns // 2, colspan=columns - columns // 2)
+                theme.style_plot(self.cell_plot, "Cell path against the whole state", "‖dh_T/dh_t‖", "timestep t")
+                self.cell_plot.setLogMode(x=False, y=True)
+                theme.legend(self.cell_plot)
+                self.state_curve = new_curve(self.cell_plot, "orange", "state (h, c)")
+                self.cell_curve = new_curve(self.cell_plot, "green", "cell path ∏ f_k")
+                self.cell_range = RangeKeeper(self.cell_plot, log_y=True)
+        else:
+            nonlinearity = run.config.get("nonlinearity", "tanh")
+            self.note.setText(NO_GATES.format(arch=run.arch.upper(), nonlinearity=nonlinearity))
+            self.saturation_plot = self.add_step_plot(self.graphics.addPlot(row=0, col=0))
+            theme.style_plot(self.saturation_plot, f"{nonlinearity} saturation over training", "fraction",
+                             "training step")
+            self.saturation_curves = {"activation_saturation": new_curve(self.saturation_plot, "red", long=True)}
+            self.saturation_range = RangeKeeper(self.saturation_plot)
+            self.activation_plot = self.graphics.addPlot(row=0, col=1)
+            theme.style_plot(self.activation_plot, "Saturation per timestep (latest probe)", "fraction", "timestep t")
+            self.activation_curve = new_curve(self.activation_plot, "red")
+            self.activation_plot.setYRange(0, 1.02, padding=0)
+
+    def draw(self, lab: Lab, run: RunHistory | None) -> None:
+        if run is None:
+            return
+        if run.arch != self._arch or self._marked_run not in (None, run):
+            self._build(run)
+        last = max(run.last_step, 1)
+        shown = []
+        for name, curve in self.saturation_curves.items():
+            steps, values = run.series(name)
+            curve.setData(steps, finite_or_nan(values))
+            shown.append(values)
+        self.saturation_range.update(np.array([0.0, last]), shown + [np.array([0.0, 1.0])])
+        latest = run.latest
+        for gate, image in self.gate_images.items():
+            values = latest.get(f"gates/{gate}")
+            if values is None:
+                continue
+            # [T, H] -> rows are units, columns timesteps; gates live in [0, 1] (candidate in [-1, 1])
+            levels = (-1.0, 1.0) if gate == "candidate" else (0.0, 1.0)
+            image.setImage(np.ascontiguousarray(values.T, dtype=np.float32), levels=levels, autoLevels=False)
+            image.setRect(QRectF(-0.5, -0.5, values.shape[0], values.shape[1]))
+        for plot in self.gate_plots:
+            values = latest.get(f"gates/{run.gates[0]}")
+            if values is not None:
+                plot.setRange(xRange=(-0.5, values.shape[0] - 0.5), yRange=(-0.5, values.shape[1] - 0.5), padding=0)
+        if self.cell_plot is not None and "cell_jacobian_norm" in latest:
+            cell, state = latest["cell_jacobian_norm"], latest.get("jacobian_norm")
+            timesteps = np.arange(cell.size)
+            self.cell_curve.setData(timesteps, positive_or_nan(cell))
+            if state is not None:
+                self.state_curve.setData(timesteps, positive_or_nan(state))
+            self.cell_range.update(timesteps, [cell] + ([state] if state is not None else []),
+                                   x_fixed=(0, cell.size - 1))
+        if self.activation_curve is not None and "activation_saturation" in latest:
+            values = latest["activation_saturation"]
+            self.activation_curve.setData(np.arange(values.size), finite_or_nan(values))
+            self.activation_plot.setXRange(0, values.size - 1, padding=0.02)

@@ -1,0 +1,167 @@
+"""Panels over timesteps: the error signal going back through time, its whole history as one
+picture, and the local expansion factor of each step."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+
+from gradscope.ui import theme
+from gradscope.ui.history import Lab, RunHistory
+from gradscope.ui.panels.base import Panel, RangeKeeper, new_curve, positive_or_nan
+
+OVERLAY_COLORS = ["grey", "sky", "purple"]
+
+
+def decay_line(step_norms: np.ndarray) -> tuple[np.ndarray, float]:
+    """What the mean step Jacobian norm predicts for ‖dh_T/dh_t‖: m^(T-1-t), with m the
+    geometric mean of the step norms (the right mean for a product). Returns the line and m."""
+    values = np.asarray(step_norms, dtype=np.float64)
+    good = values[np.isfinite(values) & (values > 0)]
+    if good.size == 0:
+        return np.full(values.shape, np.nan), float("nan")
+    mean = float(np.exp(np.mean(np.log(good))))
+    distance = np.arange(values.size - 1, -1, -1, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        return np.exp(distance * np.log(mean)), mean
+
+
+class TimestepPanel(Panel):
+    title = "Error signal through time"
+    name = "timesteps"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = self.graphics.addPlot(row=0, col=0)
+        theme.style_plot(self.plot, "Gradient reaching each timestep (latest probe)", "norm", "timestep t")
+        self.plot.setLogMode(x=False, y=True)
+        self.legend = theme.legend(self.plot)
+        self.overlays: list[pg.PlotDataItem] = []
+        for index, color in enumerate(OVERLAY_COLORS):
+            curve = new_curve(self.plot, color, None, width=3, alpha=110)
+            self.overlays.append(curve)
+        self.hidden_curve = new_curve(self.plot, "blue", "‖dL/dh_t‖")
+        self.jacobian_curve = new_curve(self.plot, "orange", "‖dh_T/dh_t‖")
+        self.decay_curve = new_curve(self.plot, "black", "m^(T−t)", width=2, style=Qt.PenStyle.DashLine)
+        self.range = RangeKeeper(self.plot, log_y=True)
+
+        self.map_plot = self.graphics.addPlot(row=1, col=0)
+        theme.style_plot(self.map_plot, "log10 ‖dL/dh_t‖ over training", "training step", "timestep t")
+        self.map_plot.setXLink(self.plot)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get(theme.HEATMAP))
+        self.map_plot.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(theme.HEATMAP), interactive=False, width=16)
+        self.colorbar.setImageItem(self.image, insert_in=self.map_plot)
+        self.map_plot.disableAutoRange()
+        self._overlaid: list = []
+
+    def draw(self, lab: Lab, run: RunHistory | None) -> None:
+        previous = lab.previous
+        if [id(r) for r in previous] != self._overlaid:
+            self._overlaid = [id(r) for r in previous]
+            for curve in self.overlays:
+                self.legend.removeItem(curve)
+                curve.setData([], [])
+            for curve, old in zip(self.overlays, reversed(previous)):
+                values = old.latest.get("hidden_grad_norm")
+                if values is not None:
+                    curve.setData(np.arange(values.size), positive_or_nan(values))
+                    self.legend.addItem(curve, f"{old.label} (earlier)")
+        if run is None or not run.latest:
+            return
+        shown = []
+        hidden = run.latest.get("hidden_grad_norm")
+        jacobian = run.latest.get("jacobian_norm")
+        steps = run.latest.get("step_jacobian_norm")
+        timesteps = None
+        if hidden is not None:
+            timesteps = np.arange(hidden.size)
+            self.hidden_curve.setData(timesteps, positive_or_nan(hidden))
+            shown.append(hidden)
+        if jacobian is not None:
+            timesteps = np.arange(jacobian.size)
+            self.jacobian_curve.setData(timesteps, positive_or_nan(jacobian))
+            shown.append(jacobian)
+        if steps is not None:
+            line, mean = decay_line(steps)
+            self.decay_curve.setData(np.arange(line.size), positive_or_nan(line))
+            self.legend.getLabel(self.decay_curve).setText(f"{mean:.3g}^(T−t): mean step norm")
+        self.plot.setTitle(f"Gradient reaching each timestep (step {run.latest_step})", size=theme.TITLE_SIZE)
+        if timesteps is not None:
+            self.range.update(timesteps, shown + [np.array(p.latest.get("hidden_grad_norm", [])) for p in previous],
+                              x_fixed=(0, timesteps.size - 1))
+        self._draw_map(run)
+
+    def _draw_map(self, run: RunHistory) -> None:
+        image = run.heatmap.filled
+        if image is None or image.shape[0] == 0:
+            return
+        finite = image[np.isfinite(image)]
+        if finite.size == 0:
+            return
+        low, high = float(finite.min()), float(finite.max())
+        if high - low < 1e-6:
+            low, high = low - 0.5, high + 0.5
+        steps = run.heatmap.steps
+        first, last = float(steps[0]), float(steps[-1])
+        height = max(last - first, 1.0) * image.shape[0] / max(image.shape[0] - 1, 1)
+        self.image.setImage(image, levels=(low, high), autoLevels=False)
+        self.image.setRect(QRectF(-0.5, first, float(image.shape[1]), height))
+        self.colorbar.setLevels((low, high))
+        self.map_plot.setYRange(first, first + height, padding=0)
+
+
+class StepJacobianPanel(Panel):
+    title = "Step Jacobians and W_hh"
+    name = "step_jacobians"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = self.graphics.addPlot(row=0, col=0)
+        theme.style_plot(self.plot, "Local expansion ‖dh_t/dh_t−1‖", "spectral norm", "timestep t")
+        self.plot.setLogMode(x=False, y=True)
+        self.curve = new_curve(self.plot, "blue")
+        self.unit = pg.InfiniteLine(pos=0.0, angle=0, pen=theme.pen("red", 2, Qt.PenStyle.DashLine),
+                                    label="1: neither vanishing nor exploding",
+                                    labelOpts={"position": 0.7, "color": theme.COLORS["red"]})
+        self.plot.addItem(self.unit, ignoreBounds=True)
+        self.range = RangeKeeper(self.plot, log_y=True)
+        self.weights_plot = self.add_step_plot(self.graphics.addPlot(row=0, col=1))
+        theme.style_plot(self.weights_plot, "Recurrent weights over training", "value", "training step")
+        theme.legend(self.weights_plot)
+        self.weights_unit = pg.InfiniteLine(pos=1.0, angle=0, pen=theme.pen("red", 2, Qt.PenStyle.DashLine))
+        self.weights_plot.addItem(self.weights_unit, ignoreBounds=True)
+        self.weight_curves: dict[str, pg.PlotDataItem] = {}
+        self.weights_range = RangeKeeper(self.weights_plot, y_floor=0.0)
+
+    def draw(self, lab: Lab, run: RunHistory | None) -> None:
+        if run is None:
+            return
+        steps = run.latest.get("step_jacobian_norm")
+        if steps is not None:
+            timesteps = np.arange(steps.size)
+            self.curve.setData(timesteps, positive_or_nan(steps))
+            self.range.update(timesteps, [steps, np.array([1.0])], x_fixed=(0, steps.size - 1))
+        names = sorted(name for name in run.scalars
+                       if name.startswith(("spectral_radius/", "max_singular_value/")) and name.count("/") == 1)
+        if sorted(self.weight_curves) != names:
+            for curve in self.weight_curves.values():
+                self.weights_plot.removeItem(curve)
+            self.weights_plot.legend.clear()
+            self.weight_curves = {}
+            blocks = sorted({name.split("/")[1] for name in names})
+            for name in names:
+                kind, block = name.split("/")
+                color = theme.SERIES_COLORS[blocks.index(block) % len(theme.SERIES_COLORS)]
+                label = ("ρ" if kind == "spectral_radius" else "σ_max") + f"({block})"
+                style = Qt.PenStyle.DotLine if kind == "spectral_radius" else None
+                self.weight_curves[name] = new_curve(self.weights_plot, color, label, style=style, long=True)
+            self.weights_range.reset()
+        values, x = [np.array([1.0])], None
+        for name, curve in self.weight_curves.items():
+            x, y = run.series(name)
+            curve.setData(x, y)
+            values.append(y)
+        if x is not None and x.size:
+            self.weights_range.update(np.array([0.0, max(run.last_step, 1)]), values)

@@ -1,0 +1,151 @@
+"""Panels over training steps: the loss with the task metric, and the gradient norm with the
+clipping threshold the lecturer drags."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox
+
+from gradscope.ui import theme
+from gradscope.ui.history import CLIP_RATE_WINDOW, Lab, RunHistory
+from gradscope.ui.panels.base import Panel, RangeKeeper, finite_or_nan, new_curve, positive_or_nan
+
+METRIC_LABELS = {"accuracy": "accuracy", "mse": "MSE", "baseline_mse": "MSE of repeating the last value",
+                 "bits_per_char": "bits per character"}
+
+
+class LossPanel(Panel):
+    title = "Loss and task metric"
+    name = "loss"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.log_y = QCheckBox("log y")
+        self.log_y.setToolTip("Show the loss on a logarithmic axis: steady exponential progress becomes a straight line")
+        self.log_y.toggled.connect(self._on_log_toggled)
+        self.layout_.insertWidget(0, self.log_y)
+        self.loss_plot = self.add_step_plot(self.graphics.addPlot(row=0, col=0))
+        theme.style_plot(self.loss_plot, "Training loss", "loss", "training step")
+        self.loss_curve = new_curve(self.loss_plot, "blue", long=True)
+        self.metric_plot = self.add_step_plot(self.graphics.addPlot(row=1, col=0))
+        theme.style_plot(self.metric_plot, "Task metric", "metric", "training step")
+        theme.legend(self.metric_plot)
+        self.metric_plot.setXLink(self.loss_plot)
+        self.metric_curves: dict[str, pg.PlotDataItem] = {}
+        self.loss_range = RangeKeeper(self.loss_plot)
+        self.metric_range = RangeKeeper(self.metric_plot)
+
+    def _on_log_toggled(self, checked: bool) -> None:
+        self.loss_range.set_log_y(checked)
+        self._drawn = None
+
+    def draw(self, lab: Lab, run: RunHistory | None) -> None:
+        if run is None:
+            return
+        steps, loss = run.series("loss")
+        self.loss_curve.setData(steps, positive_or_nan(loss) if self.log_y.isChecked() else finite_or_nan(loss))
+        self.loss_range.update(steps, [loss])
+        names = sorted(name for name in run.scalars if name.startswith("metric/"))
+        if sorted(self.metric_curves) != names:
+            self.metric_plot.clear()
+            self.metric_plot.legend.clear()
+            self.metric_curves = {}
+            for index, name in enumerate(names):
+                short = name.split("/", 1)[1]
+                color = theme.SERIES_COLORS[(index + 2) % len(theme.SERIES_COLORS)]
+                style = Qt.PenStyle.DashLine if short == "baseline_mse" else None
+                self.metric_curves[name] = new_curve(self.metric_plot, color, METRIC_LABELS.get(short, short),
+                                                     style=style, long=True)
+            self.metric_range.reset()
+        values = []
+        for name, curve in self.metric_curves.items():
+            steps, metric = run.series(name)
+            curve.setData(steps, finite_or_nan(metric))
+            values.append(metric)
+        if self.metric_curves:
+            self.metric_range.update(steps, values)
+
+
+class GradNormPanel(Panel):
+    """Pre- and post-clip gradient norms, a marker on every clipped step, the rolling clip
+    rate, and the threshold as a line the user drags to change the live threshold."""
+
+    title = "Gradient norm and clipping"
+    name = "grad_norm"
+    threshold_dragged = Signal(float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = self.add_step_plot(self.graphics.addPlot(row=0, col=0))
+        theme.style_plot(self.plot, "Gradient norm", "‖∇θ L‖", "training step")
+        self.plot.setLogMode(x=False, y=True)
+        theme.legend(self.plot)
+        self.pre_curve = new_curve(self.plot, "blue", "before clipping", long=True)
+        self.post_curve = new_curve(self.plot, "orange", "after clipping", width=2, long=True)
+        self.clip_markers = pg.PlotDataItem(pen=None, symbol="t1", symbolSize=11, symbolBrush=theme.brush("red"),
+                                            symbolPen=None, name="clipping fired")
+        self.plot.addItem(self.clip_markers)
+        self.threshold = pg.InfiniteLine(pos=0.0, angle=0, movable=True, pen=theme.pen("red", 3),
+                                         hoverPen=theme.pen("purple", 5), label="clip threshold",
+                                         labelOpts={"position": 0.08, "color": theme.COLORS["red"],
+                                                    "fill": theme.brush("#ffffff", 220)})
+        self.threshold.setToolTip("Drag to change the clipping threshold; it applies from the next training step")
+        self.threshold.sigPositionChangeFinished.connect(self._on_threshold_moved)
+        self.threshold.sigPositionChanged.connect(self._on_threshold_moving)
+        self.plot.addItem(self.threshold, ignoreBounds=True)
+        self.rate_plot = self.add_step_plot(self.graphics.addPlot(row=1, col=0))
+        theme.style_plot(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps", "fraction clipped",
+                         "training step")
+        self.rate_plot.setXLink(self.plot)
+        self.rate_plot.setYRange(0, 1.05, padding=0)
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        self.rate_curve = new_curve(self.rate_plot, "red", long=True)
+        self.range = RangeKeeper(self.plot, log_y=True)
+        self.threshold_value = 1.0
+        self.clip_mode = "none"
+        self._dragging = False
+        self.set_threshold(1.0, "none")
+
+    def set_threshold(self, value: float, mode: str) -> None:
+        """Show the threshold in force (the line is the live setting, not a record)."""
+        self.threshold_value = float(value)
+        self.clip_mode = mode
+        self.threshold.blockSignals(True)
+        self.threshold.setPos(np.log10(max(value, 1e-12)))
+        self.threshold.blockSignals(False)
+        self._label_threshold(value)
+        self.threshold.setVisible(mode == "norm")
+
+    def _label_threshold(self, value: float) -> None:
+        self.threshold.label.setText(f"clip threshold {value:.3g}")
+
+    def _on_threshold_moving(self) -> None:
+        self._label_threshold(10 ** self.threshold.value())
+
+    def _on_threshold_moved(self) -> None:
+        value = float(10 ** self.threshold.value())
+        self.threshold_value = value
+        self.threshold_dragged.emit(value)
+
+    def draw(self, lab: Lab, run: RunHistory | None) -> None:
+        if run is None:
+            return
+        steps, pre = run.series("grad_norm")
+        _, post = run.series("grad_norm_clipped")
+        self.pre_curve.setData(steps, positive_or_nan(pre))
+        self.post_curve.setData(steps, positive_or_nan(post))
+        self.clip_markers.setData(run.clip_steps.steps, positive_or_nan(run.clip_steps.values))
+        _, clipped = run.series("clipped")
+        if clipped.size:
+            window = min(CLIP_RATE_WINDOW, clipped.size)
+            rate = np.convolve(np.nan_to_num(clipped), np.ones(window) / window, mode="full")[:clipped.size]
+            rate[:window - 1] = np.cumsum(np.nan_to_num(clipped[:window - 1])) / np.arange(1, window)
+            self.rate_curve.setData(steps, rate)
+        self.rate_plot.setTitle(f"Clip rate over the last {CLIP_RATE_WINDOW} steps: {run.clip_rate:.0%}",
+                                size=theme.TITLE_SIZE)
+        shown = [pre]
+        if self.clip_mode == "norm":
+            shown.append(np.array([self.threshold_value]))
+        self.range.update(steps, shown)

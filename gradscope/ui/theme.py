@@ -1,0 +1,59 @@
+"""Looks that carry to the back of a lecture room: white background, thick lines, big type,
+colours that stay apart on a washed-out projector (Okabe-Ito)."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont
+
+FONT_POINTS = 12
+AXIS_POINTS = 12
+TITLE_SIZE = "14pt"
+LINE_WIDTH = 3
+
+# Okabe-Ito: distinguishable with the common colour blindnesses, and on a projector
+COLORS = {
+    "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "red": "#D55E00",
+    "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#C9B400", "black": "#000000", "grey": "#777777",
+}
+SERIES_COLORS = ["blue", "orange", "green", "red", "purple", "sky", "yellow"]
+HEATMAP = "viridis"
+
+
+def configure() -> None:
+    pg.setConfigOptions(background="w", foreground="k", antialias=False, imageAxisOrder="row-major")
+
+
+def pen(color: str, width: float = LINE_WIDTH, style=None, alpha: int = 255):
+    qcolor = QColor(COLORS.get(color, color))
+    qcolor.setAlpha(alpha)
+    options = {"color": qcolor, "width": width}
+    if style is not None:
+        options["style"] = style
+    return pg.mkPen(**options)
+
+
+def brush(color: str, alpha: int = 255):
+    qcolor = QColor(COLORS.get(color, color))
+    qcolor.setAlpha(alpha)
+    return pg.mkBrush(qcolor)
+
+
+def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
+    plot.setTitle(title, size=TITLE_SIZE)
+    font = QFont()
+    font.setPointSize(AXIS_POINTS)
+    for name, label in (("left", left), ("bottom", bottom)):
+        axis = plot.getAxis(name)
+        axis.setLabel(label, **{"font-size": f"{AXIS_POINTS}pt"})
+        axis.setTickFont(font)
+        axis.setPen(pen("black", 1))
+        axis.setTextPen(pen("black", 1))
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.setMenuEnabled(True)
+    plot.hideButtons()
+
+
+def legend(plot: pg.PlotItem) -> pg.LegendItem:
+    item = plot.addLegend(offset=(-8, 8), labelTextSize=f"{FONT_POINTS}pt")
+    item.setBrush(brush("#ffffff", 200))
+    return item
