@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure the engine's costs side by side")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    bench.add_argument("--gui", action="store_true",
+                       help="measure the window instead (offscreen): tick gaps, refresh, memory, first paint")
     return parser
 
 

@@ -10,6 +10,8 @@ import sys
 
 
 def run_bench(args) -> int:
+    if getattr(args, "gui", False):
+        return run_gui_bench(args)
     import torch
 
     from gradscope.bench import probes, spectral, storage
@@ -32,6 +34,20 @@ def run_bench(args) -> int:
         print(json.dumps(results, indent=2))
     else:
         print(format_results(results))
+    return 0
+
+
+def run_gui_bench(args) -> int:
+    """`gradscope bench --gui`: the window's figures only (no torch in this process: the
+    window's training process imports it)."""
+    from gradscope.bench import gui
+
+    say = (lambda text: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
+    results = {"gui": gui.measure(bool(getattr(args, "quick", False)), say)}
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(gui.format_results(results["gui"]))
     return 0
 
 

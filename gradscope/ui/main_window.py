@@ -64,7 +64,8 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Settings", self)
         dock.setObjectName("dock-settings")
         dock.setWidget(self.controls)
-        dock.setMinimumWidth(330)
+        dock.setMinimumWidth(300)
+        dock.setMaximumWidth(380)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
         self.panels = {cls.name: cls() for cls in PANEL_CLASSES}

@@ -51,9 +51,3 @@ def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(True)
     plot.hideButtons()
-
-
-def legend(plot: pg.PlotItem) -> pg.LegendItem:
-    item = plot.addLegend(offset=(-8, 8), labelTextSize=f"{FONT_POINTS}pt")
-    item.setBrush(brush("#ffffff", 200))
-    return item

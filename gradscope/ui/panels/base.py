@@ -65,7 +65,7 @@ class Panel(QWidget):
         wanted = run.markers[-MAX_MARKERS:]
         for plot in self.step_plots:
             lines = self._markers[id(plot)]
-            if len(lines) == len(wanted) and (not lines or lines[-1].event is wanted[-1]):
+            if len(lines) == len(wanted) and (not lines or lines[-1].marked_event is wanted[-1]):
                 continue
             for line in lines:
                 plot.removeItem(line)
@@ -77,7 +77,7 @@ class Panel(QWidget):
                                        label=marker_label(event),
                                        labelOpts={"position": 0.92, "color": theme.COLORS["black"],
                                                   "fill": theme.brush("#ffffff", 210), "movable": True})
-                line.event = event
+                line.marked_event = event
                 plot.addItem(line, ignoreBounds=True)
                 lines.append(line)
 
@@ -180,6 +180,22 @@ class RangeKeeper:
         if hi - lo < 1e-12:
             lo, hi = lo - 0.5, hi + 0.5
         return lo, hi
+
+
+def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1) -> pg.PlotItem:
+    """A plot in a panel's layout; with `legend`, a one-line legend sits above it in a row of
+    its own, so it never hides a curve."""
+    if not legend:
+        return layout.addPlot(row=row, col=col, colspan=colspan)
+    cell = layout.addLayout(row=row, col=col, colspan=colspan)
+    cell.setContentsMargins(0, 0, 0, 0)
+    cell.setSpacing(0)
+    key = pg.LegendItem(colCount=4, labelTextSize=f"{theme.FONT_POINTS}pt", verSpacing=-6)
+    cell.addItem(key, row=0, col=0)
+    plot = cell.addPlot(row=1, col=0)
+    plot.legend = key          # PlotItem.addItem registers named items with plot.legend
+    cell.layout.setRowStretchFactor(1, 10)
+    return plot
 
 
 def new_curve(plot: pg.PlotItem, color: str, name: str | None = None, width: float = theme.LINE_WIDTH,

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 
 from gradscope.ui import theme
 from gradscope.ui.history import Lab, RunHistory
-from gradscope.ui.panels.base import Panel, RangeKeeper, finite_or_nan, new_curve, positive_or_nan
+from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, finite_or_nan, new_curve, positive_or_nan
 
 NO_GATES = ("A vanilla {arch} has no gates. Shown instead: how saturated its {nonlinearity} is, the fraction of "
             "units whose derivative is near zero, where the error signal dies.")
@@ -50,26 +50,27 @@ class GatesPanel(Panel):
             colormap = pg.colormap.get(theme.HEATMAP)
             for column, gate in enumerate(run.gates):
                 plot = self.graphics.addPlot(row=0, col=column)
-                theme.style_plot(plot, gate, "unit" if column == 0 else "", "timestep t")
+                theme.style_plot(plot, gate, "unit" if column == 0 else "", "")
+                if column:
+                    plot.hideAxis("left")   # the units are the same rows in every gate
                 image = pg.ImageItem(axisOrder="row-major")
                 image.setColorMap(colormap)
                 plot.addItem(image)
                 plot.setMouseEnabled(x=False, y=False)
                 self.gate_images[gate] = image
                 self.gate_plots.append(plot)
-            self.saturation_plot = self.add_step_plot(self.graphics.addPlot(row=1, col=0, colspan=columns // 2 or 1))
+            self.saturation_plot = self.add_step_plot(
+                add_plot(self.graphics, 1, 0, legend=True, colspan=columns // 2 or 1))
             theme.style_plot(self.saturation_plot, "Gate saturation (below 0.05 or above 0.95)", "fraction",
                              "training step")
-            theme.legend(self.saturation_plot)
             for index, gate in enumerate(run.gates):
                 self.saturation_curves[f"gate_saturation/{gate}"] = new_curve(
                     self.saturation_plot, theme.SERIES_COLORS[index], gate, long=True)
             self.saturation_range = RangeKeeper(self.saturation_plot)
             if run.arch == "lstm":
-                self.cell_plot = self.graphics.addPlot(row=1, col=columns // 2, colspan=columns - columns // 2)
+                self.cell_plot = add_plot(self.graphics, 1, columns // 2, legend=True, colspan=columns - columns // 2)
                 theme.style_plot(self.cell_plot, "Cell path against the whole state", "‖dh_T/dh_t‖", "timestep t")
                 self.cell_plot.setLogMode(x=False, y=True)
-                theme.legend(self.cell_plot)
                 self.state_curve = new_curve(self.cell_plot, "orange", "state (h, c)")
                 self.cell_curve = new_curve(self.cell_plot, "green", "cell path ∏ f_k")
                 self.cell_range = RangeKeeper(self.cell_plot, log_y=True)
@@ -81,7 +82,7 @@ class GatesPanel(Panel):
                              "training step")
             self.saturation_curves = {"activation_saturation": new_curve(self.saturation_plot, "red", long=True)}
             self.saturation_range = RangeKeeper(self.saturation_plot)
-            self.activation_plot = self.graphics.addPlot(row=0, col=1)
+            self.activation_plot = self.graphics.addPlot(row=1, col=0)
             theme.style_plot(self.activation_plot, "Saturation per timestep (latest probe)", "fraction", "timestep t")
             self.activation_curve = new_curve(self.activation_plot, "red")
             self.activation_plot.setYRange(0, 1.02, padding=0)

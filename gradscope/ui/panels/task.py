@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel
 
 from gradscope.ui import theme
 from gradscope.ui.history import Lab, RunHistory
-from gradscope.ui.panels.base import Panel, RangeKeeper, finite_or_nan, new_curve
+from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, finite_or_nan, new_curve
 
 
 def sample_text(codepoints: np.ndarray) -> str:
@@ -35,9 +35,8 @@ class TaskPanel(Panel):
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text.setStyleSheet(f"font-size: {theme.FONT_POINTS + 2}pt; padding: 6px; background: white;")
         self.layout_.insertWidget(0, self.text, 1)
-        self.plot = self.graphics.addPlot(row=0, col=0)
+        self.plot = add_plot(self.graphics, 0, 0, legend=True)
         self.range = RangeKeeper(self.plot)
-        theme.legend(self.plot)
         self.input_curve = new_curve(self.plot, "blue", "input sequence")
         self.truth = pg.PlotDataItem(pen=None, symbol="o", symbolSize=16, symbolBrush=theme.brush("green"),
                                      symbolPen=None, name="true next value")

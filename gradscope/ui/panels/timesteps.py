@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 
 from gradscope.ui import theme
 from gradscope.ui.history import Lab, RunHistory
-from gradscope.ui.panels.base import Panel, RangeKeeper, new_curve, positive_or_nan
+from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, new_curve, positive_or_nan
 
 OVERLAY_COLORS = ["grey", "sky", "purple"]
 
@@ -32,10 +32,10 @@ class TimestepPanel(Panel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plot = self.graphics.addPlot(row=0, col=0)
+        self.plot = add_plot(self.graphics, 0, 0, legend=True)
         theme.style_plot(self.plot, "Gradient reaching each timestep (latest probe)", "norm", "timestep t")
         self.plot.setLogMode(x=False, y=True)
-        self.legend = theme.legend(self.plot)
+        self.legend = self.plot.legend
         self.overlays: list[pg.PlotDataItem] = []
         for index, color in enumerate(OVERLAY_COLORS):
             curve = new_curve(self.plot, color, None, width=3, alpha=110)
@@ -47,7 +47,6 @@ class TimestepPanel(Panel):
 
         self.map_plot = self.graphics.addPlot(row=1, col=0)
         theme.style_plot(self.map_plot, "log10 ‖dL/dh_t‖ over training", "training step", "timestep t")
-        self.map_plot.setXLink(self.plot)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(theme.HEATMAP))
         self.map_plot.addItem(self.image)
@@ -86,6 +85,7 @@ class TimestepPanel(Panel):
         if steps is not None:
             line, mean = decay_line(steps)
             self.decay_curve.setData(np.arange(line.size), positive_or_nan(line))
+            shown.append(line)
             self.legend.getLabel(self.decay_curve).setText(f"{mean:.3g}^(T−t): mean step norm")
         self.plot.setTitle(f"Gradient reaching each timestep (step {run.latest_step})", size=theme.TITLE_SIZE)
         if timesteps is not None:
@@ -109,7 +109,7 @@ class TimestepPanel(Panel):
         self.image.setImage(image, levels=(low, high), autoLevels=False)
         self.image.setRect(QRectF(-0.5, first, float(image.shape[1]), height))
         self.colorbar.setLevels((low, high))
-        self.map_plot.setYRange(first, first + height, padding=0)
+        self.map_plot.setRange(xRange=(-0.5, image.shape[1] - 0.5), yRange=(first, first + height), padding=0)
 
 
 class StepJacobianPanel(Panel):
@@ -123,13 +123,11 @@ class StepJacobianPanel(Panel):
         self.plot.setLogMode(x=False, y=True)
         self.curve = new_curve(self.plot, "blue")
         self.unit = pg.InfiniteLine(pos=0.0, angle=0, pen=theme.pen("red", 2, Qt.PenStyle.DashLine),
-                                    label="1: neither vanishing nor exploding",
-                                    labelOpts={"position": 0.7, "color": theme.COLORS["red"]})
+                                    label="1", labelOpts={"position": 0.97, "color": theme.COLORS["red"]})
         self.plot.addItem(self.unit, ignoreBounds=True)
         self.range = RangeKeeper(self.plot, log_y=True)
-        self.weights_plot = self.add_step_plot(self.graphics.addPlot(row=0, col=1))
+        self.weights_plot = self.add_step_plot(add_plot(self.graphics, 1, 0, legend=True))
         theme.style_plot(self.weights_plot, "Recurrent weights over training", "value", "training step")
-        theme.legend(self.weights_plot)
         self.weights_unit = pg.InfiniteLine(pos=1.0, angle=0, pen=theme.pen("red", 2, Qt.PenStyle.DashLine))
         self.weights_plot.addItem(self.weights_unit, ignoreBounds=True)
         self.weight_curves: dict[str, pg.PlotDataItem] = {}

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QCheckBox
 
 from gradscope.ui import theme
 from gradscope.ui.history import CLIP_RATE_WINDOW, Lab, RunHistory
-from gradscope.ui.panels.base import Panel, RangeKeeper, finite_or_nan, new_curve, positive_or_nan
+from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, finite_or_nan, new_curve, positive_or_nan
 
 METRIC_LABELS = {"accuracy": "accuracy", "mse": "MSE", "baseline_mse": "MSE of repeating the last value",
                  "bits_per_char": "bits per character"}
@@ -28,9 +28,8 @@ class LossPanel(Panel):
         self.loss_plot = self.add_step_plot(self.graphics.addPlot(row=0, col=0))
         theme.style_plot(self.loss_plot, "Training loss", "loss", "training step")
         self.loss_curve = new_curve(self.loss_plot, "blue", long=True)
-        self.metric_plot = self.add_step_plot(self.graphics.addPlot(row=1, col=0))
+        self.metric_plot = self.add_step_plot(add_plot(self.graphics, 1, 0, legend=True))
         theme.style_plot(self.metric_plot, "Task metric", "metric", "training step")
-        theme.legend(self.metric_plot)
         self.metric_plot.setXLink(self.loss_plot)
         self.metric_curves: dict[str, pg.PlotDataItem] = {}
         self.loss_range = RangeKeeper(self.loss_plot)
@@ -77,10 +76,9 @@ class GradNormPanel(Panel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plot = self.add_step_plot(self.graphics.addPlot(row=0, col=0))
+        self.plot = self.add_step_plot(add_plot(self.graphics, 0, 0, legend=True))
         theme.style_plot(self.plot, "Gradient norm", "‖∇θ L‖", "training step")
         self.plot.setLogMode(x=False, y=True)
-        theme.legend(self.plot)
         self.pre_curve = new_curve(self.plot, "blue", "before clipping", long=True)
         self.post_curve = new_curve(self.plot, "orange", "after clipping", width=2, long=True)
         self.clip_markers = pg.PlotDataItem(pen=None, symbol="t1", symbolSize=11, symbolBrush=theme.brush("red"),
@@ -88,7 +86,7 @@ class GradNormPanel(Panel):
         self.plot.addItem(self.clip_markers)
         self.threshold = pg.InfiniteLine(pos=0.0, angle=0, movable=True, pen=theme.pen("red", 3),
                                          hoverPen=theme.pen("purple", 5), label="clip threshold",
-                                         labelOpts={"position": 0.08, "color": theme.COLORS["red"],
+                                         labelOpts={"position": 0.2, "color": theme.COLORS["red"],
                                                     "fill": theme.brush("#ffffff", 220)})
         self.threshold.setToolTip("Drag to change the clipping threshold; it applies from the next training step")
         self.threshold.sigPositionChangeFinished.connect(self._on_threshold_moved)

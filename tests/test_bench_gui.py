@@ -1,0 +1,60 @@
+"""`gradscope bench --gui --quick --json` runs end to end in this process (on the QApplication
+pytest-qt made, if it made one), names every figure with its unit, and leaves no window,
+worker thread or training process behind. Figures are reported, never asserted: no timing
+thresholds here."""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from gradscope.cli import main  # noqa: E402
+
+TICK_FIGURES = ("tick_gap_p99_ms", "tick_gap_p50_ms", "tick_gap_max_ms")
+MODELS = ("lstm_H128_T100", "lstm_H32_T20")
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+@pytest.mark.timeout(180)
+def test_gui_bench_quick_reports_every_figure(capsys):
+    from PySide6.QtWidgets import QApplication
+
+    from gradscope.ui.main_window import MainWindow
+
+    assert main(["bench", "--gui", "--quick", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert set(figures) == {"gui"}            # the engine bench did not run
+    gui = figures["gui"]
+    assert set(gui["tick_gap"]) == {"idle", *MODELS}
+    for name in TICK_FIGURES:
+        assert _positive(gui["tick_gap"]["idle"][name]), ("idle", name)
+    for model in MODELS:
+        for name in TICK_FIGURES + ("steps_per_s",):
+            assert _positive(gui["tick_gap"][model][name]), (model, name)
+    for name in ("refresh_ms", "refresh_p90_ms", "history_mb", "first_paint_ms"):
+        assert _positive(gui[name]), name
+    assert isinstance(gui["memory_growth_mb"], float) and math.isfinite(gui["memory_growth_mb"])
+    assert isinstance(gui["torch_imported_before_first_paint"], bool)
+
+    # every window closed: no worker thread, no training process outlives the bench
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    assert multiprocessing.active_children() == []
+
+
+def test_gui_bench_text_names_the_goals():
+    from gradscope.bench.gui import format_results
+
+    tick = {"tick_gap_p99_ms": 20.0, "tick_gap_p50_ms": 16.0, "tick_gap_max_ms": 30.0}
+    text = format_results({"tick_gap": {"idle": tick, **{m: {**tick, "steps_per_s": 100.0} for m in MODELS}},
+                           "refresh_ms": 5.0, "refresh_p90_ms": 7.0, "memory_growth_mb": 3.0, "history_mb": 9.0,
+                           "first_paint_ms": 900.0, "torch_imported_before_first_paint": False})
+    for goal in ("p99 <= 40 ms", "goal <= 10 ms", "flat within 100 MB"):
+        assert goal in text
+    assert "lstm_H128_T100" in text and "torch imported before it: no" in text

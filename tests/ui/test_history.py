@@ -1,0 +1,74 @@
+"""The panels' history (Qt-free): decimated for drawing within a fixed budget, never losing
+the newest value, and the log-space heatmap equal to log10 of the records."""
+from __future__ import annotations
+
+import numpy as np
+
+from gradscope.config import RunConfig
+from gradscope.records import Event, StepRecord
+from gradscope.ui.history import Heatmap, Lab, Series, log10_finite
+from gradscope.ui.panels.timesteps import decay_line
+
+
+def info(run=1, **changes):
+    return {"run": run, "config": RunConfig(**changes).to_json(), "device": "cpu"}
+
+
+def test_a_series_halves_when_full_and_keeps_its_steps_in_order():
+    series = Series(capacity=8)
+    for step in range(100):
+        series.append(step, step * 2.0)
+    assert series.size <= 8 and series.stride == 16
+    assert np.all(np.diff(series.steps) > 0)
+    assert series.steps[0] == 0 and np.array_equal(series.values, series.steps * 2.0)
+
+
+def test_the_heatmap_holds_log10_of_each_probe_and_halves_its_rows():
+    heatmap = Heatmap(rows=4)
+    rows = [np.array([10.0 ** -k, 1.0, 0.0, np.inf]) for k in range(6)]
+    for step, row in enumerate(rows):
+        heatmap.append(step * 10, row)
+    assert heatmap.size <= 4
+    for step, stored in zip(heatmap.steps, heatmap.filled):
+        expected = rows[int(step) // 10]
+        assert np.allclose(stored[:2], np.log10(expected[:2]))
+        assert np.isnan(stored[2]) and np.isnan(stored[3])       # zero and inf draw as gaps
+    assert np.array_equal(log10_finite(np.array([100.0, -1.0])), np.array([2.0, np.nan], dtype=np.float32),
+                          equal_nan=True)
+
+
+def test_a_run_history_collects_scalars_probes_clips_and_markers():
+    lab = Lab()
+    run = lab.start_run(info(arch="lstm", hidden=4, seq_len=3))
+    records = []
+    for step in range(10):
+        arrays = {}
+        if step % 3 == 0:
+            arrays = {"hidden_grad_norm": np.full(3, step + 1.0), "gate_saturation/forget": np.array([0.0, 0.5, 1.0])}
+        records.append(StepRecord(step, {"loss": 1.0 / (step + 1), "grad_norm": 2.0 + step, "clipped": step % 2,
+                                         "param_grad_norm/w": 1.0}, arrays, wall_time=100.0 + step * 0.1))
+    run.add_records(records)
+    run.add_events([Event(4, "clip_threshold_changed", {"old": 1.0, "new": 0.5}), Event(5, "state_changed", {})])
+    steps, loss = run.series("loss")
+    assert np.array_equal(steps, np.arange(10)) and np.allclose(loss, 1.0 / (np.arange(10) + 1))
+    assert "param_grad_norm/w" not in run.scalars        # in the session file, not drawn
+    assert np.array_equal(run.clip_steps.steps, [1, 3, 5, 7, 9])
+    assert np.array_equal(run.clip_steps.values, [3.0, 5.0, 7.0, 9.0, 11.0])
+    assert run.clip_rate == 0.5
+    assert np.array_equal(run.heatmap.steps, [0, 3, 6, 9]) and run.latest_step == 9
+    assert np.allclose(run.series("gate_saturation/forget")[1], 0.5)
+    assert [event.kind for event in run.markers] == ["clip_threshold_changed"]
+    assert abs(run.steps_per_second - 10.0) < 1e-6
+    assert run.gates == ("input", "forget", "candidate", "output")
+    second = lab.start_run(info(run=2, arch="gru"))
+    assert lab.current is second and lab.previous == [run]
+
+
+def test_the_decay_line_is_the_geometric_mean_of_the_step_norms_raised_to_the_distance():
+    step_norms = np.array([0.5, 2.0, 0.25, 1.0])
+    line, mean = decay_line(step_norms)
+    expected_mean = (0.5 * 2.0 * 0.25 * 1.0) ** 0.25
+    assert np.isclose(mean, expected_mean)
+    assert np.allclose(line, [expected_mean ** 3, expected_mean ** 2, expected_mean, 1.0])
+    line, mean = decay_line(np.array([0.9] * 300))
+    assert np.isclose(line[0], 0.9 ** 299, rtol=1e-9)          # 1e-14: no underflow to 0
