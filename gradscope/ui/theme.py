@@ -46,6 +46,7 @@ def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
         axis = plot.getAxis(name)
         axis.setLabel(label, **{"font-size": f"{AXIS_POINTS}pt"})
         axis.setTickFont(font)
+        axis.enableAutoSIPrefix(False)   # "(x1e+09)" on a log axis only confuses
         axis.setPen(pen("black", 1))
         axis.setTextPen(pen("black", 1))
     plot.showGrid(x=True, y=True, alpha=0.25)

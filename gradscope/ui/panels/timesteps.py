@@ -84,8 +84,8 @@ class TimestepPanel(Panel):
             shown.append(jacobian)
         if steps is not None:
             line, mean = decay_line(steps)
+            # the prediction may leave the view: the measured curves set the range
             self.decay_curve.setData(np.arange(line.size), positive_or_nan(line))
-            shown.append(line)
             self.legend.getLabel(self.decay_curve).setText(f"{mean:.3g}^(T−t): mean step norm")
         self.plot.setTitle(f"Gradient reaching each timestep (step {run.latest_step})", size=theme.TITLE_SIZE)
         if timesteps is not None:
