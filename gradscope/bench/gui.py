@@ -12,8 +12,9 @@ Four figures, each with its unit in its name, reported and never asserted:
 * first paint: launching `gradscope gui` to its first painted frame, and whether torch was
   imported before it (it should not be).
 
-Everything runs offscreen, on a temporary settings file and sessions folder, and every
-window is closed (its worker thread and training process joined) before the next figure.
+Everything runs offscreen, on a temporary settings file and sessions folder (the launched
+app's QSettings go to a temporary XDG_CONFIG_HOME), and the window is closed at the end, which
+joins its worker thread and training process.
 """
 from __future__ import annotations
 
@@ -236,7 +237,6 @@ class SyntheticRun:
         self.config = RunConfig(arch="lstm", hidden=hidden, seq_len=length, task="adding", steps=1_000_000,
                                 clip_mode="norm", clip_threshold=1.0)
         rng = np.random.default_rng(seed)
-        self.rng = rng
         self.pool = [self._probe(rng) for _ in range(8)]
         self.noise = rng.standard_normal(4096)
         self.t0 = time.time()

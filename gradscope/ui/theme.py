@@ -47,6 +47,8 @@ def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
         axis.setLabel(label, **{"font-size": f"{AXIS_POINTS}pt"})
         axis.setTickFont(font)
         axis.enableAutoSIPrefix(False)   # "(x1e+09)" on a log axis only confuses
+        # axes repaint with every plot; cached, they redraw only when their ticks change
+        axis.setCacheMode(axis.CacheMode.DeviceCoordinateCache)
         axis.setPen(pen("black", 1))
         axis.setTextPen(pen("black", 1))
     plot.showGrid(x=True, y=True, alpha=0.25)

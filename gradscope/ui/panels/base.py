@@ -201,9 +201,17 @@ def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1)
 def new_curve(plot: pg.PlotItem, color: str, name: str | None = None, width: float = theme.LINE_WIDTH,
               style=None, alpha: int = 255, long: bool = False) -> pg.PlotDataItem:
     curve = pg.PlotDataItem(pen=theme.pen(color, width, style, alpha), name=name, connect="finite")
+    plot.addItem(curve)
     if long:
-        # long series: draw only what is in view, peak-downsampled to the pixels
+        # long series: draw only what is in view, peak-downsampled to the pixels (after
+        # addItem, which resets both to the plot's menu settings)
         curve.setClipToView(True)
         curve.setDownsampling(auto=True, method="peak")
-    plot.addItem(curve)
     return curve
+
+
+def set_title(plot: pg.PlotItem, text: str) -> None:
+    """Re-titles only on a change: a title set every frame re-lays out the plot every frame."""
+    if getattr(plot, "_gradscope_title", None) != text:
+        plot._gradscope_title = text
+        plot.setTitle(text, size=theme.TITLE_SIZE)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 
 from gradscope.ui import theme
 from gradscope.ui.history import Lab, RunHistory
-from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, new_curve, positive_or_nan
+from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, new_curve, positive_or_nan, set_title
 
 OVERLAY_COLORS = ["grey", "sky", "purple"]
 
@@ -87,7 +87,7 @@ class TimestepPanel(Panel):
             # the prediction may leave the view: the measured curves set the range
             self.decay_curve.setData(np.arange(line.size), positive_or_nan(line))
             self.legend.getLabel(self.decay_curve).setText(f"{mean:.3g}^(T−t): mean step norm")
-        self.plot.setTitle(f"Gradient reaching each timestep (step {run.latest_step})", size=theme.TITLE_SIZE)
+        set_title(self.plot, f"Gradient reaching each timestep (step {run.latest_step})")
         if timesteps is not None:
             self.range.update(timesteps, shown + [np.array(p.latest.get("hidden_grad_norm", [])) for p in previous],
                               x_fixed=(0, timesteps.size - 1))

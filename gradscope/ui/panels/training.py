@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QCheckBox
 
 from gradscope.ui import theme
 from gradscope.ui.history import CLIP_RATE_WINDOW, Lab, RunHistory
-from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, finite_or_nan, new_curve, positive_or_nan
+from gradscope.ui.panels.base import (Panel, RangeKeeper, add_plot, finite_or_nan, new_curve, positive_or_nan,
+                                      set_title)
 
 METRIC_LABELS = {"accuracy": "accuracy", "mse": "MSE", "baseline_mse": "MSE of repeating the last value",
                  "bits_per_char": "bits per character"}
@@ -141,8 +142,7 @@ class GradNormPanel(Panel):
             rate = np.convolve(np.nan_to_num(clipped), np.ones(window) / window, mode="full")[:clipped.size]
             rate[:window - 1] = np.cumsum(np.nan_to_num(clipped[:window - 1])) / np.arange(1, window)
             self.rate_curve.setData(steps, rate)
-        self.rate_plot.setTitle(f"Clip rate over the last {CLIP_RATE_WINDOW} steps: {run.clip_rate:.0%}",
-                                size=theme.TITLE_SIZE)
+        set_title(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps: {run.clip_rate:.0%}")
         shown = [pre]
         if self.clip_mode == "norm":
             shown.append(np.array([self.threshold_value]))
