@@ -53,10 +53,11 @@ class _Progress(Callback):
 
 def record(args, config: RunConfig) -> int:
     from gradscope.session import SessionWriter
+    from gradscope.session.files import SESSION_SUFFIX
 
     output = Path(args.output)
-    if output.suffix != ".gscope":
-        raise ConfigError("output", f"session files end in .gscope, not {output.name!r}")
+    if output.suffix != SESSION_SUFFIX:
+        raise ConfigError("output", f"session files end in {SESSION_SUFFIX}, not {output.name!r}")
     if not output.parent.exists():
         raise ConfigError("output", f"the folder {str(output.parent)!r} does not exist")
     if output.exists() and not (args.append or args.force):

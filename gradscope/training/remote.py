@@ -31,6 +31,12 @@ COALESCE_SECONDS = 0.05   # the child sends what it has at most 20 times a secon
 CHILD_NICENESS = 5        # the window's paint ticks win over training for the CPU
 
 
+def run_info(trainer, run: int, run_id: int | None = None) -> dict[str, Any]:
+    """What the GUI learns about a run as it starts (RunStarted.info)."""
+    return {"run": run, "config": trainer.config.to_json(), "run_id": run_id,
+            "device": str(trainer.device), "device_note": trainer.device_note or ""}
+
+
 def record_to_wire(record: StepRecord) -> tuple:
     return record.step, dict(record.scalars), {name: value for name, value in record.arrays.items()}, record.wall_time
 
@@ -196,10 +202,8 @@ class _Forwarder:
         self.last_sent = time.monotonic()
 
     def on_run_start(self, trainer) -> None:
-        self.messages.put(("run_started", {
-            "run": self.run_index, "config": trainer.config.to_json(),
-            "run_id": self.recorder.run_id if self.recorder is not None else None,
-            "device": str(trainer.device), "device_note": trainer.device_note or ""}))
+        run_id = self.recorder.run_id if self.recorder is not None else None
+        self.messages.put(("run_started", run_info(trainer, self.run_index, run_id)))
 
     def on_step_end(self, trainer, record: StepRecord) -> None:
         self.records.append(record_to_wire(record))

@@ -12,6 +12,7 @@ from typing import Any
 
 from gradscope.records import Event, RunState, StepRecord
 from gradscope.training import Callback
+from gradscope.training.remote import run_info
 
 
 @dataclass
@@ -31,11 +32,6 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(self.records or self.events or self.states)
-
-
-def run_info(trainer, run: int, run_id: int | None = None) -> dict[str, Any]:
-    return {"run": run, "config": trainer.config.to_json(), "run_id": run_id,
-            "device": str(trainer.device), "device_note": trainer.device_note or ""}
 
 
 class RecordBuffer(Callback):

@@ -27,34 +27,64 @@ GATES = {"lstm": ("input", "forget", "candidate", "output"), "gru": ("reset", "u
 _UNDRAWN_PREFIXES = ("param_grad_norm/",)
 
 
-class Series:
-    """(step, value) pairs in growable float64 arrays, halved when full."""
+class _Decimator:
+    """Which offered items to keep so that at most `capacity` are held: all of them until full,
+    then every other one of those held and, from then on, every `stride`-th offered."""
 
-    def __init__(self, capacity: int = SERIES_CAPACITY) -> None:
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._steps = np.empty(capacity, dtype=np.float64)
-        self._values = np.empty(capacity, dtype=np.float64)
         self.size = 0
         self.stride = 1
         self._offered = 0
 
-    def append(self, step: float, value: float) -> None:
+    def admit(self, arrays: tuple[np.ndarray, ...]) -> int | None:
+        """The slot for the item offered now, halving `arrays` (along axis 0) first when they
+        are full; None when this item is skipped."""
         offered, self._offered = self._offered, self._offered + 1
         if offered % self.stride:
-            return
+            return None
         if self.size == self.capacity:
             half = self.capacity // 2
-            self._steps[:half] = self._steps[0:self.capacity:2]
-            self._values[:half] = self._values[0:self.capacity:2]
+            for array in arrays:
+                array[:half] = array[0:self.capacity:2]
             self.size = half
             self.stride *= 2
-        self._steps[self.size] = step
-        self._values[self.size] = value
         self.size += 1
+        return self.size - 1
+
+
+class _Decimated:
+    """What Series and Heatmap share: the steps kept, and how sparse they have become."""
+
+    _steps: np.ndarray
+    _keep: _Decimator
+
+    @property
+    def size(self) -> int:
+        return self._keep.size
+
+    @property
+    def stride(self) -> int:
+        return self._keep.stride
 
     @property
     def steps(self) -> np.ndarray:
         return self._steps[:self.size]
+
+
+class Series(_Decimated):
+    """(step, value) pairs in growable float64 arrays, halved when full."""
+
+    def __init__(self, capacity: int = SERIES_CAPACITY) -> None:
+        self._steps = np.empty(capacity, dtype=np.float64)
+        self._values = np.empty(capacity, dtype=np.float64)
+        self._keep = _Decimator(capacity)
+
+    def append(self, step: float, value: float) -> None:
+        slot = self._keep.admit((self._steps, self._values))
+        if slot is not None:
+            self._steps[slot] = step
+            self._values[slot] = value
 
     @property
     def values(self) -> np.ndarray:
@@ -65,38 +95,24 @@ class Series:
         return self._steps.nbytes + self._values.nbytes
 
 
-class Heatmap:
+class Heatmap(_Decimated):
     """Rows of log10 values (one per probed step), halved when full like a Series."""
 
     def __init__(self, rows: int = HEATMAP_ROWS) -> None:
         self.rows = rows
         self.image: np.ndarray | None = None        # float32 [rows, T], C-contiguous
         self._steps = np.empty(rows, dtype=np.float64)
-        self.size = 0
-        self.stride = 1
-        self._offered = 0
+        self._keep = _Decimator(rows)
 
     def append(self, step: int, values: np.ndarray) -> None:
-        offered, self._offered = self._offered, self._offered + 1
-        if offered % self.stride:
-            return
         if self.image is None or self.image.shape[1] != values.shape[0]:
             self.image = np.full((self.rows, values.shape[0]), np.nan, dtype=np.float32)
-            self.size = 0
-        if self.size == self.rows:
-            half = self.rows // 2
-            self.image[:half] = self.image[0:self.rows:2]
-            self.image[half:] = np.nan
-            self._steps[:half] = self._steps[0:self.rows:2]
-            self.size = half
-            self.stride *= 2
-        self.image[self.size] = log10_finite(values)
-        self._steps[self.size] = step
-        self.size += 1
-
-    @property
-    def steps(self) -> np.ndarray:
-        return self._steps[:self.size]
+            self._keep = _Decimator(self.rows)
+        slot = self._keep.admit((self.image, self._steps))
+        if slot is None:
+            return
+        self.image[slot] = log10_finite(values)
+        self._steps[slot] = step
 
     @property
     def filled(self) -> np.ndarray | None:
@@ -138,7 +154,6 @@ class RunHistory:
         self._step_times: collections.deque = collections.deque()
         self._probe_times: collections.deque = collections.deque()
         self.diverged: Event | None = None
-        self.failure: str | None = None
         self.generation = 0                          # bumped on every change, for redraws
 
     @property
@@ -195,8 +210,6 @@ class RunHistory:
                 self.markers.append(event)
             if event.kind == "diverged":
                 self.diverged = event
-            if event.kind == "failed":
-                self.failure = str(event.detail.get("error", "failed"))
         del self.events[:-1000]
         self.generation += 1
 

@@ -7,7 +7,6 @@ panels once per tick that brought anything, never once per record.
 """
 from __future__ import annotations
 
-import datetime
 import os
 import sqlite3
 from pathlib import Path
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 
 from gradscope.config import ConfigError, RunConfig
 from gradscope.records import RunState
+from gradscope.session.files import SESSION_SUFFIX, copy_session, new_session_path
 from gradscope.ui import theme
 from gradscope.ui.bridge import RecordBridge
 from gradscope.ui.buffer import RecordBuffer
@@ -29,17 +29,6 @@ from gradscope.ui.worker import TrainingWorker, WorkerThread
 DEFAULT_CONFIG = RunConfig(arch="rnn", task="adding", hidden=32, seq_len=50, init="orthogonal", rho=1.0,
                            steps=100_000, checkpoint_every=500)
 FINAL_STATES = {state.value for state in RunState if state.is_final}
-SESSION_SUFFIX = ".gscope"
-
-
-def new_session_path(directory: Path) -> Path:
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = directory / f"live-{stamp}{SESSION_SUFFIX}"
-    counter = 1
-    while path.exists():
-        counter += 1
-        path = directory / f"live-{stamp}-{counter}{SESSION_SUFFIX}"
-    return path
 
 
 class MainWindow(QMainWindow):
@@ -393,20 +382,3 @@ class MainWindow(QMainWindow):
             self.thread.shutdown(self.worker, 2000)
             self.bridge.stop()
         super().closeEvent(event)
-
-
-def copy_session(source: Path, target: Path) -> None:
-    """A consistent copy of a session that may be being written (SQLite's online backup)."""
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        dst = sqlite3.connect(partial)
-        try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    os.replace(partial, target)

@@ -1,69 +1,17 @@
-"""The trainer: hook order, control from another thread, setting changes, divergence,
+"""The trainer: hook order, setting changes, divergence,
 truncated BPTT, clipping and exact reproduction from a checkpoint."""
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import pytest
 import torch
 
-from gradscope.config import ConfigError, RunConfig
+from gradscope.config import ConfigError
 from gradscope.records import RunState
 from gradscope.training import Callback, Trainer
-
-
-class Log(Callback):
-    """Logs every hook call, Lightning-style, so tests can assert their order."""
-
-    def __init__(self):
-        self.calls = []
-        self.records = []
-        self.events = []
-        self.checkpoints = []
-        self.states = []
-        self.state_seen = {state: threading.Event() for state in RunState}
-
-    def on_run_start(self, trainer):
-        self.calls.append(("run_start",))
-
-    def on_step_end(self, trainer, record):
-        self.calls.append(("step", record.step))
-        self.records.append(record)
-
-    def on_event(self, trainer, event):
-        self.calls.append(("event", event.kind, event.step))
-        self.events.append(event)
-
-    def on_checkpoint(self, trainer, checkpoint):
-        self.calls.append(("checkpoint", checkpoint.step))
-        self.checkpoints.append(checkpoint)
-
-    def on_state_changed(self, trainer, state):
-        self.calls.append(("state", state.value))
-        self.states.append(state)
-        self.state_seen[state].set()
-
-    def on_run_end(self, trainer):
-        self.calls.append(("run_end",))
-
-
-def small(**changes) -> RunConfig:
-    settings = dict(arch="rnn", task="adding", seq_len=8, hidden=6, batch=4, steps=6, checkpoint_every=3,
-                    probe_every=2)
-    settings.update(changes)
-    return RunConfig(**settings)
-
-
-def train(config, *callbacks):
-    log = Log()
-    trainer = Trainer(config, [log, *callbacks])
-    try:
-        state = trainer.run()
-    finally:
-        trainer.close()
-    return trainer, log, state
+from trainer_log import Log, small, train
 
 
 def test_hooks_run_in_order_and_records_arrive_in_step_order():
@@ -167,57 +115,6 @@ def test_a_nan_weight_diverges_at_once():
     assert trainer.run() is RunState.DIVERGED
     assert log.events[-2].kind == "diverged" and log.events[-2].step == 0
     trainer.close()
-
-
-def test_pause_resume_and_stop_from_another_thread():
-    log = Log()
-    trainer = Trainer(small(steps=100_000, probe_every=0), [log])
-    thread = threading.Thread(target=trainer.run)
-    thread.start()
-    try:
-        assert log.state_seen[RunState.RUNNING].wait(20)
-        trainer.pause()
-        assert log.state_seen[RunState.PAUSED].wait(20)
-        paused_at = trainer.step_index
-        assert not thread.join(0.3) and trainer.step_index == paused_at   # really paused
-        trainer.resume()
-        trainer.stop()
-        thread.join(20)
-        assert not thread.is_alive()
-        assert trainer.state is RunState.STOPPED
-        assert [r.step for r in log.records] == list(range(trainer.step_index))
-    finally:
-        trainer.stop()
-        thread.join(20)
-        trainer.close()
-
-
-def test_a_step_requested_while_paused_trains_exactly_one_step_and_stays_paused():
-    log = Log()
-    trainer = Trainer(small(steps=100_000, probe_every=2), [log])
-    trainer.pause()                       # paused before the first step, as the GUI starts
-    thread = threading.Thread(target=trainer.run)
-    thread.start()
-    try:
-        assert log.state_seen[RunState.PAUSED].wait(20)
-        assert trainer.step_index == 0
-        waiting = threading.Event()
-        for expected in (1, 2, 3):
-            trainer.request_step()
-            while len(log.records) < expected and not waiting.wait(0.01):
-                pass
-        thread.join(0.2)
-        assert thread.is_alive() and trainer.step_index == 3
-        assert [r.step for r in log.records] == [0, 1, 2]
-        assert log.records[0].probed and log.records[2].probed   # probes arrive with their step
-        assert trainer.state is RunState.PAUSED
-        first_pause = log.states.index(RunState.PAUSED)
-        assert RunState.RUNNING not in log.states[first_pause:]
-    finally:
-        trainer.stop()
-        thread.join(20)
-        trainer.close()
-    assert trainer.state is RunState.STOPPED
 
 
 def test_truncated_bptt_cuts_the_gradient_at_the_window():
@@ -354,13 +251,6 @@ def test_a_closed_trainer_refuses_to_train():
         trainer.run()
     with pytest.raises(RuntimeError, match="closed"):
         trainer.step()
-
-
-def test_stepping_by_hand_pauses_between_steps_and_finishes_at_the_end():
-    with Trainer(small(steps=2)) as trainer:
-        assert trainer.step().step == 0 and trainer.state is RunState.PAUSED
-        assert trainer.step().step == 1 and trainer.state is RunState.FINISHED
-        assert trainer.step() is None
 
 
 def test_restoring_after_a_setting_change_restores_the_settings_too():

@@ -104,7 +104,6 @@ class GradNormPanel(Panel):
         self.range = RangeKeeper(self.plot, log_y=True)
         self.threshold_value = 1.0
         self.clip_mode = "none"
-        self._dragging = False
         self.set_threshold(1.0, "none")
 
     def set_threshold(self, value: float, mode: str) -> None:
