@@ -1,9 +1,10 @@
 """What the panels draw: each run's history, kept in numpy arrays of bounded size.
 
-The history is decimated for drawing, never the session file: a series keeps at most
-`SERIES_CAPACITY` points, and when it fills it keeps every other point and from then on
-accepts every other step (twice as sparse each time). A 100,000-step run therefore costs the
-same memory as a 20,000-step one. The heatmap of log10 `hidden_grad_norm` is kept in log space
+The history is decimated for drawing, never the session file: a series over training steps
+is a min/max envelope in at most `SERIES_CAPACITY` buckets, about two per pixel of a wide
+plot, whose buckets double in width each time it fills. A 100,000-step run costs the same
+memory as a 2,000-step one, and a frame draws at most twice that many points per curve
+whatever the length of the run. The heatmap of log10 `hidden_grad_norm` is kept in log space
 as rows arrive (taking log10 of the whole image each frame would cost more than drawing it).
 
 Plain numpy, no Qt: live and replay fill it the same way.
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 from typing import Iterable
 
 import numpy as np
 
 from gradscope.records import Event, StepRecord
 
-SERIES_CAPACITY = 20_000
+SERIES_CAPACITY = 1_024
 HEATMAP_ROWS = 400
 CLIP_RATE_WINDOW = 100
 RATE_WINDOW_SECONDS = 3.0
@@ -53,49 +55,98 @@ class _Decimator:
         return self.size - 1
 
 
-class _Decimated:
-    """What Series and Heatmap share: the steps kept, and how sparse they have become."""
+class Series:
+    """(step, value) pairs kept as a min/max envelope in at most `capacity` buckets.
 
-    _steps: np.ndarray
-    _keep: _Decimator
+    Until it fills, each bucket is one step. When it fills, neighbouring buckets merge in
+    pairs (the lower of their minima, the higher of their maxima), and from then on a bucket
+    takes `stride` steps, twice as many each time. The envelope keeps every spike, which is
+    what a plot of an exploding gradient must not lose, and `line()` draws it as a vertical
+    stroke per bucket (what pyqtgraph's peak downsampling would draw, computed once as the
+    records arrive instead of on every frame).
 
-    @property
-    def size(self) -> int:
-        return self._keep.size
+    `values` holds the first value of each bucket: with one step per bucket, the records
+    themselves. NaN and inf never enter the envelope (a bucket with no finite value is NaN,
+    drawn as a gap); the newest value, finite or not, is `last`.
+    """
 
-    @property
-    def stride(self) -> int:
-        return self._keep.stride
+    def __init__(self, capacity: int = SERIES_CAPACITY) -> None:
+        self.capacity = capacity
+        self._steps = np.empty(capacity, dtype=np.float64)
+        self._first = np.empty(capacity, dtype=np.float64)
+        self._lo = np.empty(capacity, dtype=np.float64)
+        self._hi = np.empty(capacity, dtype=np.float64)
+        self.size = 0
+        self.stride = 1
+        self._in_last = 0          # steps in the newest bucket
+        self.last = float("nan")
+
+    def append(self, step: float, value: float) -> None:
+        value = float(value)
+        self.last = value
+        finite = math.isfinite(value)
+        if self.size and self._in_last < self.stride:
+            index = self.size - 1
+            self._in_last += 1
+            if finite:
+                lo, hi = self._lo[index], self._hi[index]
+                self._lo[index] = value if not lo <= value else lo     # NaN-aware min
+                self._hi[index] = value if not hi >= value else hi
+            return
+        if self.size == self.capacity:
+            self._halve()
+        index = self.size
+        self.size += 1
+        self._in_last = 1
+        self._steps[index] = step
+        self._first[index] = value
+        self._lo[index] = self._hi[index] = value if finite else np.nan
+
+    def _halve(self) -> None:
+        half = self.capacity // 2
+        pairs = slice(0, 2 * half, 2), slice(1, 2 * half, 2)
+        with np.errstate(invalid="ignore"):
+            self._lo[:half] = np.fmin(self._lo[pairs[0]], self._lo[pairs[1]])
+            self._hi[:half] = np.fmax(self._hi[pairs[0]], self._hi[pairs[1]])
+        self._steps[:half] = self._steps[pairs[0]]
+        self._first[:half] = self._first[pairs[0]]
+        self.size = half
+        self.stride *= 2
 
     @property
     def steps(self) -> np.ndarray:
         return self._steps[:self.size]
 
-
-class Series(_Decimated):
-    """(step, value) pairs in growable float64 arrays, halved when full."""
-
-    def __init__(self, capacity: int = SERIES_CAPACITY) -> None:
-        self._steps = np.empty(capacity, dtype=np.float64)
-        self._values = np.empty(capacity, dtype=np.float64)
-        self._keep = _Decimator(capacity)
-
-    def append(self, step: float, value: float) -> None:
-        slot = self._keep.admit((self._steps, self._values))
-        if slot is not None:
-            self._steps[slot] = step
-            self._values[slot] = value
-
     @property
     def values(self) -> np.ndarray:
-        return self._values[:self.size]
+        return self._first[:self.size]
+
+    @property
+    def lo(self) -> np.ndarray:
+        return self._lo[:self.size]
+
+    @property
+    def hi(self) -> np.ndarray:
+        return self._hi[:self.size]
+
+    def line(self) -> tuple[np.ndarray, np.ndarray]:
+        """What to draw: the values themselves while a bucket is one step, else each bucket's
+        minimum and then maximum at the bucket's first step."""
+        if self.stride == 1:
+            return self.steps, self.values
+        n = self.size
+        x = np.repeat(self._steps[:n], 2)
+        y = np.empty(2 * n, dtype=np.float64)
+        y[0::2] = self._lo[:n]
+        y[1::2] = self._hi[:n]
+        return x, y
 
     @property
     def nbytes(self) -> int:
-        return self._steps.nbytes + self._values.nbytes
+        return self._steps.nbytes + self._first.nbytes + self._lo.nbytes + self._hi.nbytes
 
 
-class Heatmap(_Decimated):
+class Heatmap:
     """Rows of log10 values (one per probed step), halved when full like a Series."""
 
     def __init__(self, rows: int = HEATMAP_ROWS) -> None:
@@ -113,6 +164,18 @@ class Heatmap(_Decimated):
             return
         self.image[slot] = log10_finite(values)
         self._steps[slot] = step
+
+    @property
+    def size(self) -> int:
+        return self._keep.size
+
+    @property
+    def stride(self) -> int:
+        return self._keep.stride
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self._steps[:self.size]
 
     @property
     def filled(self) -> np.ndarray | None:
@@ -144,6 +207,7 @@ class RunHistory:
         self.latest_step: int | None = None
         self.heatmap = Heatmap()
         self.clip_steps = Series()                  # steps where clipping fired, at grad_norm
+        self.clip_rates = Series()                  # the rolling clip rate at every step
         self.markers: list[Event] = []              # setting changes and divergence, for the time axes
         self.events: list[Event] = []
         self.state = "running"
@@ -151,6 +215,7 @@ class RunHistory:
         self.steps_seen = 0
         self.probes_seen = 0
         self._recent_clipped: collections.deque = collections.deque(maxlen=CLIP_RATE_WINDOW)
+        self._clipped_in_window = 0
         self._step_times: collections.deque = collections.deque()
         self._probe_times: collections.deque = collections.deque()
         self.diverged: Event | None = None
@@ -175,7 +240,11 @@ class RunHistory:
                     series = self.scalars[name] = Series()
                 series.append(step, value)
             clipped = scalars.get("clipped", 0.0) > 0.5
+            if len(self._recent_clipped) == CLIP_RATE_WINDOW:
+                self._clipped_in_window -= self._recent_clipped[0]
             self._recent_clipped.append(clipped)
+            self._clipped_in_window += clipped
+            self.clip_rates.append(step, self.clip_rate)
             if clipped:
                 self.clip_steps.append(step, scalars.get("grad_norm", np.nan))
             self._step_times.append(record.wall_time)
@@ -241,7 +310,7 @@ class RunHistory:
     @property
     def clip_rate(self) -> float:
         """The fraction of the last CLIP_RATE_WINDOW steps where clipping fired."""
-        return float(np.mean(self._recent_clipped)) if self._recent_clipped else 0.0
+        return self._clipped_in_window / len(self._recent_clipped) if self._recent_clipped else 0.0
 
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         series = self.scalars.get(name) or self.probed.get(name)
@@ -249,10 +318,17 @@ class RunHistory:
             return np.empty(0), np.empty(0)
         return series.steps, series.values
 
+    def line(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A series as drawn: its envelope once its buckets hold more than one step."""
+        series = self.scalars.get(name) or self.probed.get(name)
+        if series is None:
+            return np.empty(0), np.empty(0)
+        return series.line()
+
     @property
     def nbytes(self) -> int:
         total = sum(s.nbytes for s in self.scalars.values()) + sum(s.nbytes for s in self.probed.values())
-        total += self.clip_steps.nbytes
+        total += self.clip_steps.nbytes + self.clip_rates.nbytes
         if self.heatmap.image is not None:
             total += self.heatmap.image.nbytes
         return total

@@ -8,7 +8,9 @@ from PySide6.QtGui import QColor, QFont
 FONT_POINTS = 12
 AXIS_POINTS = 12
 TITLE_SIZE = "14pt"
-LINE_WIDTH = 3
+AXIS_WIDTH = 64            # px for the left axis's ticks and their labels (the title is added)
+LINE_WIDTH = 3            # curves over timesteps (a few hundred points)
+LONG_LINE_WIDTH = 1       # curves over training steps (up to 4,096 points)
 
 # Okabe-Ito: distinguishable with the common colour blindnesses, and on a projector
 COLORS = {
@@ -50,6 +52,10 @@ def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
         # axes repaint with every plot; cached, they redraw only when their ticks change
         axis.setCacheMode(axis.CacheMode.DeviceCoordinateCache)
         axis.setPen(pen("black", 1))
+        if name == "left":
+            # a fixed width: tick labels that grow ("900" to "1000") would otherwise re-lay out
+            # the whole panel, which then paints twice
+            axis.setWidth(AXIS_WIDTH)
         axis.setTextPen(pen("black", 1))
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(True)

@@ -8,7 +8,12 @@ from shiboken6 import isValid
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings  # noqa: E402
+
+from gradscope.config import RunConfig  # noqa: E402
 from gradscope.ui import worker as worker_module  # noqa: E402
+from gradscope.ui.app import create_application  # noqa: E402
+from gradscope.ui.main_window import MainWindow  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +37,28 @@ def _no_qthread_or_child_left_behind(monkeypatch):
         child.kill()
     assert not running, f"{len(running)} QThread(s) still running after the test"
     assert not children, f"{len(children)} training process(es) still alive after the test"
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    create_application()
+    windows = []
+
+    def make(config: RunConfig) -> MainWindow:
+        settings = QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(sessions_dir=tmp_path / "sessions", config=config, settings=settings)
+        qtbot.addWidget(window)
+        window.resize(1400, 900)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        assert not window.thread.isRunning()
+        assert not window.worker.process.alive
+        # delete the window here, deterministically, not whenever a later test collects it
+        window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    windows.clear()

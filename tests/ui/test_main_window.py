@@ -9,12 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 
 from gradscope import load_session
 from gradscope.config import RunConfig
-from gradscope.ui.app import create_application
-from gradscope.ui.main_window import MainWindow
 
 START = 60_000      # the child imports torch: seconds on a busy machine
 WAIT = 30_000
@@ -27,31 +24,6 @@ def small(**changes) -> RunConfig:
     return RunConfig(**settings)
 
 
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    create_application()
-    windows = []
-
-    def make(config: RunConfig) -> MainWindow:
-        settings = QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(sessions_dir=tmp_path / "sessions", config=config, settings=settings)
-        qtbot.addWidget(window)
-        window.resize(1400, 900)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-        assert not window.thread.isRunning()
-        assert not window.worker.process.alive
-        # delete the window here, deterministically, not whenever a later test collects it
-        window.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    windows.clear()
-
-
 def steps_seen(window) -> int:
     run = window.lab.current
     return run.last_step + 1 if run is not None else 0
@@ -62,13 +34,13 @@ def test_a_run_draws_its_records_and_records_them_to_the_session(qtbot, make_win
     window.toggle_run()
     qtbot.waitUntil(lambda: steps_seen(window) >= 30 and bool(window.lab.current.latest), timeout=START)
     assert window.state == "running" and window.run_action.text() == "Pause"
-    window.redraw()
+    window.redraw(everything=True)
     run = window.lab.current
     steps, loss = run.series("loss")
     assert np.array_equal(steps, np.arange(steps.size))            # every step, in order
     panel = window.panels["timesteps"]
-    y = panel.hidden_curve.yData
-    assert np.allclose(y, run.latest["hidden_grad_norm"])          # the panel draws the record
+    drawn = panel.hidden_curve.yData                               # what is painted: decades on a log axis
+    assert np.allclose(10.0 ** drawn, run.latest["hidden_grad_norm"])
     window.close()
     stored = load_session(window.session_path).runs[0]
     assert stored.steps[: steps.size].tolist() == steps.astype(int).tolist()
@@ -93,7 +65,7 @@ def test_dragging_the_threshold_changes_the_live_threshold_and_marks_every_time_
     change = window.lab.current.markers[0]
     assert change.kind == "clip_threshold_changed" and change.detail["new"] == 0.25
     qtbot.waitUntil(lambda: steps_seen(window) > change.step + 5, timeout=WAIT)
-    window.redraw()
+    window.redraw(everything=True)
     steps, thresholds = window.lab.current.series("clip_threshold")
     assert np.all(thresholds[steps >= change.step] == 0.25) and np.all(thresholds[steps < change.step] == 5.0)
     for panel in window.panels.values():
@@ -113,9 +85,9 @@ def test_switching_the_architecture_starts_a_new_run_and_keeps_the_old_one_as_an
     assert window.controls.set_value("arch", "lstm")
     qtbot.waitUntil(lambda: len(window.lab.runs) == 2 and bool(window.lab.current.latest), timeout=WAIT)
     assert window.lab.current.arch == "lstm" and window.state == "running"
-    window.redraw()
+    window.redraw(everything=True)
     overlay = window.panels["timesteps"].overlays[0]
-    assert np.allclose(overlay.yData, first.latest["hidden_grad_norm"])
+    assert np.allclose(10.0 ** overlay.yData, first.latest["hidden_grad_norm"])
     assert window.panels["gates"].gate_images["forget"].image is not None
     window.close()
     runs = load_session(window.session_path).runs
@@ -169,7 +141,7 @@ def test_divergence_shows_a_banner_and_a_new_run_can_start(qtbot, make_window):
     qtbot.waitUntil(lambda: window.banner_bar.isVisible(), timeout=WAIT)
     text = window.banner.text()
     assert f"Diverged at step {window.lab.current.diverged.step}" in text and "clipping" in text
-    window.redraw()                                                 # non-finite values draw as gaps
+    window.redraw(everything=True)                                                 # non-finite values draw as gaps
     window.controls.set_value("clip_mode", "norm")
     window.controls.set_value("lr", 0.001)
     window.toggle_run()

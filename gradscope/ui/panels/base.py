@@ -4,6 +4,7 @@ the paint); labelled vertical markers for setting changes on every training-step
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,6 +15,19 @@ from gradscope.ui import theme
 from gradscope.ui.history import Lab, RunHistory
 
 MAX_MARKERS = 40
+COST_SMOOTHING = 0.2        # weight of the newest sample in the panels' cost averages
+
+
+class _TimedGraphics(pg.GraphicsLayoutWidget):
+    """A panel's plots, timing their own paints (a moving average, in ms) so the window knows
+    what redrawing each panel costs."""
+
+    paint_ms = 0.0
+
+    def paintEvent(self, event) -> None:
+        began = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.paint_ms)
 
 
 class Panel(QWidget):
@@ -24,7 +38,7 @@ class Panel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = _TimedGraphics()
         self.graphics.ci.setContentsMargins(4, 4, 4, 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -32,18 +46,35 @@ class Panel(QWidget):
         self.layout_ = layout
         layout.addWidget(self.graphics, 1)
         self._drawn: tuple | None = None
+        self.drawn_at = 0                 # the window's frame count when last drawn
+        self.draw_ms = 0.0                # moving average of `refresh`, in ms
         self.step_plots: list[pg.PlotItem] = []      # plots whose x axis is the training step
         self._markers: dict[int, list[pg.InfiniteLine]] = {}
         self._marked_run: RunHistory | None = None
 
-    def refresh(self, lab: Lab, force: bool = False) -> None:
+    @staticmethod
+    def _key(lab: Lab) -> tuple:
         run = lab.current
-        key = (id(run), run.generation if run is not None else -1, len(lab.runs))
+        return id(run), run.generation if run is not None else -1, len(lab.runs)
+
+    def stale(self, lab: Lab) -> bool:
+        """Whether the lab changed since this panel last drew it."""
+        return self._key(lab) != self._drawn
+
+    def refresh(self, lab: Lab, force: bool = False) -> None:
+        key = self._key(lab)
         if key == self._drawn and not force:
             return
         self._drawn = key
-        self.draw(lab, run)
-        self._sync_markers(run)
+        began = time.perf_counter()
+        self.draw(lab, lab.current)
+        self._sync_markers(lab.current)
+        self.draw_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.draw_ms)
+
+    @property
+    def cost_ms(self) -> float:
+        """What a refresh of this panel costs the GUI thread: feeding its plots, then painting."""
+        return self.draw_ms + self.graphics.paint_ms
 
     def draw(self, lab: Lab, run: RunHistory | None) -> None:
         raise NotImplementedError
@@ -102,54 +133,58 @@ def _short(value) -> str:
         return str(value)
 
 
-def positive_or_nan(values: np.ndarray) -> np.ndarray:
-    """For log axes: zero, negative, inf and NaN become NaN, drawn as gaps."""
-    values = np.asarray(values, dtype=np.float64)
-    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
-
-
 def finite_or_nan(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     return np.where(np.isfinite(values), values, np.nan)
 
 
+def grown_span(current: tuple[float, float] | None, lo: float, hi: float) -> tuple[float, float] | None:
+    """A training-step axis: a new span when the data leaves the current one (a quarter of room
+    to grow into) or fills less than 30% of it; None to keep it."""
+    if current is None or hi > current[1] or lo < current[0] or (hi - lo) < 0.3 * (current[1] - current[0]):
+        return lo, lo + max(hi - lo, 1.0) * 1.25
+    return None
+
+
 class RangeKeeper:
     """Sets a plot's view range by hand: grows it when the data leaves it, shrinks it when the
     data fills less than a third of it, and otherwise leaves it alone (no re-layout per frame).
-    Works in view coordinates: log10 of the data on a log axis."""
+    Works in view coordinates: log10 of the data on a log axis. Without a plot it only keeps
+    the span (`y`), for a colour scale."""
 
-    def __init__(self, plot: pg.PlotItem, log_y: bool = False, y_floor: float | None = None):
+    def __init__(self, plot: pg.PlotItem | None = None, log_y: bool = False, y_floor: float | None = None):
         self.plot = plot
         self.log_y = log_y
         self.y_floor = y_floor
         self.x: tuple[float, float] | None = None
         self.y: tuple[float, float] | None = None
-        plot.disableAutoRange()
+        if plot is not None:
+            plot.disableAutoRange()
 
     def set_log_y(self, log_y: bool) -> None:
         self.log_y = log_y
         self.plot.setLogMode(x=False, y=log_y)
+        self.plot.disableAutoRange()      # setLogMode turns auto-range back on
         self.y = None
 
     def reset(self) -> None:
         self.x = self.y = None
 
-    def update(self, x: np.ndarray | tuple, ys: list[np.ndarray], x_fixed: tuple[float, float] | None = None) -> None:
+    def update(self, x: np.ndarray | tuple | None, ys: list[np.ndarray],
+               x_fixed: tuple[float, float] | None = None) -> None:
         if x_fixed is not None:
-            x_lo, x_hi = x_fixed
+            if self.x != tuple(x_fixed):
+                self.x = tuple(x_fixed)
+                if self.plot is not None:
+                    self.plot.setXRange(*self.x, padding=0.02)
         else:
             x = np.asarray(x, dtype=np.float64)
             if x.size == 0:
                 return
-            x_lo, x_hi = float(x[0]), float(x[-1])
-        if x_fixed is not None:
-            if self.x != (x_lo, x_hi):
-                self.x = (x_lo, x_hi)
-                self.plot.setXRange(x_lo, x_hi, padding=0.02)
-        elif self.x is None or x_hi > self.x[1] or x_lo < self.x[0] or (x_hi - x_lo) < 0.3 * (self.x[1] - self.x[0]):
-            span = max(x_hi - x_lo, 1.0)
-            self.x = (x_lo, x_lo + span * 1.25)
-            self.plot.setXRange(*self.x, padding=0.0)
+            span = grown_span(self.x, float(x[0]), float(x[-1]))
+            if span is not None:
+                self.x = span
+                self.plot.setXRange(*self.x, padding=0.0)
         lo, hi = self._y_bounds(ys)
         if lo is None:
             return
@@ -160,7 +195,8 @@ class RangeKeeper:
                 return
         pad = max((hi - lo) * 0.1, 0.05 if self.log_y else 1e-9 + abs(hi) * 0.05)
         self.y = (lo - pad, hi + pad)
-        self.plot.setYRange(*self.y, padding=0.0)
+        if self.plot is not None:
+            self.plot.setYRange(*self.y, padding=0.0)
 
     def _y_bounds(self, ys: list[np.ndarray]) -> tuple[float | None, float | None]:
         lo, hi = math.inf, -math.inf
@@ -198,15 +234,54 @@ def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1)
     return plot
 
 
-def new_curve(plot: pg.PlotItem, color: str, name: str | None = None, width: float = theme.LINE_WIDTH,
-              style=None, alpha: int = 255, long: bool = False) -> pg.PlotDataItem:
-    curve = pg.PlotDataItem(pen=theme.pen(color, width, style, alpha), name=name, connect="finite")
+class Curve(pg.PlotCurveItem):
+    """A curve that takes its data in data units and follows its plot's log mode itself.
+
+    PlotCurveItem rather than PlotDataItem: a PlotDataItem re-runs its whole data pipeline
+    (log transform, clip, downsampling, bounds) on every setData, about 15 times what the
+    curve itself costs, and a frame sets some thirty curves. On a log axis the view works in
+    decades, so the curve draws log10 of its values, and zeros, negatives, NaN and inf
+    become gaps. PlotItem.setLogMode (also from the plot's context menu) reaches it through
+    `setLogMode`. The values as given stay in `x_values` and `y_values`.
+    """
+
+    def __init__(self, pen, name: str | None = None, connect: str = "finite"):
+        super().__init__(pen=pen, name=name, connect=connect)
+        self.log_y = False
+        self.x_values = np.empty(0)
+        self.y_values = np.empty(0)
+
+    def setLogMode(self, x: bool, y: bool) -> None:   # pyqtgraph's name: PlotItem calls it
+        if bool(y) != self.log_y:
+            self.log_y = bool(y)
+            self.show_values(self.x_values, self.y_values)
+
+    def show_values(self, x, y) -> None:
+        self.x_values = np.asarray(x, dtype=np.float64)
+        self.y_values = np.asarray(y, dtype=np.float64)
+        if self.log_y:
+            drawn = np.full(self.y_values.shape, np.nan)
+            good = np.isfinite(self.y_values) & (self.y_values > 0)
+            drawn[good] = np.log10(self.y_values[good])
+        else:
+            drawn = finite_or_nan(self.y_values)
+        self.setData(self.x_values, drawn)
+
+    def clear_values(self) -> None:
+        self.show_values(np.empty(0), np.empty(0))
+
+
+def new_curve(plot: pg.PlotItem, color: str, name: str | None = None, width: float | None = None,
+              style=None, alpha: int = 255, long: bool = False, connect: str = "finite") -> Curve:
+    """A curve added to `plot`, in the plot's log mode. `long` marks a series over training
+    steps: the history hands it over already reduced to a min/max envelope of at most a few
+    thousand points, and it is drawn with a thinner pen (a wide pen costs Qt a stroke per
+    segment, and thousands of segments per frame)."""
+    if width is None:
+        width = theme.LONG_LINE_WIDTH if long else theme.LINE_WIDTH
+    curve = Curve(theme.pen(color, width, style, alpha), name=name, connect=connect)
     plot.addItem(curve)
-    if long:
-        # long series: draw only what is in view, peak-downsampled to the pixels (after
-        # addItem, which resets both to the plot's menu settings)
-        curve.setClipToView(True)
-        curve.setDownsampling(auto=True, method="peak")
+    curve.setLogMode(False, plot.getAxis("left").logMode)
     return curve
 
 

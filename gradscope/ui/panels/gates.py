@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QLabel
 
 from gradscope.ui import theme
 from gradscope.ui.history import Lab, RunHistory
-from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, finite_or_nan, new_curve, positive_or_nan
+from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, add_plot, new_curve
 
 NO_GATES = ("A vanilla {arch} has no gates. Shown instead: how saturated its {nonlinearity} is, the fraction of "
             "units whose derivative is near zero, where the error signal dies.")
@@ -30,7 +30,7 @@ class GatesPanel(Panel):
         self.gate_images: dict[str, pg.ImageItem] = {}
         self.gate_plots: list[pg.PlotItem] = []
         self.saturation_plot: pg.PlotItem | None = None
-        self.saturation_curves: dict[str, pg.PlotDataItem] = {}
+        self.saturation_curves: dict[str, Curve] = {}
         self.cell_plot: pg.PlotItem | None = None
         self.cell_curve = self.state_curve = None
         self.activation_plot: pg.PlotItem | None = None
@@ -95,8 +95,8 @@ class GatesPanel(Panel):
         last = max(run.last_step, 1)
         shown = []
         for name, curve in self.saturation_curves.items():
-            steps, values = run.series(name)
-            curve.setData(steps, finite_or_nan(values))
+            steps, values = run.line(name)
+            curve.show_values(steps, values)
             shown.append(values)
         self.saturation_range.update(np.array([0.0, last]), shown + [np.array([0.0, 1.0])])
         latest = run.latest
@@ -115,12 +115,12 @@ class GatesPanel(Panel):
         if self.cell_plot is not None and "cell_jacobian_norm" in latest:
             cell, state = latest["cell_jacobian_norm"], latest.get("jacobian_norm")
             timesteps = np.arange(cell.size)
-            self.cell_curve.setData(timesteps, positive_or_nan(cell))
+            self.cell_curve.show_values(timesteps, cell)
             if state is not None:
-                self.state_curve.setData(timesteps, positive_or_nan(state))
+                self.state_curve.show_values(timesteps, state)
             self.cell_range.update(timesteps, [cell] + ([state] if state is not None else []),
                                    x_fixed=(0, cell.size - 1))
         if self.activation_curve is not None and "activation_saturation" in latest:
             values = latest["activation_saturation"]
-            self.activation_curve.setData(np.arange(values.size), finite_or_nan(values))
+            self.activation_curve.show_values(np.arange(values.size), values)
             self.activation_plot.setXRange(0, values.size - 1, padding=0.02)

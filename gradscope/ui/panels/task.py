@@ -59,7 +59,7 @@ class TaskPanel(Panel):
             item.setVisible(forecast)
             item.setData([], [])
         self.metric_curve.setVisible(not forecast)
-        self.metric_curve.setData([], [])
+        self.metric_curve.clear_values()
         self.plot.legend.setVisible(forecast)
         self.text.setVisible(mode == "text")
         self.graphics.setVisible(mode != "text")
@@ -88,8 +88,8 @@ class TaskPanel(Panel):
         else:
             name = "metric/accuracy" if mode == "accuracy" else next(
                 (n for n in sorted(run.scalars) if n.startswith("metric/")), "loss")
-            steps, values = run.series(name)
-            self.metric_curve.setData(steps, finite_or_nan(values))
+            steps, values = run.line(name)
+            self.metric_curve.show_values(steps, values)
             self.range.update(steps, [values, np.array([0.0, 1.0])] if mode == "accuracy" else [values])
 
     def _draw_text(self, run: RunHistory) -> None:
@@ -108,7 +108,7 @@ class TaskPanel(Panel):
             return
         series = latest["forecast/input"]
         timesteps = np.arange(series.size)
-        self.input_curve.setData(timesteps, finite_or_nan(series))
+        self.input_curve.show_values(timesteps, series)
         self.truth.setData([series.size], finite_or_nan(latest["forecast/target"][:1]))
         self.forecast.setData([series.size], finite_or_nan(latest["forecast/prediction"][:1]))
         self.range.update(None, [series, latest["forecast/target"], latest["forecast/prediction"]],

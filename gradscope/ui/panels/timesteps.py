@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 
 from gradscope.ui import theme
 from gradscope.ui.history import Lab, RunHistory
-from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, new_curve, positive_or_nan, set_title
+from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, add_plot, grown_span, new_curve, set_title
 
 OVERLAY_COLORS = ["grey", "sky", "purple"]
 
@@ -36,7 +36,7 @@ class TimestepPanel(Panel):
         theme.style_plot(self.plot, "Gradient reaching each timestep (latest probe)", "norm", "timestep t")
         self.plot.setLogMode(x=False, y=True)
         self.legend = self.plot.legend
-        self.overlays: list[pg.PlotDataItem] = []
+        self.overlays: list[Curve] = []
         for index, color in enumerate(OVERLAY_COLORS):
             curve = new_curve(self.plot, color, None, width=3, alpha=110)
             self.overlays.append(curve)
@@ -53,6 +53,9 @@ class TimestepPanel(Panel):
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(theme.HEATMAP), interactive=False, width=16)
         self.colorbar.setImageItem(self.image, insert_in=self.map_plot)
         self.map_plot.disableAutoRange()
+        self.levels = RangeKeeper()                  # the colour scale, in decades
+        self.map_steps: tuple[float, float] | None = None
+        self.map_timesteps: int | None = None
         self._overlaid: list = []
 
     def draw(self, lab: Lab, run: RunHistory | None) -> None:
@@ -61,11 +64,11 @@ class TimestepPanel(Panel):
             self._overlaid = [id(r) for r in previous]
             for curve in self.overlays:
                 self.legend.removeItem(curve)
-                curve.setData([], [])
+                curve.clear_values()
             for curve, old in zip(self.overlays, reversed(previous)):
                 values = old.latest.get("hidden_grad_norm")
                 if values is not None:
-                    curve.setData(np.arange(values.size), positive_or_nan(values))
+                    curve.show_values(np.arange(values.size), values)
                     self.legend.addItem(curve, f"{old.label} (earlier)")
         if run is None or not run.latest:
             return
@@ -76,16 +79,16 @@ class TimestepPanel(Panel):
         timesteps = None
         if hidden is not None:
             timesteps = np.arange(hidden.size)
-            self.hidden_curve.setData(timesteps, positive_or_nan(hidden))
+            self.hidden_curve.show_values(timesteps, hidden)
             shown.append(hidden)
         if jacobian is not None:
             timesteps = np.arange(jacobian.size)
-            self.jacobian_curve.setData(timesteps, positive_or_nan(jacobian))
+            self.jacobian_curve.show_values(timesteps, jacobian)
             shown.append(jacobian)
         if steps is not None:
             line, mean = decay_line(steps)
             # the prediction may leave the view: the measured curves set the range
-            self.decay_curve.setData(np.arange(line.size), positive_or_nan(line))
+            self.decay_curve.show_values(np.arange(line.size), line)
             self.legend.getLabel(self.decay_curve).setText(f"{mean:.3g}^(T−t): mean step norm")
         set_title(self.plot, f"Gradient reaching each timestep (step {run.latest_step})")
         if timesteps is not None:
@@ -100,16 +103,23 @@ class TimestepPanel(Panel):
         finite = image[np.isfinite(image)]
         if finite.size == 0:
             return
-        low, high = float(finite.min()), float(finite.max())
-        if high - low < 1e-6:
-            low, high = low - 0.5, high + 0.5
         steps = run.heatmap.steps
         first, last = float(steps[0]), float(steps[-1])
         height = max(last - first, 1.0) * image.shape[0] / max(image.shape[0] - 1, 1)
+        # the colour scale and the step axis move only when the data leaves them (as the
+        # curves' ranges do): colours that shift every probe cannot be read, and an axis
+        # that changes every frame re-lays out the plot every frame
+        self.levels.update(None, [finite], x_fixed=(0.0, 1.0))
+        low, high = self.levels.y
         self.image.setImage(image, levels=(low, high), autoLevels=False)
         self.image.setRect(QRectF(-0.5, first, float(image.shape[1]), height))
-        self.colorbar.setLevels((low, high))
-        self.map_plot.setRange(xRange=(-0.5, image.shape[1] - 0.5), yRange=(first, first + height), padding=0)
+        if self.colorbar.levels() != (low, high):
+            self.colorbar.setLevels((low, high))
+        span = grown_span(self.map_steps, first, first + height)
+        if span is not None or self.map_timesteps != image.shape[1]:
+            self.map_steps = span or self.map_steps
+            self.map_timesteps = image.shape[1]
+            self.map_plot.setRange(xRange=(-0.5, image.shape[1] - 0.5), yRange=self.map_steps, padding=0)
 
 
 class StepJacobianPanel(Panel):
@@ -130,7 +140,7 @@ class StepJacobianPanel(Panel):
         theme.style_plot(self.weights_plot, "Recurrent weights over training", "value", "training step")
         self.weights_unit = pg.InfiniteLine(pos=1.0, angle=0, pen=theme.pen("red", 2, Qt.PenStyle.DashLine))
         self.weights_plot.addItem(self.weights_unit, ignoreBounds=True)
-        self.weight_curves: dict[str, pg.PlotDataItem] = {}
+        self.weight_curves: dict[str, Curve] = {}
         self.weights_range = RangeKeeper(self.weights_plot, y_floor=0.0)
 
     def draw(self, lab: Lab, run: RunHistory | None) -> None:
@@ -139,7 +149,7 @@ class StepJacobianPanel(Panel):
         steps = run.latest.get("step_jacobian_norm")
         if steps is not None:
             timesteps = np.arange(steps.size)
-            self.curve.setData(timesteps, positive_or_nan(steps))
+            self.curve.show_values(timesteps, steps)
             self.range.update(timesteps, [steps, np.array([1.0])], x_fixed=(0, steps.size - 1))
         names = sorted(name for name in run.scalars
                        if name.startswith(("spectral_radius/", "max_singular_value/")) and name.count("/") == 1)
@@ -158,8 +168,8 @@ class StepJacobianPanel(Panel):
             self.weights_range.reset()
         values, x = [np.array([1.0])], None
         for name, curve in self.weight_curves.items():
-            x, y = run.series(name)
-            curve.setData(x, y)
+            x, y = run.line(name)
+            curve.show_values(x, y)
             values.append(y)
         if x is not None and x.size:
             self.weights_range.update(np.array([0.0, max(run.last_step, 1)]), values)

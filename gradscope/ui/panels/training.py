@@ -9,8 +9,7 @@ from PySide6.QtWidgets import QCheckBox
 
 from gradscope.ui import theme
 from gradscope.ui.history import CLIP_RATE_WINDOW, Lab, RunHistory
-from gradscope.ui.panels.base import (Panel, RangeKeeper, add_plot, finite_or_nan, new_curve, positive_or_nan,
-                                      set_title)
+from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, add_plot, new_curve, set_title
 
 METRIC_LABELS = {"accuracy": "accuracy", "mse": "MSE", "baseline_mse": "MSE of repeating the last value",
                  "bits_per_char": "bits per character"}
@@ -32,7 +31,7 @@ class LossPanel(Panel):
         self.metric_plot = self.add_step_plot(add_plot(self.graphics, 1, 0, legend=True))
         theme.style_plot(self.metric_plot, "Task metric", "metric", "training step")
         self.metric_plot.setXLink(self.loss_plot)
-        self.metric_curves: dict[str, pg.PlotDataItem] = {}
+        self.metric_curves: dict[str, Curve] = {}
         self.loss_range = RangeKeeper(self.loss_plot)
         self.metric_range = RangeKeeper(self.metric_plot)
 
@@ -43,8 +42,8 @@ class LossPanel(Panel):
     def draw(self, lab: Lab, run: RunHistory | None) -> None:
         if run is None:
             return
-        steps, loss = run.series("loss")
-        self.loss_curve.setData(steps, positive_or_nan(loss) if self.log_y.isChecked() else finite_or_nan(loss))
+        steps, loss = run.line("loss")
+        self.loss_curve.show_values(steps, loss)
         self.loss_range.update(steps, [loss])
         names = sorted(name for name in run.scalars if name.startswith("metric/"))
         if sorted(self.metric_curves) != names:
@@ -60,8 +59,8 @@ class LossPanel(Panel):
             self.metric_range.reset()
         values = []
         for name, curve in self.metric_curves.items():
-            steps, metric = run.series(name)
-            curve.setData(steps, finite_or_nan(metric))
+            steps, metric = run.line(name)
+            curve.show_values(steps, metric)
             values.append(metric)
         if self.metric_curves:
             self.metric_range.update(steps, values)
@@ -81,10 +80,10 @@ class GradNormPanel(Panel):
         theme.style_plot(self.plot, "Gradient norm", "‖∇θ L‖", "training step")
         self.plot.setLogMode(x=False, y=True)
         self.pre_curve = new_curve(self.plot, "blue", "before clipping", long=True)
-        self.post_curve = new_curve(self.plot, "orange", "after clipping", width=2, long=True)
-        self.clip_markers = pg.PlotDataItem(pen=None, symbol="t1", symbolSize=11, symbolBrush=theme.brush("red"),
-                                            symbolPen=None, name="clipping fired")
-        self.plot.addItem(self.clip_markers)
+        self.post_curve = new_curve(self.plot, "orange", "after clipping", long=True)
+        # a short red tick above the curve at every step where clipping fired: one path of
+        # line pairs (thousands of symbols would cost a frame each time they are re-set)
+        self.clip_markers = new_curve(self.plot, "red", "clipping fired", width=2, connect="pairs")
         self.threshold = pg.InfiniteLine(pos=0.0, angle=0, movable=True, pen=theme.pen("red", 3),
                                          hoverPen=theme.pen("purple", 5), label="clip threshold",
                                          labelOpts={"position": 0.2, "color": theme.COLORS["red"],
@@ -130,19 +129,31 @@ class GradNormPanel(Panel):
     def draw(self, lab: Lab, run: RunHistory | None) -> None:
         if run is None:
             return
-        steps, pre = run.series("grad_norm")
-        _, post = run.series("grad_norm_clipped")
-        self.pre_curve.setData(steps, positive_or_nan(pre))
-        self.post_curve.setData(steps, positive_or_nan(post))
-        self.clip_markers.setData(run.clip_steps.steps, positive_or_nan(run.clip_steps.values))
-        _, clipped = run.series("clipped")
-        if clipped.size:
-            window = min(CLIP_RATE_WINDOW, clipped.size)
-            rate = np.convolve(np.nan_to_num(clipped), np.ones(window) / window, mode="full")[:clipped.size]
-            rate[:window - 1] = np.cumsum(np.nan_to_num(clipped[:window - 1])) / np.arange(1, window)
-            self.rate_curve.setData(steps, rate)
+        steps, pre = run.line("grad_norm")
+        post_steps, post = run.line("grad_norm_clipped")
+        self.pre_curve.show_values(steps, pre)
+        self.post_curve.show_values(post_steps, post)
+        self._draw_clip_markers(run)
+        self.rate_curve.show_values(*run.clip_rates.line())
         set_title(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps: {run.clip_rate:.0%}")
         shown = [pre]
         if self.clip_mode == "norm":
             shown.append(np.array([self.threshold_value]))
         self.range.update(steps, shown)
+
+    def _draw_clip_markers(self, run: RunHistory) -> None:
+        """Ticks from 3% to 9% of the view's height above the highest clipped norm of each
+        bucket of steps (the view is in decades: the axis is log)."""
+        clipped = run.clip_steps
+        if clipped.size == 0:
+            self.clip_markers.clear_values()
+            return
+        low, high = self.range.y if self.range.y is not None else (0.0, 1.0)
+        span = max(high - low, 0.1)
+        peak = clipped.hi
+        shown = np.isfinite(peak) & (peak > 0)
+        peak = peak[shown]
+        y = np.empty(2 * peak.size)
+        y[0::2] = peak * 10 ** (0.03 * span)
+        y[1::2] = peak * 10 ** (0.09 * span)
+        self.clip_markers.show_values(np.repeat(clipped.steps[shown], 2), y)

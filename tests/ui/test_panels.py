@@ -1,0 +1,98 @@
+"""What the panels draw agrees with a computation of its own from the records: the gradient
+norms in decades on the log axis, a clip marker at every clipped step, the rolling clip rate
+as a brute-force moving mean; and the envelope a long series is drawn from keeps every spike.
+Also: the window spreads its panels over frames yet brings every one up to date."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradscope.config import RunConfig
+from gradscope.records import StepRecord
+from gradscope.ui.history import CLIP_RATE_WINDOW, Lab, Series
+
+
+def info(run=1, **changes):
+    return {"run": run, "config": RunConfig(**changes).to_json(), "device": "cpu"}
+
+
+def test_the_envelope_keeps_every_spike_and_leaves_gaps_for_non_finite_values():
+    series = Series(capacity=16)
+    values = np.ones(1000)
+    values[437] = 1e6                     # one exploding step among a thousand
+    values[600:610] = np.nan              # and a stretch that diverged
+    values[800] = np.inf
+    for step, value in enumerate(values):
+        series.append(step, value)
+    assert series.size <= 16 and series.stride == 64
+    assert np.nanmax(series.hi) == 1e6 and np.nanmin(series.lo) == 1.0
+    bucket = int(np.searchsorted(series.steps, 437, side="right")) - 1
+    assert series.hi[bucket] == 1e6       # in the bucket holding step 437
+    assert np.all(np.isfinite(series.hi))  # NaN and inf never enter the envelope
+    assert series.values[0] == 1.0 and series.last == 1.0
+    series.append(1000, np.inf)
+    assert np.isinf(series.last) and np.all(np.isfinite(series.hi))  # the newest value, as it was
+    x, y = series.line()
+    assert x.size == y.size == 2 * series.size
+    assert np.array_equal(x[0::2], series.steps) and np.array_equal(y[1::2], series.hi)
+    few = Series(capacity=16)
+    for step in range(5):
+        few.append(step, step * 3.0)
+    assert np.array_equal(few.line()[1], [0.0, 3.0, 6.0, 9.0, 12.0])  # one step a bucket: the records
+
+
+def _records(steps: int, seed: int = 0) -> list[StepRecord]:
+    rng = np.random.default_rng(seed)
+    norms = 10.0 ** rng.uniform(-2, 3, steps)
+    norms[7] = 0.0                        # a zero norm cannot sit on a log axis: a gap
+    threshold = 5.0
+    return [StepRecord(step, {"loss": 1.0 / (step + 1), "grad_norm": norms[step],
+                              "grad_norm_clipped": min(norms[step], threshold),
+                              "clipped": float(norms[step] > threshold)}, {}, wall_time=float(step))
+            for step in range(steps)]
+
+
+def test_the_gradient_norm_panel_draws_the_records(qtbot):
+    from gradscope.ui.panels.training import GradNormPanel
+
+    lab = Lab()
+    run = lab.start_run(info())
+    records = _records(300)
+    run.add_records(records)
+    panel = GradNormPanel()
+    qtbot.addWidget(panel)
+    panel.refresh(lab)
+
+    norms = np.array([r.scalars["grad_norm"] for r in records])
+    drawn = panel.pre_curve.yData                                  # decades: the axis is log
+    assert np.allclose(10.0 ** drawn[norms > 0], norms[norms > 0]) and np.isnan(drawn[7])
+    clipped_steps = np.flatnonzero(norms > 5.0)
+    assert np.array_equal(panel.clip_markers.xData[0::2], clipped_steps)   # one tick per clipped step
+    assert np.all(panel.clip_markers.yData[0::2] > np.log10(norms[clipped_steps]))  # above the curve
+    flags = (norms > 5.0).astype(float)
+    rolling = [flags[max(0, k - CLIP_RATE_WINDOW + 1):k + 1].mean() for k in range(flags.size)]
+    assert np.allclose(panel.rate_curve.yData, rolling)
+    assert run.clip_rate == pytest.approx(rolling[-1])
+
+    panel.plot.setLogMode(x=False, y=False)                       # the plot's menu: linear axis
+    assert np.allclose(panel.pre_curve.yData, norms)
+
+
+def test_the_window_spreads_panels_over_frames_and_brings_all_up_to_date(qtbot, make_window, monkeypatch):
+    from gradscope.bench.gui_records import SyntheticRun
+    from gradscope.ui import main_window
+
+    window = make_window(RunConfig(arch="lstm", hidden=8, seq_len=10, steps=50))
+    synthetic = SyntheticRun(length=20, hidden=8)
+    run = window.lab.start_run(synthetic.info(1))
+    synthetic.feed(run, 0, 40)
+    monkeypatch.setattr(main_window, "FRAME_BUDGET_MS", 0.0)       # one panel a frame
+    window.redraw()
+    visible = [panel for panel in window.panels.values() if panel.isVisible()]
+    assert sum(not panel.stale(window.lab) for panel in visible) == 1
+    # nothing new arrives, yet the catch-up frames draw the rest, oldest first
+    qtbot.waitUntil(lambda: not any(panel.stale(window.lab) for panel in visible), timeout=5000)
+    assert len({panel.drawn_at for panel in visible}) == len(visible)
+    synthetic.feed(run, 40, 45)
+    window.redraw(everything=True)
+    assert not any(panel.stale(window.lab) for panel in visible)
