@@ -2,8 +2,9 @@
 with shortcuts, a status bar, and a banner when a run diverges.
 
 The window owns the training worker (a QThread that owns the training process) from start to
-close. Records come through the buffer and the bridge's timer; the window redraws the visible
-panels once per tick that brought anything, never once per record.
+close. Records come through the buffer and the bridge's timer; after a tick that brought
+anything the window draws one frame, never one per record, and a frame redraws only the
+visible panels that fit its time budget (see `redraw`).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget)
 
@@ -19,16 +20,16 @@ from gradscope.config import ConfigError, RunConfig
 from gradscope.records import RunState
 from gradscope.session.files import SESSION_SUFFIX, copy_session, new_session_path
 from gradscope.ui import theme
-from gradscope.ui.bridge import DRAIN_INTERVAL_MS, RecordBridge
+from gradscope.ui.bridge import RecordBridge
 from gradscope.ui.buffer import RecordBuffer
 from gradscope.ui.controls import LIVE_SETTINGS, ControlPanel
+from gradscope.ui.frames import FramePacer
 from gradscope.ui.history import Lab
 from gradscope.ui.panels import PANEL_CLASSES
 from gradscope.ui.worker import TrainingWorker, WorkerThread
 
 DEFAULT_CONFIG = RunConfig(arch="rnn", task="adding", hidden=32, seq_len=50, init="orthogonal", rho=1.0,
                            steps=100_000, checkpoint_every=500)
-FRAME_BUDGET_MS = 8.0   # the panels one frame redraws, by what each has cost lately
 FINAL_STATES = {state.value for state in RunState if state.is_final}
 
 
@@ -75,11 +76,7 @@ class MainWindow(QMainWindow):
         self.bridge.events_arrived.connect(self._on_events)
         self.bridge.state_changed.connect(self._on_state_changed)
         self.bridge.drained.connect(self.redraw)
-        self._frames = 0
-        self._catch_up = QTimer(self)        # draws the panels a busy frame left over
-        self._catch_up.setSingleShot(True)
-        self._catch_up.setInterval(DRAIN_INTERVAL_MS)
-        self._catch_up.timeout.connect(self.redraw)
+        self.pacer = FramePacer(self.redraw, self)
         self.worker = TrainingWorker(self.buffer, str(self.session_path))
         self.thread = WorkerThread(self)
         self.thread.setObjectName("gradscope-worker")
@@ -334,28 +331,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def redraw(self, everything: bool = False) -> None:
-        """One frame: the visible panels the lab has changed under, those drawn longest ago
-        first, as many as fit in `FRAME_BUDGET_MS` by what each has cost lately (at least one;
-        all of them with `everything`). Redrawing all six panels at once costs the GUI thread
-        several frames' worth; spread like this the window stays responsive while every panel
-        still follows within a few frames. Panels left over are drawn by the next frame even
-        when nothing new arrives."""
-        stale = [panel for name, panel in self.panels.items()
-                 if self.panel_docks[name].isVisible() and panel.stale(self.lab)]
-        stale.sort(key=lambda panel: panel.drawn_at)
-        spent, drawn = 0.0, 0
-        for panel in stale:
-            if drawn and not everything and spent + panel.cost_ms >= FRAME_BUDGET_MS:
-                break
-            spent += panel.cost_ms
-            drawn += 1
-            self._frames += 1
-            panel.drawn_at = self._frames
-            panel.refresh(self.lab)
-        if drawn < len(stale):
-            self._catch_up.start()            # (re)started: fires only if no frame comes first
-        else:
-            self._catch_up.stop()
+        """One frame: the visible panels that fit the frame's budget (`gradscope.ui.frames`),
+        or all of them with `everything`."""
+        visible = [panel for name, panel in self.panels.items() if self.panel_docks[name].isVisible()]
+        self.pacer.draw(self.lab, visible, everything)
         self._update_status()
 
     def _update_actions(self) -> None:
@@ -404,7 +383,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("window/state", self.saveState())
             self.settings.setValue("run/config", self.config.to_json())
             self.bridge.timer.stop()
-            self._catch_up.stop()
+            self.pacer.stop()
             self.thread.shutdown(self.worker, 2000)
             self.bridge.stop()
         super().closeEvent(event)

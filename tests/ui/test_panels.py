@@ -80,13 +80,13 @@ def test_the_gradient_norm_panel_draws_the_records(qtbot):
 
 def test_the_window_spreads_panels_over_frames_and_brings_all_up_to_date(qtbot, make_window, monkeypatch):
     from gradscope.bench.gui_records import SyntheticRun
-    from gradscope.ui import main_window
+    from gradscope.ui import frames
 
     window = make_window(RunConfig(arch="lstm", hidden=8, seq_len=10, steps=50))
     synthetic = SyntheticRun(length=20, hidden=8)
     run = window.lab.start_run(synthetic.info(1))
     synthetic.feed(run, 0, 40)
-    monkeypatch.setattr(main_window, "FRAME_BUDGET_MS", 0.0)       # one panel a frame
+    monkeypatch.setattr(frames, "FRAME_BUDGET_MS", 0.0)       # one panel a frame
     window.redraw()
     visible = [panel for panel in window.panels.values() if panel.isVisible()]
     assert sum(not panel.stale(window.lab) for panel in visible) == 1
