@@ -25,8 +25,9 @@ HEATMAP_ROWS = 400
 CLIP_RATE_WINDOW = 100
 RATE_WINDOW_SECONDS = 3.0
 GATES = {"lstm": ("input", "forget", "candidate", "output"), "gru": ("reset", "update", "candidate")}
-# scalars no panel draws: kept in the session file, not here
-_UNDRAWN_PREFIXES = ("param_grad_norm/",)
+# scalars no panel draws: kept in the session file, not here ("clipped", the 0/1 flag, reaches
+# the panels as `clip_steps` and `clip_rates` instead)
+_UNDRAWN_PREFIXES = ("param_grad_norm/", "clipped")
 
 
 class _Decimator:
