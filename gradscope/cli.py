@@ -1,4 +1,4 @@
-"""The command line: `gradscope record | info | bench`.
+"""The command line: `gradscope [gui] | open | record | fork | info | export | bench`.
 
 Every problem with what the user typed is one line on stderr naming the option, and exit
 status 2. torch is imported only by the commands that train.
@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--append", action="store_true", help="add the run to an existing session file")
     record.add_argument("--force", action="store_true", help="replace an existing session file")
     record.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    from gradscope.commands.fork import add_fork_parser
+
+    add_fork_parser(commands)
+    from gradscope.commands.export import add_export_parser
+
+    add_export_parser(commands)
+    opener = commands.add_parser("open", help="open a session file in the window, to replay it")
+    opener.add_argument("file")
+    opener.add_argument("--sessions-dir", default="sessions", metavar="DIR",
+                        help="where new live runs are recorded (default: ./sessions)")
     info = commands.add_parser("info", help="describe a session file")
     info.add_argument("file")
     info.add_argument("--json", action="store_true", help="print JSON")
@@ -81,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     bench.add_argument("--gui", action="store_true",
                        help="measure the window instead (offscreen): tick gaps, refresh, memory, first paint")
+    bench.add_argument("--replay", action="store_true",
+                       help="measure the replay instead (offscreen): opening and seeking a 10,000-step session")
     return parser
 
 
@@ -121,15 +133,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if args.command in (None, "gui"):
+        if args.command in (None, "gui", "open"):
             from gradscope.ui.app import run_gui
 
+            if args.command == "open":
+                from gradscope.session import open_session
+
+                open_session(args.file).close()     # a bad file: one line here, not a window
             return run_gui(getattr(args, "sessions_dir", "sessions"),
-                           exit_after_first_paint=getattr(args, "exit_after_first_paint", False))
+                           exit_after_first_paint=getattr(args, "exit_after_first_paint", False),
+                           open_path=getattr(args, "file", None))
         if args.command == "record":
             from gradscope.commands.record import record
 
             return record(args, config_from_args(args))
+        if args.command == "fork":
+            from gradscope.commands.fork import fork
+
+            return fork(args)
+        if args.command == "export":
+            from gradscope.commands.export import export
+
+            return export(args)
         if args.command == "info":
             return _info(args)
         if args.command == "bench":

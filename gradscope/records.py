@@ -107,3 +107,75 @@ class Checkpoint:
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", freeze_arrays(self.weights))
         object.__setattr__(self, "optimizer", freeze_arrays(self.optimizer))
+
+
+@dataclass(frozen=True)
+class StepBlock:
+    """Consecutive steps of one run as columns: what a replay hands the panels in one piece,
+    and what a batch of live records becomes before it reaches them (`from_records`).
+
+    `scalars` maps a name to (the steps that have it, its values there): most scalars come
+    with every step, those a probe measures only with probed steps. `probes` maps an array
+    series to (its probed steps, its values stacked by step); a replay fills it only with the
+    series that are drawn over training. `latest` holds every array of
+    the newest probed step in the block (at `latest_step`), for the views of the newest probe.
+    """
+
+    steps: np.ndarray
+    wall_times: np.ndarray
+    scalars: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    probe_steps: np.ndarray
+    probe_times: np.ndarray
+    probes: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=lambda: MappingProxyType({}))
+    latest: Mapping[str, np.ndarray] = field(default_factory=lambda: MappingProxyType({}))
+    latest_step: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "wall_times", "probe_steps", "probe_times"):
+            object.__setattr__(self, name, _frozen_array(getattr(self, name)))
+        for name in ("scalars", "probes"):
+            columns = {}
+            for key, (steps, values) in getattr(self, name).items():
+                steps, values = _frozen_array(steps), _frozen_array(values)
+                if steps.shape != values.shape[:1]:
+                    raise ValueError(f"StepBlock: {key!r} has {len(steps)} steps but {len(values)} values")
+                columns[str(key)] = (steps, values)
+            object.__setattr__(self, name, MappingProxyType(columns))
+        object.__setattr__(self, "latest", freeze_arrays(self.latest))
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @classmethod
+    def from_records(cls, records: list[StepRecord]) -> StepBlock:
+        scalars: dict[str, tuple[list, list]] = {}
+        for record in records:
+            for name, value in record.scalars.items():
+                steps, values = scalars.setdefault(name, ([], []))
+                steps.append(record.step)
+                values.append(value)
+        probed = [record for record in records if record.probed]
+        probes: dict[str, tuple[list, list]] = {}
+        for record in probed:
+            for name, values in record.arrays.items():
+                steps, rows = probes.setdefault(name, ([], []))
+                steps.append(record.step)
+                rows.append(values)
+        return cls(steps=np.array([r.step for r in records], dtype=np.int64),
+                   wall_times=np.array([r.wall_time for r in records], dtype=np.float64),
+                   scalars={name: (np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64))
+                            for name, (steps, values) in scalars.items()},
+                   probe_steps=np.array([r.step for r in probed], dtype=np.int64),
+                   probe_times=np.array([r.wall_time for r in probed], dtype=np.float64),
+                   probes={name: (np.array(steps, dtype=np.int64), _stack(rows)) for name, (steps, rows) in probes.items()},
+                   latest=probed[-1].arrays if probed else {},
+                   latest_step=probed[-1].step if probed else None)
+
+
+def _stack(rows: list[np.ndarray]) -> np.ndarray:
+    shapes = {row.shape for row in rows}
+    if len(shapes) == 1:
+        return np.stack(rows)
+    # a series whose shape changed between probes (it should not): keep the newest shape only
+    newest = rows[-1].shape
+    return np.stack([row if row.shape == newest else np.full(newest, np.nan) for row in rows])

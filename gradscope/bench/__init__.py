@@ -12,6 +12,8 @@ import sys
 def run_bench(args) -> int:
     if getattr(args, "gui", False):
         return run_gui_bench(args)
+    if getattr(args, "replay", False):
+        return run_replay_bench(args)
     import torch
 
     from gradscope.bench import probes, spectral, storage
@@ -48,6 +50,19 @@ def run_gui_bench(args) -> int:
         print(json.dumps(results, indent=2))
     else:
         print(gui.format_results(results["gui"]))
+    return 0
+
+
+def run_replay_bench(args) -> int:
+    """`gradscope bench --replay`: opening and seeking a 10,000-step session in the window."""
+    from gradscope.bench import replay
+
+    say = (lambda text: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
+    results = {"replay": replay.measure(bool(getattr(args, "quick", False)), say)}
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(replay.format_results(results["replay"]))
     return 0
 
 

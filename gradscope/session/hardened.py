@@ -58,8 +58,9 @@ def check_marks(path: Path, application_id: Any, version: Any) -> None:
     if type(version) is not int or version < 1:
         raise SessionError(path, f"has no valid gradscope schema version ({version!r})")
     if version > schema.SCHEMA_VERSION:
-        raise SessionError(path, f"this session was written by a newer gradscope (schema {version}); "
-                                 f"this version reads up to schema {schema.SCHEMA_VERSION}")
+        raise SessionError(path, f"needs gradscope schema {version} (it was written by a newer gradscope); "
+                                 f"this gradscope reads up to schema {schema.SCHEMA_VERSION}, "
+                                 "so update gradscope to open it")
 
 
 class HardenedConnection:

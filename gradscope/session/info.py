@@ -36,6 +36,8 @@ def _summarise(session: Session) -> dict[str, Any]:
             "series": series,
             "events": [{"step": e.step, "kind": e.kind, "detail": dict(e.detail), "wall_time": e.wall_time}
                        for e in run.events],
+            "bookmarks": [{"id": b.id, "step": b.step, "note": b.note, "created": b.created}
+                          for b in run.bookmarks],
             "checkpoints": [int(step) for step in run.checkpoint_steps()],
             "probe_batch": {name: {"dtype": a.dtype.name, "shape": list(a.shape)}
                             for name, a in run.probe_batch.items()},
@@ -76,4 +78,18 @@ def format_info(summary: dict[str, Any]) -> str:
             lines.append(f"    step {event['step']}: {event['kind']}" + (f" ({detail})" if detail else ""))
         if len(run["events"]) > 20:
             lines.append(f"    ... {len(run['events']) - 20} more")
+        bookmarks = run.get("bookmarks", [])
+        lines.append(f"  bookmarks: {len(bookmarks)}")
+        for bookmark in bookmarks[:50]:
+            note = _one_line(bookmark["note"])
+            lines.append(f"    step {bookmark['step']}" + (f": {note}" if note else "")
+                         + f"  [#{bookmark['id']}]")
+        if len(bookmarks) > 50:
+            lines.append(f"    ... {len(bookmarks) - 50} more")
     return "\n".join(lines)
+
+
+def _one_line(note: str, width: int = 100) -> str:
+    # a note is the user's free text, or a stranger's: no newlines or terminal escapes get through
+    text = " ".join("".join(c if c.isprintable() else " " for c in note).split())
+    return text if len(text) <= width else text[:width - 3] + "..."

@@ -2,8 +2,9 @@
 
 Opening reads only the run table; steps, series, events and checkpoints are queried when asked
 for, so a large file opens at once. Every failure is a `SessionError` naming the file. Loaders
-are kept per schema version (glue-style); version 1 is the only one so far, and an older version
-would get a loader here that adapts it to the same `Session` API.
+are kept per schema version (glue-style), each adapting its version to the same `Session` API:
+version 1 files are migrated on read (same runs, no bookmarks; the file is not touched), version
+2 adds the bookmarks. A file only ever changes schema when something is written into it.
 """
 from __future__ import annotations
 
@@ -71,17 +72,26 @@ class Session:
 
 
 def _load_v1(db: HardenedConnection) -> Session:
+    return Session(db, _runs(db, has_bookmarks=False))
+
+
+def _load_v2(db: HardenedConnection) -> Session:
+    # the run table is unchanged since version 1; bookmarks are read lazily per run
+    return Session(db, _runs(db, has_bookmarks=True))
+
+
+def _runs(db: HardenedConnection, has_bookmarks: bool) -> list[Run]:
     runs = []
     for row in db.iterate("SELECT id, config, parent_run, parent_step, state, created FROM run "
                           "ORDER BY id LIMIT ?", (schema.MAX_RUNS + 1,)):
         if len(runs) >= schema.MAX_RUNS:
             raise db.error(f"has more than {schema.MAX_RUNS} runs")
-        runs.append(_run_v1(db, *row))
-    return Session(db, runs)
+        runs.append(_run(db, *row, has_bookmarks=has_bookmarks))
+    return runs
 
 
-def _run_v1(db: HardenedConnection, run_id: Any, config: Any, parent_run: Any, parent_step: Any,
-            state: Any, created: Any) -> Run:
+def _run(db: HardenedConnection, run_id: Any, config: Any, parent_run: Any, parent_step: Any,
+         state: Any, created: Any, *, has_bookmarks: bool) -> Run:
     if type(run_id) is not int:
         raise db.error(f"has a malformed run id {run_id!r}")
     if not isinstance(config, str) or len(config) > schema.MAX_CONFIG_BYTES:
@@ -102,7 +112,7 @@ def _run_v1(db: HardenedConnection, run_id: Any, config: Any, parent_run: Any, p
         raise db.error(f"run {run_id}: malformed parent ({parent_run!r}, {parent_step!r})")
     if not isinstance(created, (int, float)):
         raise db.error(f"run {run_id}: malformed creation time")
-    return Run(db, run_id, parsed, state, parent, float(created))
+    return Run(db, run_id, parsed, state, parent, float(created), has_bookmarks=has_bookmarks)
 
 
-_LOADERS: dict[int, Callable[[HardenedConnection], Session]] = {1: _load_v1}
+_LOADERS: dict[int, Callable[[HardenedConnection], Session]] = {1: _load_v1, 2: _load_v2}

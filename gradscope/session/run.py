@@ -15,6 +15,7 @@ import numpy as np
 from gradscope.config import RunConfig
 from gradscope.records import Checkpoint, Event, RunState, StepRecord
 from gradscope.session import arrays, schema
+from gradscope.session.bookmarks import SELECT_COLUMNS, Bookmark, bookmark_from_row
 from gradscope.session.errors import MissingEntryError, SessionError
 from gradscope.session.hardened import HardenedConnection
 
@@ -23,8 +24,9 @@ class Run:
     """One recorded run: its config and state, and lazy access to everything it recorded."""
 
     def __init__(self, db: HardenedConnection, run_id: int, config: RunConfig, state: RunState,
-                 parent: tuple[int, int] | None, created: float):
+                 parent: tuple[int, int] | None, created: float, *, has_bookmarks: bool = False):
         self._db = db
+        self._has_bookmarks = has_bookmarks  # False for schema 1 files, which have no bookmark table
         self.id, self.config, self.state, self.parent, self.created = run_id, config, state, parent, created
 
     def __repr__(self) -> str:
@@ -41,6 +43,13 @@ class Run:
         rows = self._db.query("SELECT step FROM step WHERE run_id = ? ORDER BY step LIMIT ?",
                               (self.id, schema.MAX_STEPS + 1))
         return self._step_array([row[0] for row in rows], "steps")
+
+    @cached_property
+    def wall_times(self) -> np.ndarray:
+        """When each of `steps` was recorded (seconds since the epoch, float64)."""
+        rows = self._db.query("SELECT wall_time FROM step WHERE run_id = ? ORDER BY step LIMIT ?",
+                              (self.id, schema.MAX_STEPS + 1))
+        return self._scalar_array([row[0] for row in rows], "wall times")
 
     @cached_property
     def _series(self) -> dict[str, tuple[int, str, np.dtype, tuple[int, ...]]]:
@@ -149,6 +158,21 @@ class Run:
                 raise self._error(f"has an event at step {step} whose detail is not a table")
             events.append(Event(step=step, kind=kind, detail=parsed, wall_time=float(wall_time)))
         return events
+
+    @cached_property
+    def bookmarks(self) -> list[Bookmark]:
+        """The user's bookmarks on this run, by step (none in a schema 1 file). Read once: a
+        bookmark added later shows in a session opened later."""
+        if not self._has_bookmarks:
+            return []
+        found = []
+        for row in self._db.iterate(f"SELECT {SELECT_COLUMNS} FROM bookmark WHERE run_id = ? "
+                                    "ORDER BY step, id LIMIT ?",
+                                    (schema.MAX_NOTE_CHARS, self.id, schema.MAX_BOOKMARKS + 1)):
+            if len(found) >= schema.MAX_BOOKMARKS:
+                raise self._error(f"has more than {schema.MAX_BOOKMARKS} bookmarks")
+            found.append(bookmark_from_row(row, self._error))
+        return found
 
     @cached_property
     def probe_batch(self) -> dict[str, np.ndarray]:

@@ -6,8 +6,12 @@ Scalars (every step) and arrays (probed steps only) live in separate tables so t
 stay tiny. Checkpoint weights and the probe batch are named tensors in their own table.
 
 The reader compares `sqlite_master` with the schema built from this DDL, row for row, so any
-edit here is a new schema version: add `DDL[2]`, bump SCHEMA_VERSION and give the reader a
-loader for version 1 files.
+edit here is a new schema version: add `DDL[n + 1]` and its `UPGRADES[n]`, bump SCHEMA_VERSION
+and give the reader a loader for the new version. `DDL[n]` itself never changes: old files must
+still match it.
+
+Versions: 1 is the recording itself; 2 adds bookmarks (a step of a run with a note), which the
+user adds to a file later, possibly while it is still being recorded.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import sqlite3
 
 # 'GSCP' as a big-endian int32: marks the file as ours in the SQLite header (offset 68).
 APPLICATION_ID = 0x47534350
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # Roles of rows in the tensor table; the probe batch uses step 0.
@@ -52,6 +56,15 @@ DDL: dict[int, tuple[str, ...]] = {
         "data BLOB NOT NULL, UNIQUE (run_id, role, step, name))",
     ),
 }
+# Statements that take a file from version n to n + 1, in place; user_version is set apart.
+UPGRADES: dict[int, tuple[str, ...]] = {
+    1: (
+        "CREATE TABLE bookmark (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, "
+        "step INTEGER NOT NULL, note TEXT NOT NULL, created REAL NOT NULL)",
+        "CREATE INDEX bookmark_by_run ON bookmark (run_id, step)",
+    ),
+}
+DDL[2] = DDL[1] + UPGRADES[1]
 
 # Caps a hostile file cannot talk the reader past; all are far above anything gradscope writes.
 MAX_ELEMENTS = 64 * 2**20          # per array
@@ -63,6 +76,8 @@ MAX_SERIES = 100_000               # per run
 MAX_TENSORS = 100_000              # per checkpoint or probe batch
 MAX_CONFIG_BYTES = 1_000_000
 MAX_DETAIL_BYTES = 1_000_000
+MAX_BOOKMARKS = 10_000             # per run
+MAX_NOTE_CHARS = 2000              # a bookmark's note
 MAX_TEXT_BYTES = 4096              # names, kinds, dtypes, shapes
 MAX_VALUE_BYTES = MAX_ELEMENTS * 8  # the longest blob sqlite may hand us
 

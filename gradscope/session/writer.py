@@ -8,6 +8,10 @@ alone is the whole session, ready to share.
 Threading: a writer belongs to the one thread that created it (the training worker); sqlite3
 refuses calls from any other thread. Only frozen records cross threads, so nothing else needs
 to touch it.
+
+Other processes may write bookmarks into the file while it records (see bookmarks.py); they
+wait for the writer's next commit, and the writer waits the few milliseconds they take.
+Appending to a file of an older schema upgrades it in place first.
 """
 from __future__ import annotations
 
@@ -26,10 +30,12 @@ import numpy as np
 import gradscope
 from gradscope.config import RunConfig
 from gradscope.records import Checkpoint, Event, RunState, StepRecord
-from gradscope.session import arrays, schema
+from gradscope.session import arrays, migrate, schema
 from gradscope.session.errors import SessionError
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
+# how long a statement waits for another writer (a bookmark being added) to let go of the lock
+_BUSY_SECONDS = 5.0
 
 
 def _sqlite_errors(method: Callable) -> Callable:
@@ -66,15 +72,21 @@ class SessionWriter:
             for suffix in ("", *_SIDE_FILES):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
         try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_SECONDS)
             self._conn.execute("PRAGMA trusted_schema = OFF")
-            if not (append and existing == "session"):
+            if append and existing == "session":
+                # an older file is brought to the current schema first, in one transaction
+                migrate.upgrade_file(self._conn, self.path, timeout=_BUSY_SECONDS)
+            else:
                 self._create()
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             self._abandon()
             raise SessionError(self.path, f"cannot create the session file ({exc})") from None
+        except BaseException:
+            self._abandon()
+            raise
         self._last_commit = time.monotonic()
 
     def _create(self) -> None:
@@ -214,7 +226,10 @@ class SessionWriter:
         if self._conn is None:
             raise SessionError(self.path, "the session writer is closed")
         if not self._conn.in_transaction:
-            self._conn.execute("BEGIN")
+            # IMMEDIATE: take the write lock now, while waiting for it is still possible. A
+            # deferred transaction that read first (start_run) could not wait for a bookmark
+            # committed meanwhile by another connection; it would fail at once with BUSY.
+            self._conn.execute("BEGIN IMMEDIATE")
         return self._conn
 
     def _maybe_commit(self) -> None:

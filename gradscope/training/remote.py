@@ -7,8 +7,17 @@ into one session file, and takes commands between two steps:
 
     parent -> child   ("start", config_json, autorun) ("run",) ("pause",) ("step",) ("stop",)
                       ("clip", mode, threshold) ("lr", lr) ("quit",)
+                      ("fork", session_path, run_id, step, changes_json, steps_or_None, autorun)
+                      ("session", path)
     child -> parent   ("ready", info) ("run_started", info) ("batch", run, records, events, states)
                       ("run_ended", run, state) ("failed", run, traceback) ("refused", message)
+
+"fork" starts a fork of run `run_id` at its recorded `step` (gradscope.training.fork) as the next
+live run, like "start": `changes_json` holds the new lr / clip_mode / clip_threshold, `steps` the
+total (None: the parent's). The fork is recorded beside its parent, in `session_path`, which
+becomes the child's session file. A fork that cannot be made is "refused" with the reason.
+"session" stops the run and records the next runs into `path`, closing the file it wrote so far.
+run_started's info names the session file and the parent, [run_id, step] of a fork, else None.
 
 Records cross as plain tuples of numbers and numpy arrays between two processes of ours;
 nothing a user opens travels this way. The child records every run with the engine's
@@ -31,10 +40,12 @@ COALESCE_SECONDS = 0.05   # the child sends what it has at most 20 times a secon
 CHILD_NICENESS = 5        # the window's paint ticks win over training for the CPU
 
 
-def run_info(trainer, run: int, run_id: int | None = None) -> dict[str, Any]:
+def run_info(trainer, run: int, run_id: int | None = None, parent: tuple[int, int] | None = None,
+             session: str | None = None) -> dict[str, Any]:
     """What the GUI learns about a run as it starts (RunStarted.info)."""
     return {"run": run, "config": trainer.config.to_json(), "run_id": run_id,
-            "device": str(trainer.device), "device_note": trainer.device_note or ""}
+            "device": str(trainer.device), "device_note": trainer.device_note or "",
+            "parent": None if parent is None else [int(parent[0]), int(parent[1])], "session": session}
 
 
 def record_to_wire(record: StepRecord) -> tuple:
@@ -105,6 +116,10 @@ class _Server:
                 return
             if command[0] == "start":
                 self._train(command[1], command[2])
+            elif command[0] == "fork":
+                self._train(None, command[6], fork=command[1:6])
+            elif command[0] == "session":
+                self._use_session(command[1])
 
     def _listen(self) -> None:
         while True:
@@ -113,10 +128,10 @@ class _Server:
             except (EOFError, OSError):
                 command = ("quit",)      # the parent is gone
             with self.lock:
-                if command[0] in ("start", "quit"):
+                if command[0] in ("start", "fork", "session", "quit"):
                     if self.trainer is not None:
                         self.trainer.stop()
-                    self.starting = command[0] == "start"
+                    self.starting = command[0] in ("start", "fork")
                     self.early = []
                     self.main_queue.put(command)
                     if command[0] == "quit":
@@ -146,33 +161,56 @@ class _Server:
         except ConfigError as error:
             self.messages.put(("refused", str(error)))
 
-    def _train(self, config_json: str, autorun: bool) -> None:
-        from gradscope.config import RunConfig
+    def _train(self, config_json: str | None, autorun: bool, fork: tuple | None = None) -> None:
+        from gradscope.config import ConfigError, RunConfig
         from gradscope.probes.runner import default_probe_mode
+        from gradscope.session import SessionError
         from gradscope.training import SessionRecorder, Trainer
+        from gradscope.training.fork import plan_fork, start_fork
 
         self.run_index += 1
         index = self.run_index
         forwarder = _Forwarder(self.messages, index)
         trainer = None
+        superseded = False
         try:
-            config = RunConfig.from_json(config_json)
+            plan = None
+            if fork is not None:
+                source, run_id, step, changes_json, steps = fork
+                try:
+                    plan = plan_fork(source, run_id, step, _changes(changes_json), steps)
+                except (ConfigError, SessionError) as error:
+                    self.messages.put(("refused", f"cannot fork: {error}"))
+                    return
+                self._use_session(source)   # a fork is recorded beside its parent
+                forwarder.parent = plan.parent
+            config = plan.config if plan is not None else RunConfig.from_json(config_json)
             if self.writer is None:
                 from gradscope.session import SessionWriter
 
                 self.writer = SessionWriter(self.session_path, append=os.path.exists(self.session_path))
-            recorder = SessionRecorder(self.writer)
-            trainer = Trainer(config, [recorder, forwarder], probe_mode=default_probe_mode("thread"))
+            forwarder.session = self.session_path
+            recorder = SessionRecorder(self.writer, parent=None if plan is None else plan.parent)
+            callbacks, probe_mode = [recorder, forwarder], default_probe_mode("thread")
+            if plan is not None:
+                trainer = start_fork(plan, callbacks, probe_mode=probe_mode)
+            else:
+                trainer = Trainer(config, callbacks, probe_mode=probe_mode)
             forwarder.recorder = recorder
             if not autorun:
                 trainer.pause()
             with self.lock:
-                self.trainer = trainer
-                self.starting = False
-                for command in self.early:
-                    self._control(trainer, command)
-                self.early = []
-            trainer.run()
+                # a newer start, fork, session or quit came while this run was being built: it
+                # would have stopped this run, had it been running
+                superseded = not self.main_queue.empty()
+                if not superseded:
+                    self.trainer = trainer
+                    self.starting = False
+                    for command in self.early:
+                        self._control(trainer, command)
+                    self.early = []
+            if not superseded:
+                trainer.run()
         except Exception:
             forwarder.flush()
             self.messages.put(("failed", index, traceback.format_exc()))
@@ -185,8 +223,39 @@ class _Server:
             if trainer is not None:
                 trainer.close()
             forwarder.flush()
-            state = trainer.state.value if trainer is not None and trainer.state is not None else "failed"
+            if superseded:
+                state = "stopped"
+            else:
+                state = trainer.state.value if trainer is not None and trainer.state is not None else "failed"
             self.messages.put(("run_ended", index, state))
+
+    def _use_session(self, path: str) -> None:
+        """Record the next runs into `path`; the current session file is closed when it is
+        another one (it appears, or is appended to, with the next run)."""
+        path = os.fspath(path)
+        if self.writer is not None and os.path.abspath(path) == os.path.abspath(self.session_path):
+            return
+        writer, self.writer = self.writer, None
+        self.session_path = path
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception as error:   # e.g. the disk is full: say so, go on with the new file
+                self.messages.put(("refused", f"closing the previous session file: {error}"))
+
+
+def _changes(changes_json: str | None) -> dict:
+    import json
+
+    from gradscope.config import ConfigError
+
+    try:
+        changes = json.loads(changes_json) if changes_json else {}
+    except (TypeError, ValueError) as error:
+        raise ConfigError("config", f"the fork's changes are not valid JSON ({error})") from None
+    if not isinstance(changes, dict):
+        raise ConfigError("config", "the fork's changes must be a table of settings")
+    return changes
 
 
 class _Forwarder:
@@ -196,6 +265,8 @@ class _Forwarder:
         self.messages = messages
         self.run_index = run_index
         self.recorder = None
+        self.parent: tuple[int, int] | None = None
+        self.session: str | None = None
         self.records: list[tuple] = []
         self.events: list[tuple] = []
         self.states: list[str] = []
@@ -203,7 +274,7 @@ class _Forwarder:
 
     def on_run_start(self, trainer) -> None:
         run_id = self.recorder.run_id if self.recorder is not None else None
-        self.messages.put(("run_started", run_info(trainer, self.run_index, run_id)))
+        self.messages.put(("run_started", run_info(trainer, self.run_index, run_id, self.parent, self.session)))
 
     def on_step_end(self, trainer, record: StepRecord) -> None:
         self.records.append(record_to_wire(record))

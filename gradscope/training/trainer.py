@@ -54,6 +54,7 @@ class Trainer:
         self.clip_threshold = config.clip_threshold
         self.lr = config.lr
         self.step_index = 0
+        self.first_step = 0   # a trainer checkpoints the step it starts at, whatever the interval
         self.last_probe: int | None = None
         self.state: RunState | None = None
         self.last_record: StepRecord | None = None
@@ -202,7 +203,7 @@ class Trainer:
         self._last_step_began = now
         step = self.step_index
         self._apply_pending(step)
-        if step % self.config.checkpoint_every == 0:
+        if step % self.config.checkpoint_every == 0 or step == self.first_step:
             self._checkpoint(step)
         self._maybe_probe(step)
         probing = self.probe_runner is not None and self.probe_runner.busy
@@ -353,7 +354,7 @@ class Trainer:
             raise RuntimeError("restore a checkpoint into a trainer that has not run, or is paused")
         settings = checkpoints.put_back(checkpoint, self.model, self.optimizer, self.data, self._settings())
         self.lr, self.clip_mode, self.clip_threshold = settings.lr, settings.clip_mode, settings.clip_threshold
-        self.step_index = checkpoint.step
+        self.step_index = self.first_step = checkpoint.step
         self.last_probe = None
 
     def _settings(self) -> checkpoints.Settings:

@@ -29,7 +29,7 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
-def run_gui(sessions_dir: str = "sessions", exit_after_first_paint: bool = False) -> int:
+def run_gui(sessions_dir: str = "sessions", exit_after_first_paint: bool = False, open_path: str | None = None) -> int:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
             and not os.environ.get("QT_QPA_PLATFORM"):
         print("gradscope: no display found (DISPLAY is not set). Run it on a desktop, under xvfb-run, "
@@ -58,6 +58,8 @@ def run_gui(sessions_dir: str = "sessions", exit_after_first_paint: bool = False
         for panel in window.panels.values():
             panel.graphics.viewport().installEventFilter(watcher)
     window.show()
+    if open_path is not None:
+        window.open_file(open_path)
     code = app.exec()
     window.deleteLater()
     return code

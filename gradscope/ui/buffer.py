@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradscope.records import Event, RunState, StepRecord
+from gradscope.records import Event, RunState, StepBlock, StepRecord
 from gradscope.training import Callback
 from gradscope.training.remote import run_info
 
@@ -24,14 +24,15 @@ class RunStarted:
 
 @dataclass
 class Batch:
-    """What one run produced since the last drain."""
+    """What one run produced since the last drain: live records, or a replay's blocks."""
 
     records: list[StepRecord] = field(default_factory=list)
+    blocks: list[StepBlock] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     states: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.records or self.events or self.states)
+        return bool(self.records or self.blocks or self.events or self.states)
 
 
 class RecordBuffer(Callback):
@@ -47,12 +48,13 @@ class RecordBuffer(Callback):
         with self._lock:
             self._parts.append(RunStarted(dict(info)))
 
-    def add(self, records=(), events=(), states=()) -> None:
+    def add(self, records=(), events=(), states=(), blocks=()) -> None:
         with self._lock:
             if not self._parts or not isinstance(self._parts[-1], Batch):
                 self._parts.append(Batch())
             batch = self._parts[-1]
             batch.records.extend(records)
+            batch.blocks.extend(blocks)
             batch.events.extend(events)
             batch.states.extend(state.value if isinstance(state, RunState) else str(state) for state in states)
 

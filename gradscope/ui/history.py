@@ -14,11 +14,12 @@ from __future__ import annotations
 import collections
 import json
 import math
+import warnings
 from typing import Iterable
 
 import numpy as np
 
-from gradscope.records import Event, StepRecord
+from gradscope.records import Event, StepBlock, StepRecord
 
 SERIES_CAPACITY = 1_024
 HEATMAP_ROWS = 400
@@ -72,6 +73,8 @@ class Series:
     """
 
     def __init__(self, capacity: int = SERIES_CAPACITY) -> None:
+        if capacity < 2 or capacity % 2:
+            raise ValueError("a Series needs an even capacity of at least 2")
         self.capacity = capacity
         self._steps = np.empty(capacity, dtype=np.float64)
         self._first = np.empty(capacity, dtype=np.float64)
@@ -102,6 +105,65 @@ class Series:
         self._steps[index] = step
         self._first[index] = value
         self._lo[index] = self._hi[index] = value if finite else np.nan
+
+    def extend(self, steps: np.ndarray, values: np.ndarray) -> None:
+        """Append many pairs at once, with the same result as appending them one by one.
+
+        A bucket always holds the values at positions [j * stride, (j + 1) * stride) of all
+        that were ever appended, and the stride is the smallest power of two that fits them
+        in `capacity` buckets; so the held buckets are merged in groups to the new stride and
+        the new values are reduced into buckets of it, without a Python loop per value."""
+        values = np.asarray(values, dtype=np.float64)
+        k = len(values)
+        if k == 0:
+            return
+        steps = np.asarray(steps, dtype=np.float64)
+        before = self.count
+        total = before + k
+        stride = self.stride
+        while total > self.capacity * stride:
+            stride *= 2
+        if stride != self.stride:
+            self._regroup(stride // self.stride)
+            self.stride = stride
+        finite = np.where(np.isfinite(values), values, np.nan)
+        bucket = (before + np.arange(k)) // stride
+        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+        with np.errstate(invalid="ignore"):
+            lo = np.fmin.reduceat(finite, starts)
+            hi = np.fmax.reduceat(finite, starts)
+        firsts, first_steps, ids = values[starts], steps[starts], bucket[starts]
+        if self.size and ids[0] == self.size - 1:
+            # the first new values top up the newest held bucket
+            index = self.size - 1
+            self._lo[index] = np.fmin(self._lo[index], lo[0])
+            self._hi[index] = np.fmax(self._hi[index], hi[0])
+            lo, hi, firsts, first_steps = lo[1:], hi[1:], firsts[1:], first_steps[1:]
+        end = self.size + len(firsts)
+        self._lo[self.size:end], self._hi[self.size:end] = lo, hi
+        self._first[self.size:end], self._steps[self.size:end] = firsts, first_steps
+        self.size = end
+        self._in_last = total - (end - 1) * stride
+        self.last = float(values[-1])
+
+    @property
+    def count(self) -> int:
+        """How many values were ever appended."""
+        return 0 if self.size == 0 else (self.size - 1) * self.stride + self._in_last
+
+    def _regroup(self, factor: int) -> None:
+        """Merge every `factor` neighbouring buckets into one (what repeated halving does)."""
+        n = self.size
+        if n == 0:
+            return
+        starts = np.arange(0, n, factor)
+        with np.errstate(invalid="ignore"):
+            lo = np.fmin.reduceat(self._lo[:n], starts)
+            hi = np.fmax.reduceat(self._hi[:n], starts)
+        m = len(starts)
+        self._lo[:m], self._hi[:m] = lo, hi
+        self._first[:m], self._steps[:m] = self._first[starts], self._steps[starts]
+        self.size = m
 
     def _halve(self) -> None:
         half = self.capacity // 2
@@ -157,14 +219,21 @@ class Heatmap:
         self._keep = _Decimator(rows)
 
     def append(self, step: int, values: np.ndarray) -> None:
-        if self.image is None or self.image.shape[1] != values.shape[0]:
-            self.image = np.full((self.rows, values.shape[0]), np.nan, dtype=np.float32)
-            self._keep = _Decimator(self.rows)
-        slot = self._keep.admit((self.image, self._steps))
-        if slot is None:
+        self.extend([step], np.asarray(values)[None])
+
+    def extend(self, steps, rows: np.ndarray) -> None:
+        """Rows of one probe each (linear values), oldest first."""
+        if len(rows) == 0:
             return
-        self.image[slot] = log10_finite(values)
-        self._steps[slot] = step
+        logs = log10_finite(rows)
+        for step, row in zip(np.asarray(steps).tolist(), logs):
+            if self.image is None or self.image.shape[1] != row.shape[0]:
+                self.image = np.full((self.rows, row.shape[0]), np.nan, dtype=np.float32)
+                self._keep = _Decimator(self.rows)
+            slot = self._keep.admit((self.image, self._steps))
+            if slot is not None:
+                self.image[slot] = row
+                self._steps[slot] = step
 
     @property
     def size(self) -> int:
@@ -181,6 +250,16 @@ class Heatmap:
     @property
     def filled(self) -> np.ndarray | None:
         return None if self.image is None else self.image[:self.size]
+
+
+def drawn_over_training(name: str) -> bool:
+    """Array series the history needs from every probe, not just the newest: what a replay
+    loads in full (the rest it loads for the probe on show only)."""
+    return name == "hidden_grad_norm" or name.startswith(("gate_saturation/", "activation_saturation"))
+
+
+def _recent(times: np.ndarray) -> np.ndarray:
+    return times[times >= times[-1] - RATE_WINDOW_SECONDS] if len(times) else times
 
 
 def log10_finite(values: np.ndarray) -> np.ndarray:
@@ -223,49 +302,74 @@ class RunHistory:
         self.generation = 0                          # bumped on every change, for redraws
 
     @property
+    def key(self) -> tuple:
+        """Which run this is: a replay's seek makes a new history of the same run."""
+        return self.info.get("run_id"), self.index, self.info.get("config")
+
+    @property
     def label(self) -> str:
         c = self.config
         layers = f" x{c.get('layers')}" if c.get("layers", 1) > 1 else ""
         bidir = " bidir" if c.get("bidirectional") else ""
-        return f"run {self.index}: {self.arch.upper()} H={c.get('hidden')}{layers}{bidir} T={c.get('seq_len')}"
+        number = self.info.get("run_id")
+        number = self.index if number is None else number      # the id `gradscope info` shows
+        return f"run {number}: {self.arch.upper()} H={c.get('hidden')}{layers}{bidir} T={c.get('seq_len')}"
 
     def add_records(self, records: Iterable[StepRecord]) -> None:
-        for record in records:
-            step = record.step
-            scalars = record.scalars
-            for name, value in scalars.items():
-                if name.startswith(_UNDRAWN_PREFIXES):
-                    continue
-                series = self.scalars.get(name)
-                if series is None:
-                    series = self.scalars[name] = Series()
-                series.append(step, value)
-            clipped = scalars.get("clipped", 0.0) > 0.5
-            if len(self._recent_clipped) == CLIP_RATE_WINDOW:
-                self._clipped_in_window -= self._recent_clipped[0]
-            self._recent_clipped.append(clipped)
-            self._clipped_in_window += clipped
-            self.clip_rates.append(step, self.clip_rate)
-            if clipped:
-                self.clip_steps.append(step, scalars.get("grad_norm", np.nan))
-            self._step_times.append(record.wall_time)
-            if record.probed:
-                self._add_probe(step, record.arrays)
-                self._probe_times.append(record.wall_time)
-            self.last_step = max(self.last_step, step)
-            self.steps_seen += 1
+        """Live records go in as one block: the same path a replay takes."""
+        records = list(records)
+        if records:
+            self.add_block(StepBlock.from_records(records))
+
+    def add_block(self, block: StepBlock) -> None:
+        """Take in consecutive steps (live or replayed), in step order after those held."""
+        if not len(block):
+            return
+        for name, (steps, values) in block.scalars.items():
+            if name.startswith(_UNDRAWN_PREFIXES):
+                continue
+            series = self.scalars.get(name)
+            if series is None:
+                series = self.scalars[name] = Series()
+            series.extend(steps, values)
+        self._add_clipping(block)
+        for name, (steps, values) in block.probes.items():
+            if name == "hidden_grad_norm":
+                self.heatmap.extend(steps, values)
+            elif drawn_over_training(name) and values.ndim == 2:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)   # an all-NaN row is a gap
+                    means = np.nanmean(values, axis=1) if values.shape[1] else np.full(len(values), np.nan)
+                self._probed_series(name).extend(steps, means)
+        if block.latest_step is not None:
+            self.latest = dict(block.latest)
+            self.latest_step = int(block.latest_step)
+        self._step_times.extend(_recent(block.wall_times).tolist())
+        self._probe_times.extend(_recent(block.probe_times).tolist())
+        self.probes_seen += len(block.probe_steps)
+        self.last_step = max(self.last_step, int(block.steps.max()))
+        self.steps_seen += len(block)
         self._trim_rates()
         self.generation += 1
 
-    def _add_probe(self, step: int, arrays) -> None:
-        self.latest = dict(arrays)
-        self.latest_step = step
-        self.probes_seen += 1
-        if "hidden_grad_norm" in arrays:
-            self.heatmap.append(step, arrays["hidden_grad_norm"])
-        for name, values in arrays.items():
-            if name.startswith(("gate_saturation/", "activation_saturation")) and values.ndim == 1:
-                self._probed_series(name).append(step, float(np.nanmean(values)) if values.size else np.nan)
+    def _add_clipping(self, block: StepBlock) -> None:
+        """The clip markers and the rolling clip rate over the last CLIP_RATE_WINDOW steps."""
+        steps, flags = block.scalars.get("clipped", (block.steps, np.zeros(len(block))))
+        clipped = (np.nan_to_num(flags) > 0.5).astype(np.int64)
+        held = np.fromiter(self._recent_clipped, dtype=np.int64, count=len(self._recent_clipped))
+        flags_all = np.concatenate([held, clipped])
+        sums = np.concatenate([[0], np.cumsum(flags_all)])
+        ends = np.arange(len(held), len(flags_all)) + 1
+        starts = np.maximum(0, ends - CLIP_RATE_WINDOW)
+        self.clip_rates.extend(steps, (sums[ends] - sums[starts]) / (ends - starts))
+        self._recent_clipped.extend(clipped[-CLIP_RATE_WINDOW:].astype(bool).tolist())
+        self._clipped_in_window = int(sum(self._recent_clipped))
+        if clipped.any():
+            norm_steps, norms = block.scalars.get("grad_norm", (steps, np.full(len(steps), np.nan)))
+            where = np.searchsorted(norm_steps, steps[clipped > 0])
+            found = (where < len(norm_steps)) & (norm_steps[np.minimum(where, len(norm_steps) - 1)] == steps[clipped > 0])
+            values = np.where(found, norms[np.minimum(where, len(norm_steps) - 1)], np.nan)
+            self.clip_steps.extend(steps[clipped > 0], values)
 
     def _probed_series(self, name: str) -> Series:
         series = self.probed.get(name)

@@ -14,15 +14,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget)
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from gradscope.config import ConfigError, RunConfig
 from gradscope.records import RunState
-from gradscope.session.files import SESSION_SUFFIX, copy_session, new_session_path
+from gradscope.session.files import new_session_path
 from gradscope.ui import theme
 from gradscope.ui.bridge import RecordBridge
 from gradscope.ui.buffer import RecordBuffer
 from gradscope.ui.controls import LIVE_SETTINGS, ControlPanel
+from gradscope.ui.documents import SessionDocuments
 from gradscope.ui.frames import FramePacer
 from gradscope.ui.history import Lab
 from gradscope.ui.panels import PANEL_CLASSES
@@ -33,9 +34,9 @@ DEFAULT_CONFIG = RunConfig(arch="rnn", task="adding", hidden=32, seq_len=50, ini
 FINAL_STATES = {state.value for state in RunState if state.is_final}
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SessionDocuments, QMainWindow):
     def __init__(self, sessions_dir: str | os.PathLike = "sessions", config: RunConfig | None = None,
-                 settings: QSettings | None = None):
+                 settings: QSettings | None = None, training: bool = True):
         super().__init__()
         self.setWindowTitle("gradscope: the live lab")
         self.settings = settings if settings is not None else QSettings("gradscope", "gradscope")
@@ -72,11 +73,12 @@ class MainWindow(QMainWindow):
         self.buffer = RecordBuffer()
         self.bridge = RecordBridge(self.buffer, self)
         self.bridge.run_started.connect(self._on_run_started)
-        self.bridge.records_arrived.connect(self._on_records)
+        self.bridge.blocks_arrived.connect(self._on_blocks)
         self.bridge.events_arrived.connect(self._on_events)
         self.bridge.state_changed.connect(self._on_state_changed)
         self.bridge.drained.connect(self.redraw)
         self.pacer = FramePacer(self.redraw, self)
+        self._build_replay()
         self.worker = TrainingWorker(self.buffer, str(self.session_path))
         self.thread = WorkerThread(self)
         self.thread.setObjectName("gradscope-worker")
@@ -87,7 +89,8 @@ class MainWindow(QMainWindow):
         self.worker.run_ended.connect(self._on_run_ended)
         self.worker.setting_refused.connect(self._on_setting_refused)
         # the training process starts now, so Run acts at once when the lecturer presses it
-        self.thread.start()
+        if training:      # off for a window that only replays (`gradscope export`)
+            self.thread.start()
         self.bridge.start()
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
@@ -147,12 +150,7 @@ class MainWindow(QMainWindow):
         self.save_action = action("Save As…", QKeySequence.StandardKey.SaveAs, "Copy this session file elsewhere",
                                   self.save_as)
         self.save_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction(self.save_action)
-        quit_action = QAction("Quit", self)
-        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        quit_action.triggered.connect(self.close)
-        menu.addAction(quit_action)
+        self._build_file_menu(self.menuBar().addMenu("&File"))
         run_menu = self.menuBar().addMenu("&Run")
         for act in (self.run_action, self.step_action, self.reset_action):
             run_menu.addAction(act)
@@ -206,7 +204,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def toggle_run(self) -> None:
-        if self.state == "running":
+        if self.mode == "replay":
+            self.replay.toggle_play()
+        elif self.state == "running":
             self.worker.pause()
         elif self.state in ("paused", "starting") and self.live:
             self.worker.resume()
@@ -215,6 +215,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def step(self) -> None:
+        if self.mode == "replay":
+            self.replay.step_by(1)
+            return
         if not self.live:
             self.start_run(autorun=False)
         elif self.state == "running":
@@ -223,9 +226,12 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def reset(self) -> None:
+        if self.mode == "replay":
+            self.new_live_session()
         self.start_run(autorun=False)
 
     def start_run(self, autorun: bool) -> None:
+        self.worker.set_session(str(self.session_path))
         self.worker.start_run(self.config, autorun=autorun)
         self.banner_bar.hide()
         self.state = "starting"
@@ -234,6 +240,10 @@ class MainWindow(QMainWindow):
     @Slot(object, str)
     def _on_config_changed(self, config: RunConfig, name: str) -> None:
         self.settings.setValue("run/config", config.to_json())
+        if self.mode == "replay":
+            # nothing trains: the threshold asks what-if, and Fork from here takes the rest
+            self._show_what_if()
+            return
         if name in LIVE_SETTINGS:
             self._show_threshold()
             if self.live:
@@ -258,11 +268,17 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_setting_refused(self, message: str) -> None:
         self.statusBar().showMessage(f"Refused: {message}", 8000)
+        if message.startswith("cannot fork") and self.state == "starting":
+            self.state = "idle"
+            self._update_actions()
+            self._file_error("Cannot fork", message)
 
     # -- what the bridge brings ------------------------------------------------------------------
 
     @Slot(dict)
     def _on_run_started(self, info: dict) -> None:
+        if info.get("reset"):            # a replay's seek rebuilds the lab from scratch
+            self.lab = Lab()
         self.lab.start_run(info)
         self.device = info.get("device", "")
         if info.get("device_note"):
@@ -270,9 +286,10 @@ class MainWindow(QMainWindow):
         self.banner_bar.hide()
 
     @Slot(list)
-    def _on_records(self, records: list) -> None:
+    def _on_blocks(self, blocks: list) -> None:
         if self.lab.current is not None:
-            self.lab.current.add_records(records)
+            for block in blocks:
+                self.lab.current.add_block(block)
 
     @Slot(list)
     def _on_events(self, events: list) -> None:
@@ -338,43 +355,22 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     def _update_actions(self) -> None:
-        self.run_action.setText("Pause" if self.state == "running" else "Run")
+        if self.mode == "replay":
+            self.run_action.setText("Pause" if self.replay.playing else "Play")
+        else:
+            self.run_action.setText("Pause" if self.state == "running" else "Run")
         self._update_status()
 
     def _update_status(self) -> None:
         run = self.lab.current
         labels = self.status_labels
-        labels["state"].setText(self.state)
+        labels["state"].setText("replay" if self.mode == "replay" else self.state)
         labels["step"].setText(f"step {run.last_step + 1}" if run is not None else "step 0")
         labels["speed"].setText(f"{run.steps_per_second:.0f} steps/s" if run is not None else "")
         labels["probes"].setText(f"{run.probes_per_second:.1f} probes/s" if run is not None else "")
         labels["device"].setText(self.device or "")
 
     # -- files and closing -------------------------------------------------------------------------
-
-    @Slot()
-    def save_as(self, path: str | None = None) -> Path | None:
-        """Copy the session as committed so far (recording goes on in the live file)."""
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Save session as", str(self.sessions_dir),
-                                                  f"gradscope sessions (*{SESSION_SUFFIX})")
-            if not path:
-                return None
-        target = Path(path)
-        if target.suffix != SESSION_SUFFIX:
-            target = target.with_suffix(SESSION_SUFFIX)
-        if target.resolve() == self.session_path.resolve():
-            return target
-        if not self.session_path.exists():
-            self.statusBar().showMessage("Nothing recorded yet: press Run first", 8000)
-            return None
-        try:
-            copy_session(self.session_path, target)
-        except (OSError, sqlite3.Error) as error:
-            QMessageBox.warning(self, "Save failed", f"Could not save the session to {target}:\n{error}")
-            return None
-        self.statusBar().showMessage(f"Saved a copy to {target}; recording goes on in {self.session_path}", 8000)
-        return target
 
     def closeEvent(self, event) -> None:
         if not self._closed:
@@ -384,6 +380,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("run/config", self.config.to_json())
             self.bridge.timer.stop()
             self.pacer.stop()
+            self.replay.close()
             self.thread.shutdown(self.worker, 2000)
             self.bridge.stop()
         super().closeEvent(event)

@@ -60,6 +60,19 @@ class TrainingWorker(QObject):
     def set_learning_rate(self, lr: float) -> None:
         self.process.send("lr", float(lr))
 
+    def fork(self, session_path: str, run_id: int, step: int, changes: dict | None = None,
+             steps: int | None = None, autorun: bool = True) -> None:
+        """Fork run `run_id` of `session_path` at its recorded `step` as the next live run, with
+        `changes` (lr, clip_mode, clip_threshold); it is recorded into `session_path`."""
+        import json
+
+        self.process.send("fork", str(session_path), int(run_id), int(step), json.dumps(dict(changes or {})),
+                          None if steps is None else int(steps), bool(autorun))
+
+    def set_session(self, path: str) -> None:
+        """Record the next runs (fresh or forks) into `path`; the run training now stops."""
+        self.process.send("session", str(path))
+
     # -- the worker thread -----------------------------------------------------------------------
 
     @Slot()

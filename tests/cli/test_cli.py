@@ -75,6 +75,19 @@ def test_info_prints_runs_series_and_events(tmp_path, capsys):
     assert summary["runs"][0]["config"]["seq_len"] == 8
 
 
+def test_info_lists_bookmarks_per_run(tmp_path, capsys):
+    from gradscope.session import add_bookmark
+    path = tmp_path / "run.gscope"
+    run_cli("record", *FAST, "--steps", "3", "-o", path, capsys=capsys)
+    bookmark = add_bookmark(path, 0, 1, "look here")
+    code, out, _ = run_cli("info", path, capsys=capsys)
+    assert code == 0 and "(schema 2," in out and "bookmarks: 1" in out
+    assert f"step 1: look here  [#{bookmark.id}]" in out
+    code, out, _ = run_cli("info", path, "--json", capsys=capsys)
+    assert json.loads(out)["runs"][0]["bookmarks"] == [
+        {"id": bookmark.id, "step": 1, "note": "look here", "created": bookmark.created}]
+
+
 @pytest.mark.parametrize("args, option", [
     (["--arch", "transformer"], "--arch"),
     (["--seq-len", "0"], "--seq-len"),

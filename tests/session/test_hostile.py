@@ -15,7 +15,8 @@ from typing import Callable
 import pytest
 
 from session_samples import write_sample
-from gradscope.session import MissingEntryError, SessionError, format_info, open_session, session_info
+from gradscope.session import (MissingEntryError, SessionError, add_bookmark, format_info, open_session,
+                               session_info)
 
 PER_FILE_SECONDS = 5.0
 
@@ -24,7 +25,7 @@ def read_everything(path: Path) -> None:
     """Open and touch every part of the session, as the GUI, the CLI and a notebook would."""
     with open_session(path, timeout=2.0) as session:
         for run in session.runs:
-            _ = run.config, run.state, run.parent, run.events, run.probe_batch
+            _ = run.config, run.state, run.parent, run.events, run.probe_batch, run.bookmarks
             for name in run.series_names():
                 run.series_with_steps(name)
                 run.series_steps(name)
@@ -42,6 +43,7 @@ def read_everything(path: Path) -> None:
 def pristine(tmp_path_factory) -> bytes:
     path = tmp_path_factory.mktemp("pristine") / "sample.gscope"
     write_sample(path, steps=6, probe_every=2)
+    add_bookmark(path, 0, 3, "the gradient vanishes here")
     read_everything(path)
     return path.read_bytes()
 
@@ -78,7 +80,7 @@ SQL_CASES = {
                                   "hex(randomblob(9)) AS value"], "changed definition of view 'meta'"),
     "dropped index": (["DROP INDEX event_by_run"], "lacks the index 'event_by_run'"),
     "newer schema": (["PRAGMA user_version = 99"],
-                     "written by a newer gradscope \\(schema 99\\); this version reads up to schema 1"),
+                     "needs gradscope schema 99 .*newer gradscope.* reads up to schema 2, so update gradscope"),
     "no schema version": (["PRAGMA user_version = 0"], "no valid gradscope schema version"),
     "other application": (["PRAGMA application_id = 42"], "not a gradscope session \\(application_id 42\\)"),
     "shape of wrong size": (["UPDATE series SET shape = '[6]' WHERE name = 'hidden_grad_norm'"],

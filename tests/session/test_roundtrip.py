@@ -12,8 +12,8 @@ import torch
 from session_samples import PROBE_BATCH, make_checkpoint, make_record, write_sample
 from gradscope.config import RunConfig
 from gradscope.records import RunState, StepRecord
-from gradscope.session import (APPLICATION_ID, MissingEntryError, SessionError, SessionWriter,
-                               format_info, load_session, open_session, session_info)
+from gradscope.session import (APPLICATION_ID, SCHEMA_VERSION, MissingEntryError, SessionError,
+                               SessionWriter, format_info, load_session, open_session, session_info)
 
 
 def assert_same_array(got: np.ndarray, want: np.ndarray) -> None:
@@ -29,7 +29,7 @@ def test_runs_configs_states_and_parents(sample):
         assert session.run(0).state is RunState.FINISHED
         assert session.run(1).state is RunState.DIVERGED
         assert session.run(0).parent is None and session.run(1).parent == (0, 5)
-        assert session.schema_version == 1 and session.meta["writer"].startswith("gradscope ")
+        assert session.schema_version == SCHEMA_VERSION == 2 and session.meta["writer"].startswith("gradscope ")
 
 
 def test_every_series_round_trips_with_steps(sample):

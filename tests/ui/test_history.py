@@ -72,3 +72,92 @@ def test_the_decay_line_is_the_geometric_mean_of_the_step_norms_raised_to_the_di
     assert np.allclose(line, [expected_mean ** 3, expected_mean ** 2, expected_mean, 1.0])
     line, mean = decay_line(np.array([0.9] * 300))
     assert np.isclose(line[0], 0.9 ** 299, rtol=1e-9)          # 1e-14: no underflow to 0
+
+
+def _series_state(series: Series) -> tuple:
+    return (series.size, series.stride, series.count, series.last, series.steps.tolist(), series.values.tolist(),
+            series.lo.tolist(), series.hi.tolist())
+
+
+def test_extending_a_series_in_chunks_equals_appending_one_value_at_a_time():
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        capacity = int(rng.choice([2, 4, 8, 16]))
+        n = int(rng.integers(1, 400))
+        values = rng.lognormal(size=n)
+        values[rng.random(n) < 0.05] = np.nan
+        values[rng.random(n) < 0.03] = np.inf
+        steps = np.cumsum(rng.integers(1, 4, size=n)).astype(float)
+        one, chunked = Series(capacity), Series(capacity)
+        for step, value in zip(steps, values):
+            one.append(step, value)
+        start = 0
+        while start < n:
+            stop = start + int(rng.integers(1, 60))
+            chunked.extend(steps[start:stop], values[start:stop])
+            start = stop
+        a, b = _series_state(one), _series_state(chunked)
+        assert a[:3] == b[:3], (trial, a[:3], b[:3])
+        for left, right in zip(a[3:], b[3:]):
+            assert np.array_equal(np.asarray(left, float), np.asarray(right, float), equal_nan=True), trial
+
+
+def _history_state(run) -> dict:
+    state = {name: _series_state(series) for name, series in {**run.scalars, **run.probed}.items()}
+    state["clip_steps"] = _series_state(run.clip_steps)
+    state["clip_rates"] = _series_state(run.clip_rates)
+    state["heatmap"] = (run.heatmap.steps.tolist(), None if run.heatmap.filled is None else run.heatmap.filled.tolist())
+    state["latest"] = (run.latest_step, {name: value.tolist() for name, value in run.latest.items()})
+    state["counts"] = (run.last_step, run.steps_seen, run.probes_seen, run.clip_rate)
+    return state
+
+
+def test_a_history_fed_one_block_equals_one_fed_record_batches():
+    """A replay's seek hands the history everything up to a step as one block; live training
+    hands it small batches. Both must give the panels the same arrays."""
+    from gradscope.records import StepBlock
+    from gradscope.ui import history
+
+    rng = np.random.default_rng(7)
+    records = []
+    for step in range(3000):
+        arrays = {}
+        scalars = {"loss": float(rng.lognormal()), "grad_norm": float(rng.lognormal(1.0)),
+                   "clipped": float(rng.random() < 0.3)}
+        if step % 7 == 0:
+            arrays = {"hidden_grad_norm": rng.lognormal(size=5), "gate_saturation/forget": rng.random(5),
+                      "gates/forget": rng.random((5, 3))}
+            scalars["spectral_radius/W_hh"] = float(rng.random())
+        if step == 1500:
+            scalars["loss"] = float("nan")
+        records.append(StepRecord(step, scalars, arrays, wall_time=step * 0.01))
+    live, replay = Lab().start_run(info(arch="lstm")), Lab().start_run(info(arch="lstm"))
+    start = 0
+    while start < len(records):
+        stop = start + int(rng.integers(1, 40))
+        live.add_records(records[start:stop])
+        start = stop
+    replay.add_block(StepBlock.from_records(records))
+    a, b = _history_state(live), _history_state(replay)
+    assert a.keys() == b.keys() and "spectral_radius/W_hh" in a
+    for key in a:
+        assert repr(a[key]) == repr(b[key]), key
+    assert live.scalars["loss"].stride > 1 and live.heatmap.stride > 1 or history.HEATMAP_ROWS > 3000 // 7
+
+
+def test_what_if_clipping_picks_the_steps_above_the_threshold_with_torchs_scale():
+    from gradscope.session.player import WhatIf
+
+    norms = np.array([0.5, 2.0, np.nan, 4.0, 1.0, np.inf])
+    what = WhatIf(np.arange(6), norms, 1.0)
+    assert what.steps.tolist() == [1, 3] and what.total == 4 and what.fraction == 0.5
+    assert np.allclose(what.scales, [1.0 / (2.0 + 1e-6), 1.0 / (4.0 + 1e-6)], rtol=0, atol=1e-15)
+    assert "2 of 4" in what.describe() and "50%" in what.describe()
+    assert WhatIf(np.arange(3), np.array([0.1, 0.2, 0.3]), 5.0).count == 0
+    import torch
+
+    for norm, scale in zip(what.norms, what.scales):    # what torch's clipping really does
+        weight = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+        weight.grad = torch.tensor([norm, 0.0, 0.0], dtype=torch.float64)
+        torch.nn.utils.clip_grads_with_norm_([weight], 1.0, torch.tensor(norm, dtype=torch.float64))
+        assert float(weight.grad.norm()) / norm == scale

@@ -85,18 +85,12 @@ class Panel(QWidget):
         return plot
 
     def _sync_markers(self, run: RunHistory | None) -> None:
-        if run is not self._marked_run:
-            for plot in self.step_plots:
-                for line in self._markers[id(plot)]:
-                    plot.removeItem(line)
-                self._markers[id(plot)] = []
-            self._marked_run = run
-        if run is None:
-            return
-        wanted = run.markers[-MAX_MARKERS:]
+        self._marked_run = run
+        wanted = run.markers[-MAX_MARKERS:] if run is not None else []
         for plot in self.step_plots:
             lines = self._markers[id(plot)]
-            if len(lines) == len(wanted) and (not lines or lines[-1].marked_event is wanted[-1]):
+            # the same events (a replay's seek hands the same ones to a new run) keep their lines
+            if len(lines) == len(wanted) and all(line.marked_event is event for line, event in zip(lines, wanted)):
                 continue
             for line in lines:
                 plot.removeItem(line)

@@ -36,6 +36,11 @@ class GatesPanel(Panel):
         self.activation_plot: pg.PlotItem | None = None
         self.activation_curve = None
 
+    @staticmethod
+    def _build_key(run: RunHistory) -> tuple:
+        """What the panel's plots depend on; another run of the same kind reuses them."""
+        return run.arch, run.gates, run.config.get("nonlinearity", "tanh")
+
     def _build(self, run: RunHistory) -> None:
         self.graphics.clear()
         self.step_plots.clear()
@@ -43,7 +48,7 @@ class GatesPanel(Panel):
         self._marked_run = None
         self.gate_images, self.gate_plots, self.saturation_curves = {}, [], {}
         self.cell_plot = self.activation_plot = None
-        self._arch = run.arch
+        self._arch = self._build_key(run)
         columns = max(len(run.gates), 2)
         if run.gates:
             self.note.setText(f"{run.arch.upper()} gates for the probe sequence: 0 is closed, 1 is open.")
@@ -90,7 +95,7 @@ class GatesPanel(Panel):
     def draw(self, lab: Lab, run: RunHistory | None) -> None:
         if run is None:
             return
-        if run.arch != self._arch or self._marked_run not in (None, run):
+        if self._build_key(run) != self._arch:
             self._build(run)
         last = max(run.last_step, 1)
         shown = []

@@ -46,9 +46,11 @@ class TaskPanel(Panel):
         self.plot.addItem(self.forecast)
         self.metric_curve = new_curve(self.plot, "green", None, long=True)
         self._mode: str | None = None
+        self._mode_key: tuple | None = None
 
     def _set_mode(self, mode: str, run: RunHistory) -> None:
         self._mode = mode
+        self._mode_key = run.key
         self.step_plots.clear()
         self._markers.clear()
         self._markers[id(self.plot)] = []
@@ -79,7 +81,7 @@ class TaskPanel(Panel):
             mode = "forecast"
         else:
             mode = "accuracy" if "metric/accuracy" in run.scalars else "metric"
-        if mode != self._mode or self._marked_run not in (None, run):
+        if mode != self._mode or self._mode_key != run.key:
             self._set_mode(mode, run)
         if mode == "text":
             self._draw_text(run)

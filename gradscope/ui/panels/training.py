@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QCheckBox, QLabel
 
 from gradscope.ui import theme
 from gradscope.ui.history import CLIP_RATE_WINDOW, Lab, RunHistory
@@ -101,9 +101,42 @@ class GradNormPanel(Panel):
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
         self.rate_curve = new_curve(self.rate_plot, "red", long=True)
         self.range = RangeKeeper(self.plot, log_y=True)
+        # on a replay: what the dragged threshold would have clipped of the recorded norms
+        self.what_if_markers = new_curve(self.plot, "purple", "would clip (what-if)", width=2, connect="pairs")
+        self.what_if_label = QLabel()
+        self.what_if_label.setWordWrap(True)
+        self.what_if_label.setStyleSheet(f"color: {theme.COLORS['purple']}; font-size: {theme.FONT_POINTS}pt; "
+                                         "font-weight: bold; padding: 2px 6px;")
+        self.layout_.addWidget(self.what_if_label)
+        self.what_if_label.hide()
+        self.what_if = None
         self.threshold_value = 1.0
         self.clip_mode = "none"
         self.set_threshold(1.0, "none")
+
+    def show_what_if(self, what_if) -> None:
+        """Mark the recorded steps a hypothetical threshold would clip (a `WhatIf`), or None."""
+        self.what_if = what_if
+        if what_if is None:
+            self.what_if_markers.clear_values()
+            self.what_if_label.hide()
+            return
+        self.what_if_label.setText(f"What if: {what_if.describe()}.")
+        self.what_if_label.show()
+        self._draw_what_if()
+
+    def _draw_what_if(self) -> None:
+        """Ticks from 3% to 9% of the view's height below each norm the threshold would clip."""
+        what_if = self.what_if
+        if what_if is None or not what_if.count:
+            self.what_if_markers.clear_values()
+            return
+        low, high = self.range.y if self.range.y is not None else (0.0, 1.0)
+        span = max(high - low, 0.1)
+        y = np.empty(2 * what_if.count)
+        y[0::2] = what_if.norms * 10 ** (-0.03 * span)
+        y[1::2] = what_if.norms * 10 ** (-0.09 * span)
+        self.what_if_markers.show_values(np.repeat(what_if.steps, 2), y)
 
     def set_threshold(self, value: float, mode: str) -> None:
         """Show the threshold in force (the line is the live setting, not a record)."""
@@ -140,6 +173,7 @@ class GradNormPanel(Panel):
         if self.clip_mode == "norm":
             shown.append(np.array([self.threshold_value]))
         self.range.update(steps, shown)
+        self._draw_what_if()
 
     def _draw_clip_markers(self, run: RunHistory) -> None:
         """Ticks from 3% to 9% of the view's height above the highest clipped norm of each

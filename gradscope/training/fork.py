@@ -1,0 +1,271 @@
+"""Forking a recorded run: a new run that starts at step S of run R, with other settings.
+
+`plan_fork` reads what a fork needs from the session and checks the request: the run and its
+recorded step S, the nearest checkpoint at or before S, the parent's setting changes
+(lr_changed, clip_threshold_changed, clip_mode_changed) up to S, its probe batch and config,
+and the new settings (lr, clip_mode, clip_threshold and the total number of steps). Every
+problem is a ConfigError naming the option (run, step, steps, lr, ...), in one line.
+
+`start_fork` builds a Trainer that stands exactly where the parent stood at step S. A silent
+twin restores the checkpoint and trains forward to S, applying the parent's setting changes
+at the steps where they happened; it records, probes and emits nothing. Its state at S (weights,
+optimiser, data stream, the settings in force) becomes a checkpoint that the fork's trainer
+restores, and the fork's settings are queued, so its first step, S, records them as the usual
+setting-change events. Record it with `SessionRecorder(writer, parent=plan.parent)`.
+
+The fork probes the parent's probe batch, and with a fixed cadence it probes the parent's
+steps, so a fork with unchanged settings reproduces the parent's records exactly from S on.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from gradscope.config import CLIP_MODES, ConfigError, RunConfig
+from gradscope.records import Checkpoint, EventKind, RunState
+from gradscope.training import checkpoints
+from gradscope.training.cadence import AutoCadence
+
+SETTINGS = ("lr", "clip_mode", "clip_threshold")
+SETTING_EVENTS = {EventKind.LR_CHANGED.value: "lr", EventKind.CLIP_THRESHOLD_CHANGED.value: "clip_threshold",
+                  EventKind.CLIP_MODE_CHANGED.value: "clip_mode"}
+_SETTINGS_KEYS = ("settings/lr", "settings/clip_mode", "settings/clip_threshold")
+
+
+@dataclass(frozen=True)
+class ForkPlan:
+    """Everything a fork needs, read from the session and checked; the file is closed."""
+
+    parent: tuple[int, int]                   # (run id, step S) of the parent
+    parent_config: RunConfig
+    config: RunConfig                         # the fork's: the settings it trains with from S, its total steps
+    checkpoint: Checkpoint                    # the parent's nearest at or before S, its settings made explicit
+    replay: Mapping[int, Mapping[str, Any]]   # the parent's setting changes after the checkpoint, up to S
+    settings_at_step: Mapping[str, Any]       # the parent's settings in force at S (its changes at S made)
+    probe_batch: Mapping[str, np.ndarray] = field(default_factory=dict)
+    probed_before: int | None = None          # the parent's last probe at or before S
+    source: str | None = None                 # the session file
+
+    @property
+    def run_id(self) -> int:
+        return self.parent[0]
+
+    @property
+    def step(self) -> int:
+        return self.parent[1]
+
+    @property
+    def changed(self) -> dict[str, Any]:
+        """The settings the fork changes, against the parent's at S."""
+        return {name: getattr(self.config, name) for name in SETTINGS
+                if getattr(self.config, name) != self.settings_at_step[name]}
+
+
+def plan_fork(source, run_id: int | None, step: int, changes: Mapping[str, Any] | None = None,
+              steps: int | None = None) -> ForkPlan:
+    """Check a fork of run `run_id` at its recorded step `step` and read what it needs.
+
+    `source` is a session path, an open Session or a Run (then `run_id` may be None).
+    `changes` holds new values of lr, clip_mode and clip_threshold; `steps` is the fork's total
+    number of steps (default: the parent's), counted from step 0 like the parent's.
+    """
+    from gradscope.session import open_session
+    from gradscope.session.reader import Session
+    from gradscope.session.run import Run
+
+    if isinstance(source, Run):
+        if run_id is not None and run_id != source.id:
+            raise ConfigError("run", f"asked for run {run_id} but was given run {source.id}")
+        return _plan(source, _path(source), source.id, step, changes, steps)
+    if isinstance(source, Session):
+        return _plan(_find_run(source, run_id), str(source.path), run_id, step, changes, steps)
+    with open_session(source) as session:
+        return _plan(_find_run(session, run_id), os.fspath(source), run_id, step, changes, steps)
+
+
+def start_fork(plan: ForkPlan, callbacks=None, probe_mode: str | None = None, task=None):
+    """A Trainer for the fork, standing at step S with the fork's settings queued; `run()` it."""
+    from gradscope.training.trainer import Trainer
+
+    trainer = Trainer(plan.config, callbacks, task=task, probe_mode=probe_mode)
+    try:
+        prepare_fork(trainer, plan)
+    except BaseException:
+        trainer.close()
+        raise
+    return trainer
+
+
+def prepare_fork(trainer, plan: ForkPlan) -> None:
+    """Bring a trainer that has not started to the parent's step S, the fork's settings queued."""
+    if trainer.started:
+        raise RuntimeError("a fork starts in a trainer that has not run")
+    trainer.restore(fast_forward(plan, trainer.task))
+    inputs, targets = plan.probe_batch.get("inputs"), plan.probe_batch.get("targets")
+    if inputs is not None and targets is not None:
+        # the parent's probe batch, so that probed quantities compare between the two
+        trainer.probe_inputs = torch.from_numpy(np.array(inputs))
+        trainer.probe_targets = torch.from_numpy(np.array(targets))
+    if plan.config.probe_every and plan.probed_before is not None and plan.probed_before < plan.step:
+        trainer.last_probe = plan.probed_before   # a fixed cadence goes on probing the parent's steps
+    trainer.control.request(**{name: getattr(plan.config, name) for name in SETTINGS})
+
+
+def fast_forward(plan: ForkPlan, task=None) -> Checkpoint:
+    """The parent's state at step S, as a checkpoint: trained silently from the plan's
+    checkpoint, the parent's setting changes applied at their steps."""
+    from gradscope.training.trainer import Trainer
+
+    start, target = plan.checkpoint.step, plan.step
+    if start < target:
+        # enough steps that the twin never finishes (a fork may have fewer than its parent)
+        config = plan.parent_config.replace(steps=max(plan.parent_config.steps, target + 1))
+        with Trainer(config, task=task, probe_mode="thread") as twin:
+            twin.cadence = _NoProbes()
+            twin.restore(plan.checkpoint)
+            for step in range(start, target):
+                if step in plan.replay:
+                    twin.control.request(**plan.replay[step])
+                twin.step()
+                if twin.state is RunState.DIVERGED or twin.step_index != step + 1:
+                    raise ConfigError("step", f"replaying run {plan.run_id} from its checkpoint at step {start} "
+                                      f"went non-finite at step {step}, before step {target}")
+            model, optimizer, data = twin.model, twin.optimizer, twin.data
+            return checkpoints.take(target, model, optimizer, data, _settings(plan.settings_at_step))
+    state = {k: v for k, v in plan.checkpoint.optimizer.items() if k not in _SETTINGS_KEYS}
+    state.update(_settings_arrays(plan.settings_at_step))
+    return Checkpoint(step=target, weights=plan.checkpoint.weights, optimizer=state)
+
+
+class _NoProbes(AutoCadence):
+    """The twin's cadence: never a probe."""
+
+    def due(self, step: int, last_probe: int | None) -> bool:
+        return False
+
+
+# -- planning -------------------------------------------------------------------------------------
+
+def _plan(run, path: str | None, run_id: int, step: Any, changes: Mapping[str, Any] | None,
+          steps: Any) -> ForkPlan:
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+        raise ConfigError("step", f"must be a whole number, not {step!r}")
+    step = int(step)
+    recorded = run.steps
+    if len(recorded) == 0:
+        raise ConfigError("step", f"run {run.id} recorded no steps; there is nothing to fork from")
+    if step not in set(recorded.tolist()):
+        raise ConfigError("step", f"run {run.id} has no recorded step {step}; "
+                          f"it recorded steps {int(recorded[0])} to {int(recorded[-1])}")
+    saved = run.checkpoint_steps()
+    before = saved[saved <= step]
+    if len(before) == 0:
+        first = f"its first is at step {int(saved[0])}" if len(saved) else "it has none"
+        raise ConfigError("step", f"run {run.id} has no checkpoint at or before step {step} ({first}); "
+                          "fork from a later step")
+    events = run.events
+    if any(event.kind == EventKind.DIVERGED.value and event.step == step for event in events):
+        raise ConfigError("step", f"run {run.id} diverged at step {step}; a fork there diverges too, "
+                          "fork from an earlier step")
+    checkpoint = run.checkpoint(int(before[-1]))
+    start = checkpoint.step
+    history = _setting_history(run, events, step)
+    # the checkpoint holds the settings in force at its step (its step's changes made); one
+    # from before settings were saved gets them from the config and the changes up to there
+    settings_at_start = _stored_settings(checkpoint)
+    if settings_at_start is None:
+        settings_at_start = {name: getattr(run.config, name) for name in SETTINGS}
+        for at in sorted(at for at in history if at <= start):
+            settings_at_start.update(history[at])
+    settings = dict(settings_at_start)
+    for at in sorted(at for at in history if start < at <= step):
+        settings.update(history[at])
+    replay = {at: dict(change) for at, change in history.items() if start < at < step}
+    config = _fork_config(run.config, settings, changes, steps, step)
+    with_settings = {k: v for k, v in checkpoint.optimizer.items() if k not in _SETTINGS_KEYS}
+    with_settings.update(_settings_arrays(settings_at_start))
+    return ForkPlan(parent=(run.id, step), parent_config=run.config, config=config,
+                    checkpoint=Checkpoint(step=start, weights=checkpoint.weights, optimizer=with_settings),
+                    replay=replay, settings_at_step=settings, probe_batch=dict(run.probe_batch),
+                    probed_before=_last_probe(run, step), source=path)
+
+
+def _find_run(session, run_id: Any):
+    if isinstance(run_id, bool) or not isinstance(run_id, (int, np.integer)):
+        raise ConfigError("run", f"must be a whole number, not {run_id!r}")
+    ids = [run.id for run in session.runs]
+    if int(run_id) not in ids:
+        held = f"its runs are {', '.join(map(str, ids))}" if ids else "it holds no runs"
+        raise ConfigError("run", f"{session.path} has no run {int(run_id)}; {held}")
+    return session.run(int(run_id))
+
+
+def _path(run) -> str | None:
+    path = getattr(getattr(run, "_db", None), "path", None)
+    return None if path is None else os.fspath(path)
+
+
+def _fork_config(parent: RunConfig, settings: dict, changes: Mapping[str, Any] | None, steps: Any,
+                 step: int) -> RunConfig:
+    changes = dict(changes or {})
+    for name in changes:
+        if name not in SETTINGS:
+            raise ConfigError(name, "a fork changes only lr, clip_mode and clip_threshold (and --steps)")
+    total = parent.steps if steps is None else steps
+    if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total <= step:
+        raise ConfigError("steps", f"the fork starts at step {step}; its total number of steps must be "
+                          f"a whole number above {step}, not {total!r}")
+    return RunConfig.from_dict({**parent.to_dict(), **settings, **changes, "steps": int(total)})
+
+
+def _setting_history(run, events, step: int) -> dict[int, dict[str, Any]]:
+    """The parent's setting changes up to `step`, by step: {step: {setting: new value}}."""
+    history: dict[int, dict[str, Any]] = {}
+    for event in events:
+        name = SETTING_EVENTS.get(event.kind)
+        if name is None or event.step > step:
+            continue
+        value = event.detail.get("new")
+        valid = value in CLIP_MODES if name == "clip_mode" else (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value) and value > 0)
+        if not valid:
+            from gradscope.session import SessionError
+
+            raise SessionError(_path(run), f"run {run.id}: a {event.kind} event at step {event.step} "
+                               f"has a malformed new value {value!r}")
+        history.setdefault(event.step, {})[name] = value if name == "clip_mode" else float(value)
+    return history
+
+
+def _stored_settings(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    extra = checkpoint.optimizer
+    if not all(key in extra for key in _SETTINGS_KEYS):
+        return None      # a checkpoint from before settings were saved: the events say
+    mode = int(extra["settings/clip_mode"])
+    if not 0 <= mode < len(CLIP_MODES):
+        return None
+    return {"lr": float(extra["settings/lr"]), "clip_mode": CLIP_MODES[mode],
+            "clip_threshold": float(extra["settings/clip_threshold"])}
+
+
+def _settings(values: Mapping[str, Any]) -> checkpoints.Settings:
+    return checkpoints.Settings(lr=values["lr"], clip_mode=values["clip_mode"], clip_threshold=values["clip_threshold"])
+
+
+def _settings_arrays(values: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    return {"settings/lr": np.float64(values["lr"]), "settings/clip_threshold": np.float64(values["clip_threshold"]),
+            "settings/clip_mode": np.int64(CLIP_MODES.index(values["clip_mode"]))}
+
+
+def _last_probe(run, step: int) -> int | None:
+    """The parent's last probed step at or before `step` (None when it probed none)."""
+    names = [name for name, (kind, _, _) in run.series_names().items() if kind == "array"]
+    if not names:
+        return None
+    probed = run.series_steps(names[0])
+    probed = probed[probed <= step]
+    return int(probed[-1]) if len(probed) else None

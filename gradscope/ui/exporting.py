@@ -1,0 +1,255 @@
+"""Pictures for slides: a panel or the whole window at the step on show as PNG or SVG (a panel
+through pyqtgraph's exporters), the replay of a step range as an animated GIF or an MP4
+(frames grabbed from the window, encoded by `gradscope.export.media`), and a run's series as
+CSV or NPZ (`gradscope.export.series`). The window's File > Export menu and the headless
+`gradscope export` both come here."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRectF, QSize
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QApplication, QWidget
+
+from gradscope.export import ExportError, open_animation, write_csv, write_npz
+from gradscope.export.atomic import commit, discard, reserve_temp
+
+IMAGE_FORMATS = ("png", "svg")
+ANIMATION_FORMATS = ("gif", "mp4")
+SERIES_FORMATS = ("csv", "npz")
+FORMATS = IMAGE_FORMATS + ANIMATION_FORMATS + SERIES_FORMATS
+MAX_FRAMES = 200
+WINDOW = "window"
+
+
+def export_image(window, path: str | Path, fmt: str, panel: str = WINDOW) -> Path:
+    """The panel named `panel` (or the whole window) as it is on screen now."""
+    path = Path(path)
+    if fmt not in IMAGE_FORMATS:
+        raise ExportError(f"{fmt!r} is not an image format (png or svg)")
+    target = window if panel == WINDOW else _panel(window, panel)
+    window.redraw(everything=True)
+    QApplication.processEvents()
+    temporary = reserve_temp(path)
+    try:
+        if panel == WINDOW:
+            ok = target.grab().save(str(temporary), "PNG") if fmt == "png" else _widget_svg(target, temporary)
+        else:
+            import pyqtgraph.exporters
+
+            scene = target.graphics.scene()
+            if fmt == "png":
+                exporter = pyqtgraph.exporters.ImageExporter(scene)
+                exporter.parameters()["width"] = max(int(target.graphics.width()), 16)
+                ok = exporter.export(toBytes=True).save(str(temporary), "PNG")
+            else:
+                # pyqtgraph's SVGExporter cannot parse the paths this Qt writes (pyqtgraph issue
+                # #3485: "x,y = c.split(',')" fails); Qt's own SVG generator draws the panel instead
+                ok = _widget_svg(target, temporary)
+        if not ok or temporary.stat().st_size == 0:
+            raise ExportError(f"could not render {panel} as {fmt.upper()} into {path}")
+    except BaseException:
+        discard(temporary)
+        raise
+    commit(temporary, path)
+    return path
+
+
+def _widget_svg(widget: QWidget, path: Path) -> bool:
+    from PySide6.QtSvg import QSvgGenerator
+
+    generator = QSvgGenerator()
+    generator.setFileName(str(path))
+    generator.setSize(QSize(widget.width(), widget.height()))
+    generator.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
+    generator.setTitle("gradscope")
+    painter = QPainter(generator)
+    try:
+        widget.render(painter, QPoint(0, 0))
+    finally:
+        painter.end()
+    return path.exists()
+
+
+def _panel(window, name: str):
+    if name not in window.panels:
+        raise ExportError(f"no panel {name!r}; panels: {', '.join(window.panels)} (or {WINDOW})")
+    return window.panels[name]
+
+
+def frame_rgb(widget: QWidget) -> np.ndarray:
+    """The widget as it is drawn now, as uint8 [H, W, 3]."""
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = image.width(), image.height(), image.bytesPerLine()
+    buffer = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height)
+    return buffer.reshape(height, stride)[:, :width * 3].reshape(height, width, 3).copy()
+
+
+def frame_steps(steps: np.ndarray, first: int | None, stop: int | None, frames: int = MAX_FRAMES) -> np.ndarray:
+    """Up to `frames` recorded steps spread evenly over [first, stop)."""
+    steps = np.asarray(steps)
+    chosen = steps[(steps >= (first if first is not None else steps.min(initial=0)))
+                   & (steps < (stop if stop is not None else steps.max(initial=0) + 1))]
+    if not len(chosen):
+        raise ExportError("no recorded steps in the range asked for")
+    if len(chosen) > frames:
+        chosen = chosen[np.unique(np.linspace(0, len(chosen) - 1, frames).round().astype(int))]
+    return chosen
+
+
+def export_animation(window, path: str | Path, fmt: str, steps: tuple[int | None, int | None] = (None, None),
+                     panel: str = WINDOW, fps: float = 10.0, frames: int = MAX_FRAMES,
+                     progress: Callable[[int, int], bool] | None = None) -> int:
+    """Replay the run on show over a step range into a GIF or MP4; `progress(done, total)`
+    returning False cancels (nothing is written). Returns the frame count."""
+    replay = window.replay
+    if not replay.active:
+        raise ExportError("open a session first: an animation replays a recorded run")
+    chosen = frame_steps(replay.player().steps, *steps, frames=frames)
+    target = window if panel == WINDOW else _panel(window, panel)
+    back_to = replay.step
+    replay.pause()
+    try:
+        with open_animation(path, fmt, fps=fps) as writer:
+            for done, step in enumerate(chosen):
+                if progress is not None and progress(done, len(chosen)) is False:
+                    raise _Cancelled()
+                replay.seek(int(step))
+                window.redraw(everything=True)
+                QApplication.processEvents()
+                writer.add(frame_rgb(target))
+    except _Cancelled:
+        return 0
+    finally:
+        replay.seek(back_to)
+    if progress is not None:
+        progress(len(chosen), len(chosen))
+    return len(chosen)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def export_series(run, path: str | Path, fmt: str, steps: tuple[int | None, int | None] | None = None) -> int:
+    """A run's recorded series as CSV (rows) or NPZ (arrays); how many were written."""
+    if fmt == "csv":
+        return write_csv(run, path, steps=steps)
+    if fmt == "npz":
+        return len(write_npz(run, path, steps=steps))
+    raise ExportError(f"{fmt!r} is not a series format (csv or npz)")
+
+
+# -- the window's File > Export menu --------------------------------------------------------------
+
+def build_export_menu(window, menu) -> None:
+    from gradscope.export import ffmpeg_path
+
+    def add(text: str, slot, enabled: bool = True, tip: str = "") -> None:
+        action = menu.addAction(text)
+        action.triggered.connect(lambda checked=False: _guarded(window, slot))
+        action.setEnabled(enabled)
+        action.setToolTip(tip)
+
+    add("Window as PNG…", lambda: _image(window, "png", WINDOW))
+    add("Window as SVG…", lambda: _image(window, "svg", WINDOW))
+    add("Panel as PNG…", lambda: _image(window, "png", None))
+    add("Panel as SVG…", lambda: _image(window, "svg", None))
+    menu.addSeparator()
+    add("Replay as GIF…", lambda: _animation(window, "gif"))
+    add("Replay as MP4…", lambda: _animation(window, "mp4"), enabled=ffmpeg_path() is not None,
+        tip="" if ffmpeg_path() else "needs an ffmpeg on the PATH; GIF works without it")
+    menu.setToolTipsVisible(True)
+    menu.addSeparator()
+    add("Run's series as CSV…", lambda: _series(window, "csv"))
+    add("Run's series as NPZ…", lambda: _series(window, "npz"))
+
+
+def _guarded(window, slot) -> None:
+    from gradscope.session import SessionError
+
+    try:
+        slot()
+    except (ExportError, SessionError, ValueError, OSError) as error:
+        window._file_error("Export failed", str(error))
+
+
+def _ask_path(window, fmt: str, name: str) -> str | None:
+    from PySide6.QtWidgets import QFileDialog
+
+    start = str(Path(window.sessions_dir) / f"{name}.{fmt}")
+    path, _ = QFileDialog.getSaveFileName(window, f"Export as {fmt.upper()}", start, f"{fmt.upper()} (*.{fmt})")
+    if not path:
+        return None
+    return path if path.lower().endswith(f".{fmt}") else f"{path}.{fmt}"
+
+
+def _image(window, fmt: str, panel: str | None) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    if panel is None:
+        titles = {p.title: name for name, p in window.panels.items()}
+        title, ok = QInputDialog.getItem(window, "Export a panel", "Panel:", list(titles), 0, False)
+        if not ok:
+            return
+        panel = titles[title]
+    path = _ask_path(window, fmt, f"{panel}-step{max(_shown_step(window), 0)}")
+    if path:
+        export_image(window, path, fmt, panel)
+        window.statusBar().showMessage(f"Exported {path}", 8000)
+
+
+def _shown_step(window) -> int:
+    if window.replay.active:
+        return window.replay.step
+    run = window.lab.current
+    return run.last_step if run is not None else 0
+
+
+def _animation(window, fmt: str) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QInputDialog, QProgressDialog
+
+    from gradscope.export import parse_steps
+
+    if not window.replay.active:
+        raise ExportError("an animation replays a recorded run: open a session first (File > Open)")
+    text, ok = QInputDialog.getText(window, "Replay as an animation",
+                                    f"Steps A:B to replay (empty for the whole run; at most {MAX_FRAMES} frames):")
+    if not ok:
+        return
+    steps = parse_steps(text.strip() or ":")
+    path = _ask_path(window, fmt, f"run{window.replay.run_id}-replay")
+    if not path:
+        return
+    dialog = QProgressDialog("Rendering frames…", "Cancel", 0, 100, window)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(0)
+
+    def progress(done: int, total: int) -> bool:
+        dialog.setMaximum(total)
+        dialog.setValue(done)
+        return not dialog.wasCanceled()
+
+    frames = export_animation(window, path, fmt, steps, progress=progress)
+    dialog.close()
+    window.statusBar().showMessage(f"Exported {frames} frames to {path}" if frames else "Export cancelled", 8000)
+
+
+def _series(window, fmt: str) -> None:
+    from gradscope.session import open_session
+
+    if window.replay.active:
+        run_id, source = window.replay.run_id, window.replay.session.path
+    else:
+        run_id, source = None, window.session_path
+        if not Path(source).exists():
+            raise ExportError("nothing recorded yet: press Run first, or open a session")
+    with open_session(source) as session:
+        run = session.run(run_id) if run_id is not None else session.runs[-1]
+        path = _ask_path(window, fmt, f"run{run.id}-series")
+        if path:
+            count = export_series(run, path, fmt)
+            window.statusBar().showMessage(f"Exported {count:,} {'rows' if fmt == 'csv' else 'arrays'} to {path}", 8000)

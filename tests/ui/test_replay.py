@@ -1,0 +1,197 @@
+"""Replaying a session in the window: the same panels draw the same data live and on replay,
+a seek shows exactly the recorded steps up to it, playing moves forward, the timeline's event
+list jumps, bookmarks land in the file, and files that cannot be read get a dialog."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from gradscope import load_session
+from gradscope.config import RunConfig
+from gradscope.records import Event
+from gradscope.session import SessionWriter
+
+START = 60_000
+
+
+def write_synthetic(path, steps=300, probe_every=5, runs=1):
+    """A session from synthetic records shaped like a small LSTM run, with a threshold change."""
+    from gradscope.bench.gui_records import SyntheticRun
+
+    source = SyntheticRun(length=12, hidden=6, probe_every=probe_every)
+    with SessionWriter(path) as writer:
+        for _ in range(runs):
+            run_id = writer.start_run(source.config)
+            for step in range(steps):
+                writer.add_step(run_id, source.record(step))
+                if step == steps // 2:
+                    writer.add_event(run_id, Event(step, "clip_threshold_changed", {"old": 1.0, "new": 0.5}))
+            writer.set_state(run_id, "finished")
+    return path
+
+
+def drawn(window) -> dict:
+    """What the panels show, as arrays (x and y of every curve, the heatmap image)."""
+    window.redraw(everything=True)
+    shown = {}
+    for name, panel in window.panels.items():
+        for attr, item in vars(panel).items():
+            if hasattr(item, "x_values") and item.x_values is not None and len(item.x_values):
+                shown[f"{name}.{attr}"] = (np.asarray(item.x_values).tolist(), np.asarray(item.y_values).tolist())
+    image = window.panels["timesteps"].image.image
+    shown["heatmap"] = None if image is None else np.asarray(image).tolist()
+    return shown
+
+
+@pytest.fixture
+def replay_window(make_window):
+    return make_window(RunConfig(arch="lstm", hidden=6, seq_len=12))
+
+
+def test_a_seek_shows_exactly_the_recorded_steps_up_to_it(replay_window, tmp_path):
+    window = replay_window
+    path = write_synthetic(tmp_path / "s.gscope")
+    assert window.open_file(path) and window.mode == "replay"
+    assert window.lab.current.last_step == 299 and window.replay.step == 299
+    stored = load_session(path).runs[0]
+    for target in (137, 20, 250):
+        window.replay.seek(target)
+        run = window.lab.current
+        window.redraw(everything=True)
+        steps, loss = stored.series_with_steps("loss")
+        curve = window.panels["loss"].loss_curve
+        assert np.array_equal(curve.x_values, steps[steps <= target])
+        assert np.array_equal(curve.y_values, loss[steps <= target])
+        probed = stored.series_steps("hidden_grad_norm")
+        newest = int(probed[probed <= target][-1])
+        assert run.latest_step == newest
+        assert np.allclose(window.panels["timesteps"].hidden_curve.y_values,
+                           stored.record(newest).arrays["hidden_grad_norm"])
+        assert [event.step for event in run.markers] == ([150] if target >= 150 else [])
+    window.replay.step_by(1)
+    assert window.replay.step == 251 and window.timeline.step_field.value() == 251
+
+
+def test_a_panel_shows_the_same_data_live_and_on_replay(qtbot, make_window):
+    """The one-path rule: train live, then open the file the run was recorded to."""
+    config = RunConfig(arch="lstm", task="adding", seq_len=10, hidden=6, batch=4, steps=80, probe_every=4,
+                       checkpoint_every=20, clip_mode="norm", clip_threshold=0.05)
+    window = make_window(config)
+    window.toggle_run()
+    qtbot.waitUntil(lambda: window.state == "finished", timeout=START)
+    window.bridge.flush()
+    live = drawn(window)
+    assert window.open_file(window.session_path)
+    replayed = drawn(window)
+    # the replay adds one thing: what the threshold would clip; at the recorded threshold it
+    # must pick exactly the steps the trainer clipped
+    what_if = replayed.pop("grad_norm.what_if_markers")
+    clipped = load_session(window.session_path).runs[0].series_with_steps("clipped")
+    assert what_if[0][0::2] == clipped[0][clipped[1] > 0.5].tolist()
+    assert live.keys() == replayed.keys() and "grad_norm.clip_markers" in live
+    for key in live:
+        assert live[key] == replayed[key], key
+
+
+def test_playing_moves_forward_at_the_chosen_speed_and_stops_at_the_end(qtbot, replay_window, tmp_path):
+    window = replay_window
+    window.open_file(write_synthetic(tmp_path / "s.gscope"))
+    window.replay.seek(0)
+    window.replay.set_speed(16)
+    window.toggle_run()                                  # Space plays a replay
+    assert window.replay.playing and window.run_action.text() == "Pause"
+    qtbot.waitUntil(lambda: not window.replay.playing, timeout=20_000)
+    assert window.replay.step == 299 and window.lab.current.last_step == 299
+    assert window.lab.current.steps_seen == 300           # every step once, in order
+    steps, _ = window.lab.current.series("loss")
+    assert np.array_equal(steps, np.arange(300))
+
+
+def test_the_event_list_jumps_and_bookmarks_are_saved_into_the_file(replay_window, tmp_path, monkeypatch):
+    window = replay_window
+    path = write_synthetic(tmp_path / "s.gscope")
+    window.open_file(path)
+    texts = [window.timeline.events.item(i).text() for i in range(window.timeline.events.count())]
+    assert any("clip threshold changed" in text for text in texts)
+    assert any("clipping fired" in text for text in texts)
+    item = next(window.timeline.events.item(i) for i in range(window.timeline.events.count())
+                if "threshold" in window.timeline.events.item(i).text())
+    window.timeline._on_event_clicked(item)
+    assert window.replay.step == 150
+    monkeypatch.setattr("gradscope.ui.documents.QInputDialog.getText", lambda *a, **k: ("the explosion", True))
+    window.timeline.bookmark.click()
+    marks = load_session(path).runs[0].bookmarks
+    assert [(mark.step, mark.note) for mark in marks] == [(150, "the explosion")]
+    assert any("the explosion" in window.timeline.events.item(i).text()
+               for i in range(window.timeline.events.count()))
+    window.remove_bookmark(marks[0].id)
+    assert load_session(path).runs[0].bookmarks == []
+
+
+def test_runs_can_be_picked_and_overlaid(replay_window, tmp_path):
+    window = replay_window
+    window.open_file(write_synthetic(tmp_path / "s.gscope", steps=60, runs=3))
+    assert window.timeline.runs.count() == 3 and window.replay.run_id == 2
+    window.timeline.runs.setCurrentIndex(0)
+    window.timeline._on_run_picked(0)
+    assert window.replay.run_id == 0 and window.lab.current.info["run_id"] == 0
+    window.replay.set_overlays([1, 2])
+    assert [run.info["run_id"] for run in window.lab.runs] == [1, 2, 0]
+    assert len(window.lab.previous) == 2
+
+
+def test_open_recent_and_drag_and_drop(replay_window, tmp_path):
+    window = replay_window
+    first, second = write_synthetic(tmp_path / "a.gscope", steps=20), write_synthetic(tmp_path / "b.gscope", steps=30)
+    window.open_file(first)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(second))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.session_path == second and window.lab.current.last_step == 29
+    assert window.recent_files()[:2] == [str(second.resolve()), str(first.resolve())]
+    window._fill_recent()
+    assert [a.text() for a in window.recent_menu.actions()][:2] == [str(second.resolve()), str(first.resolve())]
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "empty"), (b"hello, this is text" * 10, "not a gradscope session"),
+    (b"\x00\xff" * 300, "not a gradscope session"),
+])
+def test_a_file_that_is_not_a_session_gets_a_dialog_and_the_window_goes_on(replay_window, tmp_path, content, expected):
+    window = replay_window
+    bad = tmp_path / "bad.gscope"
+    bad.write_bytes(content)
+    assert not window.open_file(bad)
+    assert expected in window.errors[-1] and window.error_dialog.isVisible()
+    assert window.mode == "live"
+    assert window.open_file(write_synthetic(tmp_path / "good.gscope", steps=10))
+
+
+def test_a_newer_session_says_which_schema_it_needs(replay_window, tmp_path):
+    import sqlite3
+
+    path = write_synthetic(tmp_path / "new.gscope", steps=5)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    assert not replay_window.open_file(path)
+    assert "99" in replay_window.errors[-1] and "update gradscope" in replay_window.errors[-1]
+
+
+def test_what_if_clipping_on_a_replay_marks_the_steps_above_the_dragged_threshold(replay_window, tmp_path):
+    window = replay_window
+    path = write_synthetic(tmp_path / "s.gscope", steps=200)
+    window.open_file(path)
+    panel = window.panels["grad_norm"]
+    panel.threshold.setPos(np.log10(1.5))
+    panel._on_threshold_moved()
+    window.redraw(everything=True)
+    steps, norms = load_session(path).runs[0].series_with_steps("grad_norm")
+    expected = steps[norms > window.config.clip_threshold]
+    assert np.array_equal(panel.what_if.steps, expected) and len(expected) > 0
+    assert np.array_equal(panel.what_if_markers.x_values[0::2], expected)
+    assert f"{len(expected)} of 200" in panel.what_if_label.text()
+    assert window.lab.runs and window.state != "starting"     # nothing started training
