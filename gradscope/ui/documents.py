@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox, QToolBar
 
 from gradscope.session import SessionError, open_session
 from gradscope.session.files import SESSION_SUFFIX, copy_session, new_session_path
@@ -40,14 +40,14 @@ class SessionDocuments:
         self.timeline.fork_requested.connect(self.fork_from)
         self.timeline.bookmark_requested.connect(self.add_bookmark)
         self.timeline.bookmark_removed.connect(self.remove_bookmark)
-        dock = QDockWidget("Timeline", self)
-        dock.setObjectName("dock-timeline")
-        dock.setWidget(self.timeline)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        dock.setMaximumHeight(170)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        self.timeline_dock = dock
-        dock.hide()
+        # a toolbar, not a dock: it keeps the height it needs and the panels get the rest
+        bar = QToolBar("Timeline", self)
+        bar.setObjectName("toolbar-timeline")
+        bar.setMovable(False)
+        bar.addWidget(self.timeline)
+        self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, bar)
+        self.timeline_dock = bar
+        bar.hide()
         self.setAcceptDrops(True)
 
     def _build_file_menu(self, menu: QMenu) -> None:

@@ -195,3 +195,38 @@ def test_what_if_clipping_on_a_replay_marks_the_steps_above_the_dragged_threshol
     assert np.array_equal(panel.what_if_markers.x_values[0::2], expected)
     assert f"{len(expected)} of 200" in panel.what_if_label.text()
     assert window.lab.runs and window.state != "starting"     # nothing started training
+
+
+EXAMPLES = sorted((__import__("pathlib").Path(__file__).parents[2] / "sessions").glob("*.gscope"))
+
+
+def test_the_example_sessions_open_and_replay(replay_window):
+    names = {path.name for path in EXAMPLES}
+    assert {"vanishing-rnn.gscope", "exploding-rnn.gscope", "exploding-rnn-clipped.gscope", "lstm.gscope"} <= names
+    for path in EXAMPLES:
+        assert replay_window.open_file(path), replay_window.errors[-1:]
+        player = replay_window.replay.player()
+        replay_window.replay.seek((player.first_step + player.last_step) // 2)
+        replay_window.redraw(everything=True)
+        assert replay_window.lab.current.latest, path.name
+
+
+def test_fork_from_here_trains_a_new_run_beside_its_parent(qtbot, make_window, tmp_path):
+    import shutil
+
+    path = tmp_path / "clipped.gscope"
+    shutil.copy(EXAMPLES[0].parent / "exploding-rnn-clipped.gscope", path)
+    window = make_window(RunConfig(arch="rnn", seq_len=50, hidden=32))
+    assert window.open_file(path)
+    window.replay.seek(250)
+    window.controls.set_value("clip_threshold", 0.5)       # the setting the fork changes
+    window.timeline.fork.click()
+    assert window.mode == "live"
+    qtbot.waitUntil(lambda: window.lab.current is not None and window.lab.current.info.get("parent") == [0, 250]
+                    and window.state == "finished", timeout=START)
+    assert window.lab.previous and window.lab.previous[0].info["run_id"] == 0     # drawn beside its parent
+    session = load_session(path)
+    fork = session.runs[-1]
+    assert fork.parent == (0, 250) and fork.steps[0] == 250 and fork.steps[-1] == 599
+    assert fork.config.clip_threshold == 0.5
+    assert any(event.kind == "clip_threshold_changed" and event.step == 250 for event in fork.events)
