@@ -192,7 +192,7 @@ class SessionDocuments:
         self.timeline_dock.hide()
         self.panels["grad_norm"].show_what_if(None)
         self._show_threshold()
-        self.worker.set_session(str(path))
+        self.worker.session_path = str(path)      # the fork command switches the child's file
         self.worker.fork(str(path), run_id, step, changes)
         self.state = "starting"
         self.setWindowTitle(f"gradscope: {Path(path).name} (fork of run {run_id} at step {step})")

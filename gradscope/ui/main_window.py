@@ -231,7 +231,9 @@ class MainWindow(SessionDocuments, QMainWindow):
         self.start_run(autorun=False)
 
     def start_run(self, autorun: bool) -> None:
-        self.worker.set_session(str(self.session_path))
+        if str(self.session_path) != self.worker.session_path:   # after a replay: record into its file
+            self.worker.set_session(str(self.session_path))
+            self.worker.session_path = str(self.session_path)
         self.worker.start_run(self.config, autorun=autorun)
         self.banner_bar.hide()
         self.state = "starting"
