@@ -44,25 +44,23 @@ def run_gui_bench(args) -> int:
     window's training process imports it)."""
     from gradscope.bench import gui
 
-    say = (lambda text: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
-    results = {"gui": gui.measure(bool(getattr(args, "quick", False)), say)}
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print(gui.format_results(results["gui"]))
-    return 0
+    return _run_window_bench(args, "gui", gui)
 
 
 def run_replay_bench(args) -> int:
     """`gradscope bench --replay`: opening and seeking a 10,000-step session in the window."""
     from gradscope.bench import replay
 
+    return _run_window_bench(args, "replay", replay)
+
+
+def _run_window_bench(args, name: str, module) -> int:
     say = (lambda text: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
-    results = {"replay": replay.measure(bool(getattr(args, "quick", False)), say)}
+    results = {name: module.measure(bool(getattr(args, "quick", False)), say)}
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(replay.format_results(results["replay"]))
+        print(module.format_results(results[name]))
     return 0
 
 

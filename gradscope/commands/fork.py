@@ -48,7 +48,7 @@ def fork_changes(args) -> dict:
 
 
 def fork(args) -> int:
-    from gradscope.commands.record import EXIT_DIVERGED, _finite_or_none, _Progress
+    from gradscope.commands.record import EXIT_DIVERGED, _finite_or_none, _Progress, run_summary
     from gradscope.config import ConfigError
     from gradscope.probes.runner import default_probe_mode
     from gradscope.records import RunState
@@ -88,28 +88,8 @@ def fork(args) -> int:
                 progress.close()
     finally:
         trainer.close()
-    last = trainer.last_record
-    summary = {
-        "file": str(path),
-        "run": recorder.run_id,
-        "parent": list(plan.parent),
-        "changes": plan.changed,
-        "state": state.value,
-        "first_step": plan.step,
-        "steps": trainer.step_index,
-        "final_loss": None if last is None else last.scalars["loss"],
-        "metric_name": trainer.task.metric_name,
-        "final_metric": None if last is None else last.scalars.get(f"metric/{trainer.task.metric_name}"),
-        "clip_events": progress.clip_events,
-        "probed_steps": progress.probed_steps,
-        "probe_every": trainer.cadence.every,
-        "device": str(trainer.device),
-        "wall_seconds": round(time.perf_counter() - began, 3),
-    }
-    if progress.divergence:
-        summary["divergence"] = progress.divergence
-    if progress.sample is not None:
-        summary["sample"] = progress.sample
+    summary = run_summary(path, recorder, trainer, progress, state, began, parent=list(plan.parent),
+                          changes=plan.changed, first_step=plan.step)
     if args.json:
         print(json.dumps({key: _finite_or_none(value) for key, value in summary.items()}))
     else:

@@ -83,25 +83,7 @@ def record(args, config: RunConfig) -> int:
                 signal.signal(sig, handler)
             progress.close()
             trainer.close()
-    last = trainer.last_record
-    summary = {
-        "file": str(output),
-        "run": recorder.run_id,
-        "state": state.value,
-        "steps": trainer.step_index,
-        "final_loss": None if last is None else last.scalars["loss"],
-        "metric_name": trainer.task.metric_name,
-        "final_metric": None if last is None else last.scalars.get(f"metric/{trainer.task.metric_name}"),
-        "clip_events": progress.clip_events,
-        "probed_steps": progress.probed_steps,
-        "probe_every": trainer.cadence.every,
-        "device": str(trainer.device),
-        "wall_seconds": round(time.perf_counter() - began, 3),
-    }
-    if progress.divergence:
-        summary["divergence"] = progress.divergence
-    if progress.sample is not None:
-        summary["sample"] = progress.sample
+    summary = run_summary(output, recorder, trainer, progress, state, began)
     if trainer.device_note:
         summary["device_note"] = trainer.device_note
     if args.json:
@@ -116,6 +98,24 @@ def record(args, config: RunConfig) -> int:
               "or a smaller --lr", file=sys.stderr)
         return EXIT_DIVERGED
     return 0
+
+
+def run_summary(path, recorder, trainer, progress, state, began: float, **extra) -> dict:
+    """What `record --json` and `fork --json` print about a finished run (`extra` after "run")."""
+    last = trainer.last_record
+    summary = {"file": str(path), "run": recorder.run_id, **extra, "state": state.value,
+               "steps": trainer.step_index,
+               "final_loss": None if last is None else last.scalars["loss"],
+               "metric_name": trainer.task.metric_name,
+               "final_metric": None if last is None else last.scalars.get(f"metric/{trainer.task.metric_name}"),
+               "clip_events": progress.clip_events, "probed_steps": progress.probed_steps,
+               "probe_every": trainer.cadence.every, "device": str(trainer.device),
+               "wall_seconds": round(time.perf_counter() - began, 3)}
+    if progress.divergence:
+        summary["divergence"] = progress.divergence
+    if progress.sample is not None:
+        summary["sample"] = progress.sample
+    return summary
 
 
 def _finite_or_none(value):
