@@ -325,6 +325,11 @@ class MainWindow(SessionDocuments, QMainWindow):
 
     @Slot(int, str)
     def _on_run_ended(self, run: int, state: str) -> None:
+        # the worker's signal can overtake the bridge: a run that ended after the next one
+        # started (a new architecture stops the old run) must not end the new one's state
+        current = self.lab.current
+        if current is None or current.info.get("replay") or current.index != run:
+            return
         if state in FINAL_STATES and self.state not in ("starting",):
             self.state = state
             self._update_actions()
