@@ -1,8 +1,10 @@
-"""Synthetic records for `gradscope bench --gui`: realistic shapes and values without
-training, so the window's drawing costs can be measured on a long history at once."""
+"""Synthetic records for `gradscope bench --gui` and `--replay`: realistic shapes and values
+without training, so the window's drawing costs can be measured on a long history at once;
+`write_session` records them to a session file with the engine's own writer."""
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -77,6 +79,25 @@ class SyntheticRun:
         """Steps [first, last) into `run`, in batches as the bridge hands them over."""
         for start in range(first, last, batch):
             run.add_records([self.record(step) for step in range(start, min(start + batch, last))])
+
+
+def write_session(path, steps: int, *, runs: int = 1, length: int = 200, hidden: int = 64, probe_every: int = 20,
+                  threshold_change: bool = False) -> int:
+    """A session of `runs` synthetic runs (run i from seed i) of `steps` steps each, optionally
+    with a threshold-change event half way; returns the file's size in bytes."""
+    from gradscope.records import Event
+    from gradscope.session import SessionWriter
+
+    with SessionWriter(path) as writer:
+        for seed in range(runs):
+            source = SyntheticRun(length=length, hidden=hidden, probe_every=probe_every, seed=seed)
+            run_id = writer.start_run(source.config)
+            for step in range(steps):
+                writer.add_step(run_id, source.record(step))
+                if threshold_change and step == steps // 2:
+                    writer.add_event(run_id, Event(step, "clip_threshold_changed", {"old": 1.0, "new": 0.5}))
+            writer.set_state(run_id, "finished")
+    return os.path.getsize(path)
 
 
 # -- refresh and memory ------------------------------------------------------------------------------

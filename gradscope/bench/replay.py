@@ -19,25 +19,12 @@ OPEN_GOAL_MS = 1000.0
 SEEK_GOAL_MS = 50.0
 
 
-def write_session(path: Path, steps: int, probe_every: int = 20) -> int:
-    """The synthetic session; returns its size in bytes."""
-    from gradscope.bench.gui_records import SyntheticRun
-    from gradscope.session import SessionWriter
-
-    source = SyntheticRun(probe_every=probe_every)
-    with SessionWriter(path) as writer:
-        run_id = writer.start_run(source.config)
-        for step in range(steps):
-            writer.add_step(run_id, source.record(step))
-        writer.set_state(run_id, "finished")
-    return path.stat().st_size
-
-
 def measure(quick: bool, say) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
     from gradscope.bench.gui import _close_window, _frame, _open_window, _PaintCounter
+    from gradscope.bench.gui_records import write_session
     from gradscope.ui.app import create_application
 
     steps = 1_000 if quick else 10_000
@@ -46,7 +33,7 @@ def measure(quick: bool, say) -> dict:
         folder = Path(folder)
         path = folder / "long.gscope"
         say(f"writing a {steps:,}-step session (LSTM H=64, T=200, probed every 20th step)...")
-        size = write_session(path, steps)
+        size = write_session(path, steps, probe_every=20)
         window = _open_window(folder, "replay", None)
         counter = _PaintCounter(window)
         QApplication.processEvents()

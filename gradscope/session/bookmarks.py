@@ -55,11 +55,11 @@ def bookmark_from_row(row: tuple, error: Callable[[str], SessionError]) -> Bookm
     make us hold a huge string; `length(note)` then says how long it claims to be.
     """
     bookmark_id, run_id, step, note, length, created = row
-    if type(bookmark_id) is not int or type(run_id) is not int:
+    if type(bookmark_id) is not int or not schema.is_index(run_id):
         raise error(f"has a malformed bookmark id ({bookmark_id!r}, run {run_id!r})")
     what = f"bookmark {bookmark_id}"
-    if type(step) is not int:
-        raise error(f"{what}: the step is not an integer ({str(step)[:40]!r})")
+    if not schema.is_index(step):
+        raise error(f"{what}: the step is not an integer in 0..{schema.MAX_INDEX} ({str(step)[:40]!r})")
     if not isinstance(note, str):
         if type(length) is int and length > schema.MAX_NOTE_CHARS:
             raise error(f"{what}: the note is longer than {schema.MAX_NOTE_CHARS} characters ({length})")

@@ -92,8 +92,8 @@ def _runs(db: HardenedConnection, has_bookmarks: bool) -> list[Run]:
 
 def _run(db: HardenedConnection, run_id: Any, config: Any, parent_run: Any, parent_step: Any,
          state: Any, created: Any, *, has_bookmarks: bool) -> Run:
-    if type(run_id) is not int:
-        raise db.error(f"has a malformed run id {run_id!r}")
+    if not schema.is_index(run_id):
+        raise db.error(f"has a malformed run id {str(run_id)[:40]!r}")
     if not isinstance(config, str) or len(config) > schema.MAX_CONFIG_BYTES:
         raise db.error(f"run {run_id}: the configuration is missing or too large")
     try:
@@ -106,7 +106,7 @@ def _run(db: HardenedConnection, run_id: Any, config: Any, parent_run: Any, pare
         raise db.error(f"run {run_id}: unknown state {str(state)[:40]!r}") from None
     if parent_run is None and parent_step is None:
         parent = None
-    elif type(parent_run) is int and type(parent_step) is int:
+    elif schema.is_index(parent_run) and schema.is_index(parent_step):
         parent = (parent_run, parent_step)
     else:
         raise db.error(f"run {run_id}: malformed parent ({parent_run!r}, {parent_step!r})")

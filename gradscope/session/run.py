@@ -146,7 +146,7 @@ class Run:
                 (self.id, schema.MAX_EVENTS + 1)):
             if len(events) >= schema.MAX_EVENTS:
                 raise self._error(f"has more than {schema.MAX_EVENTS} events")
-            if (type(step) is not int or not isinstance(kind, str) or len(kind) > schema.MAX_TEXT_BYTES
+            if (not schema.is_index(step) or not isinstance(kind, str) or len(kind) > schema.MAX_TEXT_BYTES
                     or not isinstance(detail, str) or len(detail) > schema.MAX_DETAIL_BYTES
                     or not isinstance(wall_time, (int, float))):
                 raise self._error(f"has a malformed event at step {step!r}")
@@ -244,8 +244,8 @@ class Run:
     def _step_array(self, values: list[Any], what: str) -> np.ndarray:
         if len(values) > schema.MAX_STEPS:
             raise self._error(f"{what}: more than {schema.MAX_STEPS} steps")
-        if not all(type(value) is int for value in values):
-            raise self._error(f"{what}: a step index is not an integer")
+        if not all(schema.is_index(value) for value in values):
+            raise self._error(f"{what}: a step index is not an integer in 0..{schema.MAX_INDEX}")
         return np.array(values, dtype=np.int64)
 
     def _scalar_array(self, values: list[Any], what: str) -> np.ndarray:

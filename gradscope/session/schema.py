@@ -77,9 +77,15 @@ MAX_TENSORS = 100_000              # per checkpoint or probe batch
 MAX_CONFIG_BYTES = 1_000_000
 MAX_DETAIL_BYTES = 1_000_000
 MAX_BOOKMARKS = 10_000             # per run
+MAX_INDEX = 2**31 - 1              # steps and run ids: they go into Qt's 32-bit ints (spin boxes, signals)
 MAX_NOTE_CHARS = 2000              # a bookmark's note
 MAX_TEXT_BYTES = 4096              # names, kinds, dtypes, shapes
 MAX_VALUE_BYTES = MAX_ELEMENTS * 8  # the longest blob sqlite may hand us
+
+
+def is_index(value: object) -> bool:
+    """A step or run id as the reader accepts it: an int in 0..MAX_INDEX."""
+    return type(value) is int and 0 <= value <= MAX_INDEX
 
 
 @functools.lru_cache(maxsize=None)

@@ -36,6 +36,7 @@ class SessionDocuments:
         self.replay = ReplayController(self.buffer, self.bridge, self)
         self.replay.position_changed.connect(self._on_replay_moved)
         self.replay.playing_changed.connect(lambda playing: self._update_actions())
+        self.replay.failed.connect(lambda text: self._file_error("Cannot read this part of the session", text))
         self.timeline = Timeline(self.replay)
         self.timeline.fork_requested.connect(self.fork_from)
         self.timeline.bookmark_requested.connect(self.add_bookmark)

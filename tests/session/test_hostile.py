@@ -110,6 +110,12 @@ SQL_CASES = {
     "unknown state": (["UPDATE run SET state = 'exploded'"], "run 0: unknown state 'exploded'"),
     "malformed parent": (["UPDATE run SET parent_run = 'x'"], "malformed parent"),
     "text step": (["UPDATE step SET step = 'abc' WHERE step = 3"], "step index is not an integer"),
+    # steps and run ids go into Qt's 32-bit ints (the timeline's spin box, signals): beyond them, refused
+    "step beyond 32 bits": ([f"UPDATE step SET step = {2**31} WHERE step = 3"], "not an integer in 0..2147483647"),
+    "negative step": (["UPDATE scalar_value SET step = -7 WHERE step = 3"], "not an integer in 0..2147483647"),
+    "event step beyond 32 bits": ([f"UPDATE event SET step = {2**40}"], "malformed event"),
+    "run id beyond 32 bits": ([f"UPDATE run SET id = {2**33} WHERE id = (SELECT max(id) FROM run)"], "malformed run id"),
+    "parent beyond 32 bits": ([f"UPDATE run SET parent_run = 0, parent_step = {2**31}"], "malformed parent"),
     "text scalar": (["UPDATE scalar_value SET value = 'x'"], "value is not a number"),
     "event detail not JSON": (["UPDATE event SET detail = '{'"], "unreadable detail"),
     "event detail a list": (["UPDATE event SET detail = '[1, 2]'"], "detail is not a table"),

@@ -39,26 +39,46 @@ def _no_qthread_or_child_left_behind(monkeypatch):
     assert not children, f"{len(children)} training process(es) still alive after the test"
 
 
+def _window(qtbot, tmp_path, settings_name: str, size: tuple[int, int], **options) -> MainWindow:
+    settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
+    window = MainWindow(sessions_dir=tmp_path / "sessions", settings=settings, **options)
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    return window
+
+
+def _close(windows: list[MainWindow], training: bool = True) -> None:
+    for window in windows:
+        window.close()
+        assert not window.thread.isRunning()
+        if training:
+            assert not window.worker.process.alive
+        # delete the window here, deterministically, not whenever a later test collects it
+        window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    windows.clear()
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     create_application()
     windows = []
 
     def make(config: RunConfig) -> MainWindow:
-        settings = QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(sessions_dir=tmp_path / "sessions", config=config, settings=settings)
-        qtbot.addWidget(window)
-        window.resize(1400, 900)
-        window.show()
-        windows.append(window)
-        return window
+        windows.append(_window(qtbot, tmp_path, f"settings{len(windows)}.ini", (1400, 900), config=config))
+        return windows[-1]
 
     yield make
-    for window in windows:
-        window.close()
-        assert not window.thread.isRunning()
-        assert not window.worker.process.alive
-        # delete the window here, deterministically, not whenever a later test collects it
-        window.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    windows.clear()
+    _close(windows)
+
+
+@pytest.fixture
+def replay_only_window(qtbot, tmp_path):
+    """A window that replays only, as `gradscope export` makes one: it starts no training
+    process, so hundreds of opens are cheap."""
+    create_application()
+    window = _window(qtbot, tmp_path, "settings.ini", (1200, 800), training=False)
+    qtbot.waitExposed(window)
+    yield window
+    _close([window], training=False)

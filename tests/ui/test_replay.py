@@ -3,32 +3,23 @@ a seek shows exactly the recorded steps up to it, playing moves forward, the tim
 list jumps, bookmarks land in the file, and files that cannot be read get a dialog."""
 from __future__ import annotations
 
+import sqlite3
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from gradscope import load_session
+from gradscope.bench.gui_records import write_session
 from gradscope.config import RunConfig
-from gradscope.records import Event
-from gradscope.session import SessionWriter
 
 START = 60_000
 
 
 def write_synthetic(path, steps=300, probe_every=5, runs=1):
     """A session from synthetic records shaped like a small LSTM run, with a threshold change."""
-    from gradscope.bench.gui_records import SyntheticRun
-
-    source = SyntheticRun(length=12, hidden=6, probe_every=probe_every)
-    with SessionWriter(path) as writer:
-        for _ in range(runs):
-            run_id = writer.start_run(source.config)
-            for step in range(steps):
-                writer.add_step(run_id, source.record(step))
-                if step == steps // 2:
-                    writer.add_event(run_id, Event(step, "clip_threshold_changed", {"old": 1.0, "new": 0.5}))
-            writer.set_state(run_id, "finished")
+    write_session(path, steps, runs=runs, length=12, hidden=6, probe_every=probe_every, threshold_change=True)
     return path
 
 
@@ -72,6 +63,45 @@ def test_a_seek_shows_exactly_the_recorded_steps_up_to_it(replay_window, tmp_pat
         assert [event.step for event in run.markers] == ([150] if target >= 150 else [])
     window.replay.step_by(1)
     assert window.replay.step == 251 and window.timeline.step_field.value() == 251
+
+
+def test_forward_seeks_add_only_the_steps_between_and_draw_what_a_full_seek_draws(replay_window, tmp_path):
+    """Scrubbing forward grows the history on show (no rebuild); the panels then hold exactly
+    what a seek straight to the step builds, across the envelopes' halvings."""
+    window = replay_window
+    window.open_file(write_synthetic(tmp_path / "s.gscope", steps=2500))
+    window.replay.seek(0)
+    run = window.lab.current
+    for target in (7, 400, 401, 1333, 2047, 2048, 2499):
+        window.replay.seek(target)
+        assert window.lab.current is run and run.last_step == target
+    stepped = drawn(window)
+    window.replay.set_overlays([])                   # a full rebuild at the same step
+    assert window.lab.current is not run and window.replay.step == 2499
+    assert drawn(window) == stepped
+
+
+def test_a_damaged_step_met_while_scrubbing_gets_a_dialog_and_the_replay_goes_on(qtbot, replay_window, tmp_path):
+    window = replay_window
+    path = write_synthetic(tmp_path / "s.gscope")
+    db = sqlite3.connect(path)
+    # a gate array: read only for the probe on show, so opening the file does not meet it
+    db.execute("UPDATE array_value SET data = x'00' WHERE step = 100 "
+               "AND series_id IN (SELECT id FROM series WHERE name LIKE 'gates/%')")
+    db.commit()
+    db.close()
+    assert window.open_file(path)                    # the end of the run reads fine
+    window.replay.seek(102)                          # its newest probe is the damaged step 100
+    assert "at step 100" in window.errors[-1] and str(path) in window.errors[-1]
+    assert window.error_dialog.isVisible()
+    window.replay.seek(50)
+    assert window.replay.step == 50 and window.lab.current.last_step == 50
+    window.replay.seek(99)
+    errors = len(window.errors)
+    window.timeline.forward.click()                  # one step forward, onto it
+    assert len(window.errors) == errors + 1 and window.replay.step == 99
+    window.replay.seek(299)
+    assert window.replay.step == 299
 
 
 def test_a_panel_shows_the_same_data_live_and_on_replay(qtbot, make_window):
