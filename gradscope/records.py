@@ -40,8 +40,20 @@ class EventKind(str, enum.Enum):
     FAILED = "failed"
 
 
+def _immutable(array: np.ndarray) -> bool:
+    """Whether nobody can write `array`: it and every array it views are read-only, down to
+    memory numpy owns or a bytes object."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return False
+        array = array.base
+    return array is None or isinstance(array, bytes)
+
+
 def _frozen_array(value: Any) -> np.ndarray:
-    array = np.array(value, copy=True)
+    # a slice of an array already frozen (a replay cuts its blocks out of such arrays) is kept
+    # as it is: copying 10,000-step columns on every seek costs more than anything else in it
+    array = value if isinstance(value, np.ndarray) and _immutable(value) else np.array(value, copy=True)
     if array.dtype == np.float16 or array.dtype.kind not in "fiub":
         raise TypeError(f"records hold numeric arrays only, not {array.dtype}")
     array.setflags(write=False)

@@ -26,6 +26,13 @@ def _everything(name: str) -> bool:
     return True
 
 
+def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays, made read-only: blocks cut out of them need no copies."""
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
 class RunPlayer:
     """One recorded run, ready to be cut into blocks. `scalars` and `arrays` choose which
     series are read up front (the panels' needs); `arrays_at` reads the rest on demand."""
@@ -33,14 +40,13 @@ class RunPlayer:
     def __init__(self, run: Run, scalars: Callable[[str], bool] = _everything,
                  arrays: Callable[[str], bool] = _everything):
         self.run = run
-        self.steps = run.steps
-        self.wall_times = run.wall_times
+        self.steps, self.wall_times = _read_only(run.steps, run.wall_times)
         if len(self.wall_times) != len(self.steps):
             raise SessionError(run._db.path, f"run {run.id}: steps and wall times disagree")
         names = run.series_names()
-        self.scalars = {name: run.series_with_steps(name) for name, (kind, _, _) in names.items()
+        self.scalars = {name: _read_only(*run.series_with_steps(name)) for name, (kind, _, _) in names.items()
                         if kind == "scalar" and scalars(name)}
-        self.probes = {name: run.series_with_steps(name) for name, (kind, _, _) in names.items()
+        self.probes = {name: _read_only(*run.series_with_steps(name)) for name, (kind, _, _) in names.items()
                        if kind == "array" and arrays(name)}
         probed = [run.series_steps(name) for name, (kind, _, _) in names.items() if kind == "array"]
         self.probe_steps = np.unique(np.concatenate(probed)) if probed else np.empty(0, dtype=np.int64)

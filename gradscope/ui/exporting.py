@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from gradscope.export import ExportError, open_animation, write_csv, write_npz
 from gradscope.export.atomic import commit, discard, reserve_temp
+from gradscope.ui.panels.base import drawn_as_vectors
 
 IMAGE_FORMATS = ("png", "svg")
 ANIMATION_FORMATS = ("gif", "mp4")
@@ -35,7 +36,8 @@ def export_image(window, path: str | Path, fmt: str, panel: str = WINDOW) -> Pat
     temporary = reserve_temp(path)
     try:
         if panel == WINDOW:
-            ok = target.grab().save(str(temporary), "PNG") if fmt == "png" else _widget_svg(target, temporary)
+            ok = (target.grab().save(str(temporary), "PNG") if fmt == "png"
+                  else _widget_svg(target, temporary, window.panels.values()))
         else:
             import pyqtgraph.exporters
 
@@ -47,7 +49,7 @@ def export_image(window, path: str | Path, fmt: str, panel: str = WINDOW) -> Pat
             else:
                 # pyqtgraph's SVGExporter cannot parse the paths this Qt writes (pyqtgraph issue
                 # #3485: "x,y = c.split(',')" fails); Qt's own SVG generator draws the panel instead
-                ok = _widget_svg(target, temporary)
+                ok = _widget_svg(target, temporary, [target])
         if not ok or temporary.stat().st_size == 0:
             raise ExportError(f"could not render {panel} as {fmt.upper()} into {path}")
     except BaseException:
@@ -57,7 +59,7 @@ def export_image(window, path: str | Path, fmt: str, panel: str = WINDOW) -> Pat
     return path
 
 
-def _widget_svg(widget: QWidget, path: Path) -> bool:
+def _widget_svg(widget: QWidget, path: Path, panels) -> bool:
     from PySide6.QtSvg import QSvgGenerator
 
     generator = QSvgGenerator()
@@ -67,7 +69,8 @@ def _widget_svg(widget: QWidget, path: Path) -> bool:
     generator.setTitle("gradscope")
     painter = QPainter(generator)
     try:
-        widget.render(painter, QPoint(0, 0))
+        with drawn_as_vectors(panels):
+            widget.render(painter, QPoint(0, 0))
     finally:
         painter.end()
     return path.exists()

@@ -75,6 +75,16 @@ class RunHistory:
         return self.info.get("run_id"), self.index, self.info.get("config")
 
     @property
+    def extent(self) -> tuple[float, float] | None:
+        """The steps a replayed recording spans, so its step axes hold still while it is
+        scrubbed; None for a live run, whose axes grow with it."""
+        extent = self.info.get("extent")
+        if not extent:
+            return None
+        first, last = float(extent[0]), float(extent[1])
+        return first, max(last, first + 1.0)
+
+    @property
     def label(self) -> str:
         c = self.config
         layers = f" x{c.get('layers')}" if c.get("layers", 1) > 1 else ""

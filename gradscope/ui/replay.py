@@ -172,8 +172,11 @@ class ReplayController(QObject):
 
     def _info(self, run_id: int, reset: bool) -> dict:
         run = self.session.run(run_id)
+        shown = [self.player(other) for other in (self.run_id, *self.overlays) if len(self.player(other))]
+        extent = [min(p.first_step for p in shown), max(p.last_step for p in shown)] if shown else None
         return {"run": run_id, "config": run.config.to_json(), "run_id": run_id, "device": "", "replay": True,
-                "reset": reset, "parent": list(run.parent) if run.parent else None, "state": run.state.value}
+                "reset": reset, "parent": list(run.parent) if run.parent else None, "state": run.state.value,
+                "extent": extent}
 
     # -- playing -----------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QGraphicsItem
 
 from test_replay import write_synthetic
 
@@ -84,7 +85,13 @@ def test_svg_of_the_window_and_of_a_panel_parses(window, tmp_path, panel):
     view_box = [float(v) for v in root.get("viewBox").split()]
     assert view_box == [0, 0, widget.width(), widget.height()]
     assert sum(1 for _ in root.iter()) > 10           # something was drawn into it
+    # titles and tick labels are text in the SVG, though the screen paints them from pixmaps
+    words = " ".join("".join(element.itertext()) for element in root.iter() if element.tag.endswith("text"))
+    assert "Gradient norm" in words and "fraction clipped" in words, words[:300]
     assert leftovers(tmp_path) == []
+    cached = [item for item in window.panels[PANEL].graphics.scene().items()
+              if item.cacheMode() != QGraphicsItem.CacheMode.NoCache]
+    assert cached                                     # and the screen goes back to its pixmaps
 
 
 def test_an_unknown_panel_is_an_export_error_and_writes_nothing(window, tmp_path):

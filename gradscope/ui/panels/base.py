@@ -3,18 +3,21 @@ window's timer; ranges kept by hand (auto-range over 10,000 points each frame co
 the paint); labelled vertical markers for setting changes on every training-step axis."""
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from typing import Iterator
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QVBoxLayout, QWidget
 
 from gradscope.ui import theme
 from gradscope.ui.history import Lab, RunHistory
 
 MAX_MARKERS = 40
+CACHED_ITEMS = (QGraphicsTextItem, pg.AxisItem)
 COST_SMOOTHING = 0.2        # weight of the newest sample in the panels' cost averages
 
 
@@ -51,6 +54,7 @@ class Panel(QWidget):
         self.step_plots: list[pg.PlotItem] = []      # plots whose x axis is the training step
         self._markers: dict[int, list[pg.InfiniteLine]] = {}
         self._marked_run: RunHistory | None = None
+        self._items_seen = 0
 
     @staticmethod
     def _key(lab: Lab) -> tuple:
@@ -69,6 +73,7 @@ class Panel(QWidget):
         began = time.perf_counter()
         self.draw(lab, lab.current)
         self._sync_markers(lab.current)
+        self._cache_text()
         self.draw_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.draw_ms)
 
     @property
@@ -78,6 +83,18 @@ class Panel(QWidget):
 
     def draw(self, lab: Lab, run: RunHistory | None) -> None:
         raise NotImplementedError
+
+    def _cache_text(self) -> None:
+        """Titles, legends, labels and axes are drawn from a pixmap Qt keeps (and renews when
+        they change): laying out their text again on every repaint was half of what a panel's
+        paint cost. Looked for only when the panel gained or lost items."""
+        items = self.graphics.scene().items()
+        if len(items) == self._items_seen:
+            return
+        self._items_seen = len(items)
+        for item in items:
+            if isinstance(item, CACHED_ITEMS) and item.cacheMode() == QGraphicsItem.CacheMode.NoCache:
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def add_step_plot(self, plot: pg.PlotItem) -> pg.PlotItem:
         self.step_plots.append(plot)
@@ -105,6 +122,21 @@ class Panel(QWidget):
                 line.marked_event = event
                 plot.addItem(line, ignoreBounds=True)
                 lines.append(line)
+
+
+@contextlib.contextmanager
+def drawn_as_vectors(panels) -> Iterator[None]:
+    """Within it, the panels' cached items draw themselves again: an SVG wants text and lines,
+    not the pixmaps the screen is painted from."""
+    cached = [(item, item.cacheMode()) for panel in panels for item in panel.graphics.scene().items()
+              if item.cacheMode() != QGraphicsItem.CacheMode.NoCache]
+    for item, _ in cached:
+        item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    try:
+        yield
+    finally:
+        for item, mode in cached:
+            item.setCacheMode(mode)
 
 
 def marker_label(event) -> str:
@@ -244,6 +276,18 @@ class Curve(pg.PlotCurveItem):
         self.log_y = False
         self.x_values = np.empty(0)
         self.y_values = np.empty(0)
+        self._bounds: tuple | None = None
+
+    def setData(self, *args, **kwargs) -> None:
+        self._bounds = None
+        super().setData(*args, **kwargs)
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):
+        # the bounds show_values took with the data, instead of pyqtgraph's nanmin/nanmax under
+        # a warnings guard, which a frame paid for every curve twice over
+        if self._bounds is None or frac < 1.0 or orthoRange is not None:
+            return super().dataBounds(ax, frac, orthoRange)
+        return self._bounds[ax]
 
     def setLogMode(self, x: bool, y: bool) -> None:   # pyqtgraph's name: PlotItem calls it
         if bool(y) != self.log_y:
@@ -260,6 +304,9 @@ class Curve(pg.PlotCurveItem):
         else:
             drawn = finite_or_nan(self.y_values)
         self.setData(self.x_values, drawn)
+        pen = self.opts["pen"]
+        if pen is None or pen.isCosmetic():          # a wide non-cosmetic pen widens the bounds
+            self._bounds = (_span(self.x_values), _span(drawn))
 
     def clear_values(self) -> None:
         self.show_values(np.empty(0), np.empty(0))
@@ -284,3 +331,15 @@ def set_title(plot: pg.PlotItem, text: str) -> None:
     if getattr(plot, "_gradscope_title", None) != text:
         plot._gradscope_title = text
         plot.setTitle(text, size=theme.TITLE_SIZE)
+
+
+def _span(values: np.ndarray) -> tuple:
+    """(min, max) of the finite values as pyqtgraph's dataBounds gives them: (None, None) when
+    empty, NaN when there are no finite values."""
+    if not values.size:
+        return None, None
+    lo, hi = float(np.fmin.reduce(values)), float(np.fmax.reduce(values))    # NaN only if all are
+    if math.isinf(lo) or math.isinf(hi):
+        finite = values[np.isfinite(values)]
+        return (float(finite.min()), float(finite.max())) if finite.size else (None, None)
+    return lo, hi

@@ -103,7 +103,7 @@ class GatesPanel(Panel):
             steps, values = run.line(name)
             curve.show_values(steps, values)
             shown.append(values)
-        self.saturation_range.update(np.array([0.0, last]), shown + [np.array([0.0, 1.0])])
+        self.saturation_range.update(np.array([0.0, last]), shown + [np.array([0.0, 1.0])], x_fixed=run.extent)
         latest = run.latest
         for gate, image in self.gate_images.items():
             values = latest.get(f"gates/{gate}")

@@ -92,7 +92,8 @@ class TaskPanel(Panel):
                 (n for n in sorted(run.scalars) if n.startswith("metric/")), "loss")
             steps, values = run.line(name)
             self.metric_curve.show_values(steps, values)
-            self.range.update(steps, [values, np.array([0.0, 1.0])] if mode == "accuracy" else [values])
+            self.range.update(steps, [values, np.array([0.0, 1.0])] if mode == "accuracy" else [values],
+                              x_fixed=run.extent)
 
     def _draw_text(self, run: RunHistory) -> None:
         codes = run.latest.get("sample/text")

@@ -172,4 +172,4 @@ class StepJacobianPanel(Panel):
             curve.show_values(x, y)
             values.append(y)
         if x is not None and x.size:
-            self.weights_range.update(np.array([0.0, max(run.last_step, 1)]), values)
+            self.weights_range.update(np.array([0.0, max(run.last_step, 1)]), values, x_fixed=run.extent)

@@ -44,7 +44,7 @@ class LossPanel(Panel):
             return
         steps, loss = run.line("loss")
         self.loss_curve.show_values(steps, loss)
-        self.loss_range.update(steps, [loss])
+        self.loss_range.update(steps, [loss], x_fixed=run.extent)
         names = sorted(name for name in run.scalars if name.startswith("metric/"))
         if sorted(self.metric_curves) != names:
             self.metric_plot.clear()
@@ -63,7 +63,7 @@ class LossPanel(Panel):
             curve.show_values(steps, metric)
             values.append(metric)
         if self.metric_curves:
-            self.metric_range.update(steps, values)
+            self.metric_range.update(steps, values, x_fixed=run.extent)
 
 
 class GradNormPanel(Panel):
@@ -172,7 +172,7 @@ class GradNormPanel(Panel):
         shown = [pre]
         if self.clip_mode == "norm":
             shown.append(np.array([self.threshold_value]))
-        self.range.update(steps, shown)
+        self.range.update(steps, shown, x_fixed=run.extent)
         self._draw_what_if()
 
     def _draw_clip_markers(self, run: RunHistory) -> None:
