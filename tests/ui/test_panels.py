@@ -78,6 +78,35 @@ def test_the_gradient_norm_panel_draws_the_records(qtbot):
     assert np.allclose(panel.pre_curve.yData, norms)
 
 
+def test_the_gates_panel_colours_each_unit_and_timestep_by_its_gate_value(qtbot):
+    """Each pixel of a gate's image is the heat map's colour of that unit at that timestep
+    (pyqtgraph's own colormap.map as the reference); the candidate spans [-1, 1]."""
+    import pyqtgraph as pg
+
+    from gradscope.ui import theme
+    from gradscope.ui.panels.gates import GatesPanel
+
+    rng = np.random.default_rng(3)
+    gates = {"input": rng.uniform(0, 1, (12, 5)), "forget": rng.uniform(0, 1, (12, 5)),
+             "candidate": rng.uniform(-1, 1, (12, 5)), "output": rng.uniform(0, 1, (12, 5))}
+    gates["forget"][3, 2] = np.nan                                    # a diverged value
+    lab = Lab()
+    run = lab.start_run(info(arch="lstm", hidden=5, seq_len=12))
+    run.add_records([StepRecord(0, {"loss": 1.0}, {f"gates/{k}": v.astype(np.float32) for k, v in gates.items()},
+                                wall_time=0.0)])
+    panel = GatesPanel()
+    qtbot.addWidget(panel)
+    panel.refresh(lab)
+    colormap = pg.colormap.get(theme.HEATMAP)
+    for gate, values in gates.items():
+        lo, hi = (-1.0, 1.0) if gate == "candidate" else (0.0, 1.0)
+        shown = panel.gate_images[gate].image                        # [unit, timestep, rgb]
+        assert shown.shape == (5, 12, 3)
+        expected = colormap.map(np.nan_to_num((values.T - lo) / (hi - lo), nan=0.0), mode="byte")[..., :3]
+        assert np.abs(shown.astype(int) - expected.astype(int)).max() <= 3, gate   # a 256-colour table
+    assert tuple(panel.gate_images["forget"].image[2, 3]) == tuple(colormap.map(0.0, mode="byte")[:3])
+
+
 def test_the_window_spreads_panels_over_frames_and_brings_all_up_to_date(qtbot, make_window, monkeypatch):
     from gradscope.bench.gui_records import SyntheticRun
     from gradscope.ui import frames

@@ -12,6 +12,7 @@ from gradscope.ui import theme
 from gradscope.ui.history import Lab, RunHistory
 from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, add_plot, new_curve
 
+GATE_LEVELS = {"candidate": (-1.0, 1.0)}          # the others are in [0, 1]
 NO_GATES = ("A vanilla {arch} has no gates. Shown instead: how saturated its {nonlinearity} is, the fraction of "
             "units whose derivative is near zero, where the error signal dies.")
 
@@ -28,6 +29,11 @@ class GatesPanel(Panel):
         self.layout_.insertWidget(0, self.note)
         self._arch: str | None = None
         self.gate_images: dict[str, pg.ImageItem] = {}
+        self.gate_values: dict[str, np.ndarray] = {}     # what each image shows: [unit, timestep]
+        self._gate_shape: tuple | None = None
+        # the gates are coloured here, once per probe: pyqtgraph would rebuild a colour table
+        # of 256 QColors for every image on every repaint
+        self._gate_colours = pg.colormap.get(theme.HEATMAP).getLookupTable(0.0, 1.0, 256, alpha=False)
         self.gate_plots: list[pg.PlotItem] = []
         self.saturation_plot: pg.PlotItem | None = None
         self.saturation_curves: dict[str, Curve] = {}
@@ -47,19 +53,18 @@ class GatesPanel(Panel):
         self._markers.clear()
         self._marked_run = None
         self.gate_images, self.gate_plots, self.saturation_curves = {}, [], {}
+        self.gate_values, self._gate_shape = {}, None
         self.cell_plot = self.activation_plot = None
         self._arch = self._build_key(run)
         columns = max(len(run.gates), 2)
         if run.gates:
             self.note.setText(f"{run.arch.upper()} gates for the probe sequence: 0 is closed, 1 is open.")
-            colormap = pg.colormap.get(theme.HEATMAP)
             for column, gate in enumerate(run.gates):
                 plot = self.graphics.addPlot(row=0, col=column)
                 theme.style_plot(plot, gate, "unit" if column == 0 else "", "")
                 if column:
                     plot.hideAxis("left")   # the units are the same rows in every gate
                 image = pg.ImageItem(axisOrder="row-major")
-                image.setColorMap(colormap)
                 plot.addItem(image)
                 plot.setMouseEnabled(x=False, y=False)
                 self.gate_images[gate] = image
@@ -107,16 +112,17 @@ class GatesPanel(Panel):
         latest = run.latest
         for gate, image in self.gate_images.items():
             values = latest.get(f"gates/{gate}")
-            if values is None:
+            if values is None or values.ndim != 2 or self.gate_values.get(gate) is values:
                 continue
+            self.gate_values[gate] = values
             # [T, H] -> rows are units, columns timesteps; gates live in [0, 1] (candidate in [-1, 1])
-            levels = (-1.0, 1.0) if gate == "candidate" else (0.0, 1.0)
-            image.setImage(np.ascontiguousarray(values.T, dtype=np.float32), levels=levels, autoLevels=False)
+            image.setImage(self.gate_colours(values.T, GATE_LEVELS.get(gate, (0.0, 1.0))), autoLevels=False)
             image.setRect(QRectF(-0.5, -0.5, values.shape[0], values.shape[1]))
-        for plot in self.gate_plots:
-            values = latest.get(f"gates/{run.gates[0]}")
-            if values is not None:
-                plot.setRange(xRange=(-0.5, values.shape[0] - 0.5), yRange=(-0.5, values.shape[1] - 0.5), padding=0)
+            if values.shape != self._gate_shape:
+                self._gate_shape = values.shape
+                for plot in self.gate_plots:
+                    plot.setRange(xRange=(-0.5, values.shape[0] - 0.5), yRange=(-0.5, values.shape[1] - 0.5),
+                                  padding=0)
         if self.cell_plot is not None and "cell_jacobian_norm" in latest:
             cell, state = latest["cell_jacobian_norm"], latest.get("jacobian_norm")
             timesteps = np.arange(cell.size)
@@ -129,3 +135,11 @@ class GatesPanel(Panel):
             values = latest["activation_saturation"]
             self.activation_curve.show_values(np.arange(values.size), values)
             self.activation_plot.setXRange(0, values.size - 1, padding=0.02)
+
+    def gate_colours(self, values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+        """RGB bytes of the heat map colour of each value, `levels` spanning the map; NaN (a
+        diverged run) gets the lowest colour."""
+        lo, hi = levels
+        with np.errstate(invalid="ignore"):
+            index = np.clip((np.asarray(values, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0.0, 255.0)
+        return self._gate_colours[np.nan_to_num(index, nan=0.0).astype(np.uint8)]
