@@ -101,7 +101,7 @@ class RunPlayer:
         if step in self._arrays:
             self._arrays.move_to_end(step)
             return self._arrays[step]
-        arrays = dict(self.run.record(step).arrays)
+        arrays = self.run.arrays_at(step)
         self._arrays[step] = arrays
         while len(self._arrays) > ARRAY_CACHE:
             self._arrays.popitem(last=False)

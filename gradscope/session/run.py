@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -115,18 +115,20 @@ class Run:
         if not rows:
             raise self._error(f"has no step {step}", missing=True)
         wall_time = self._scalar_array([rows[0][0]], f"step {step}")[0]
-        by_id = {series_id: (name, kind, dtype, shape)
-                 for name, (series_id, kind, dtype, shape) in self._series.items()}
-        scalars, found = {}, {}
-        ids = sorted(by_id)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        scalars = {}
+        for by_id, marks, chunk in self._series_chunks():
             for series_id, value in self._db.query(
                     f"SELECT series_id, value FROM scalar_value WHERE series_id IN ({marks}) AND step = ?",
                     (*chunk, step)):
                 name = self._named(by_id, series_id, step)[0]
                 scalars[name] = self._scalar_array([value], f"step {step}")[0]
+        return StepRecord(step=step, scalars=scalars, arrays=self.arrays_at(step), wall_time=float(wall_time))
+
+    def arrays_at(self, step: int) -> dict[str, np.ndarray]:
+        """Every array recorded at `step` (none at a step that was not probed)."""
+        step = int(step)
+        found = {}
+        for by_id, marks, chunk in self._series_chunks():
             self._check_budget(f"step {step}", "SELECT count(*), total(length(data)) FROM array_value "
                                f"WHERE series_id IN ({marks}) AND step = ?", (*chunk, step))
             for series_id, data in self._db.query(
@@ -134,7 +136,16 @@ class Run:
                     (*chunk, step)):
                 name, _, dtype, shape = self._named(by_id, series_id, step)
                 found[name] = self._decode(data, dtype, shape, f"array {name!r} at step {step}")
-        return StepRecord(step=step, scalars=scalars, arrays=found, wall_time=float(wall_time))
+        return found
+
+    def _series_chunks(self) -> Iterator[tuple[dict, str, list[int]]]:
+        """(series by id, '?,?,...', ids) in chunks that fit in one query."""
+        by_id = {series_id: (name, kind, dtype, shape)
+                 for name, (series_id, kind, dtype, shape) in self._series.items()}
+        ids = sorted(by_id)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            yield by_id, ",".join("?" * len(chunk)), chunk
 
     # -- events, probe batch, checkpoints ------------------------------------------------------
 

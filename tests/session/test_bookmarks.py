@@ -273,7 +273,7 @@ def craft(path: Path, *statements: str) -> None:
 @pytest.mark.parametrize("statements, message", [
     (["UPDATE bookmark SET note = hex(zeroblob(1001))"], "bookmark 1: the note is longer than 2000 characters"),
     (["UPDATE bookmark SET note = x'00ff'"], "bookmark 1: the note is not text"),
-    (["UPDATE bookmark SET step = 'abc'"], "bookmark 1: the step is not an integer \\('abc'\\)"),
+    (["UPDATE bookmark SET step = 'abc'"], "bookmark 1: the step is not an integer in 0..2147483647 \\('abc'\\)"),
     (["UPDATE bookmark SET step = 2.5"], "bookmark 1: the step is not an integer"),
     (["UPDATE bookmark SET created = 'yesterday'"], "bookmark 1: malformed creation time"),
     (["UPDATE bookmark SET created = 1e999"], "bookmark 1: malformed creation time"),

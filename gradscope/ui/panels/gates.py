@@ -140,6 +140,8 @@ class GatesPanel(Panel):
         """RGB bytes of the heat map colour of each value, `levels` spanning the map; NaN (a
         diverged run) gets the lowest colour."""
         lo, hi = levels
-        with np.errstate(invalid="ignore"):
-            index = np.clip((np.asarray(values, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0.0, 255.0)
-        return self._gate_colours[np.nan_to_num(index, nan=0.0).astype(np.uint8)]
+        scaled = np.ascontiguousarray(values, dtype=np.float32) - np.float32(lo)   # a copy, worked in place
+        scaled *= np.float32(255.0 / (hi - lo))
+        np.clip(scaled, 0.0, 255.0, out=scaled)
+        scaled[np.isnan(scaled)] = 0.0
+        return np.take(self._gate_colours, scaled.astype(np.uint8), axis=0)

@@ -115,7 +115,8 @@ class TimestepPanel(Panel):
         self.image.setRect(QRectF(-0.5, first, float(image.shape[1]), height))
         if self.colorbar.levels() != (low, high):
             self.colorbar.setLevels((low, high))
-        span = grown_span(self.map_steps, first, first + height)
+        span = grown_span(self.map_steps, first, first + height) if run.extent is None else (
+            run.extent if run.extent != self.map_steps else None)      # a replay: the whole recording
         if span is not None or self.map_timesteps != image.shape[1]:
             self.map_steps = span or self.map_steps
             self.map_timesteps = image.shape[1]
