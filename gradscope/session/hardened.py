@@ -22,7 +22,7 @@ from gradscope.session.errors import SessionError
 
 _ALLOWED_FUNCTIONS = frozenset({"count", "length", "max", "total"})
 _ALLOWED_PRAGMAS = frozenset({"application_id", "user_version"})
-_PROGRESS_OPCODES = 10_000
+_PROGRESS_OPCODES = 100_000      # how often sqlite asks whether the deadline passed
 
 
 def read_header(path: Path) -> int:
@@ -150,17 +150,24 @@ class HardenedConnection:
     # -- queries -------------------------------------------------------------------------------
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        return list(self.iterate(sql, params))
+        rows: list[tuple] = []
+        for chunk in self._chunks(sql, params):
+            rows.extend(chunk)
+        return rows
 
     def iterate(self, sql: str, params: tuple = ()) -> Iterator[tuple]:
         """Rows of one query, under the deadline and with every sqlite error made a SessionError."""
+        for chunk in self._chunks(sql, params):
+            yield from chunk
+
+    def _chunks(self, sql: str, params: tuple) -> Iterator[list[tuple]]:
         if self._conn is None:
             raise self.error("the session is closed")
         self._deadline = time.monotonic() + self.timeout
         try:
             cursor = self._conn.execute(sql, params)
-            while rows := cursor.fetchmany(1024):
-                yield from rows
+            while rows := cursor.fetchmany(4096):
+                yield rows
         except sqlite3.Error as exc:
             raise self.error(_describe(exc, self.timeout)) from None
         except UnicodeDecodeError:

@@ -255,11 +255,32 @@ class Run:
     def _step_array(self, values: list[Any], what: str) -> np.ndarray:
         if len(values) > schema.MAX_STEPS:
             raise self._error(f"{what}: more than {schema.MAX_STEPS} steps")
-        if not all(schema.is_index(value) for value in values):
+        # numpy sorts out the types in one pass: anything but plain integers (text, blobs, reals,
+        # NULL, integers past 64 bits) gives an array that is not of a signed integer kind
+        array = _as_array(values, np.int64)
+        if array is None or array.dtype.kind != "i" or (
+                array.size and (int(array.min()) < 0 or int(array.max()) > schema.MAX_INDEX)):
             raise self._error(f"{what}: a step index is not an integer in 0..{schema.MAX_INDEX}")
-        return np.array(values, dtype=np.int64)
+        return array.astype(np.int64, copy=False)
 
     def _scalar_array(self, values: list[Any], what: str) -> np.ndarray:
+        array = _as_array(values, np.float64)
+        if array is not None and array.dtype.kind in "if":
+            return array.astype(np.float64, copy=False)
+        # NULL (a NaN) among the numbers, or something that is not a number: value by value
         if not all(value is None or type(value) is float or type(value) is int for value in values):
             raise self._error(f"{what}: a value is not a number")
-        return np.array([np.nan if value is None else value for value in values], dtype=np.float64)
+        try:
+            return np.array([np.nan if value is None else value for value in values], dtype=np.float64)
+        except OverflowError:
+            raise self._error(f"{what}: a value is too large for a float") from None
+
+
+def _as_array(values: list[Any], empty_dtype) -> np.ndarray | None:
+    """The values as numpy makes them, or None when it cannot (integers past 64 bits)."""
+    if not values:
+        return np.empty(0, dtype=empty_dtype)
+    try:
+        return np.array(values)
+    except (OverflowError, ValueError, TypeError):
+        return None
