@@ -36,6 +36,7 @@ class SessionDocuments:
         self.replay = ReplayController(self.buffer, self.bridge, self)
         self.replay.position_changed.connect(self._on_replay_moved)
         self.replay.playing_changed.connect(lambda playing: self._update_actions())
+        self.replay.run_changed.connect(self._on_replay_run)
         self.replay.failed.connect(lambda text: self._file_error("Cannot read this part of the session", text))
         self.timeline = Timeline(self.replay)
         self.timeline.fork_requested.connect(self.fork_from)
@@ -163,6 +164,11 @@ class SessionDocuments:
         self.redraw(everything=True)
 
     # -- the replay ------------------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_replay_run(self, run_id: int) -> None:
+        """The settings on the left show the run on show (Fork from here starts from them)."""
+        self.controls.show_config(self.replay.session.run(run_id).config)
 
     @Slot(int)
     def _on_replay_moved(self, step: int) -> None:

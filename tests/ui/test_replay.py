@@ -61,6 +61,9 @@ def test_a_seek_shows_exactly_the_recorded_steps_up_to_it(replay_window, tmp_pat
         assert np.allclose(window.panels["timesteps"].hidden_curve.y_values,
                            stored.record(newest).arrays["hidden_grad_norm"])
         assert [event.step for event in run.markers] == ([150] if target >= 150 else [])
+        low, high = window.panels["loss"].loss_plot.viewRange()[0]
+        assert low <= 0 and high >= 299               # the axis spans the recording, whatever the step
+    assert window.config == stored.config             # the settings show the run on show
     window.replay.step_by(1)
     assert window.replay.step == 251 and window.timeline.step_field.value() == 251
 

@@ -244,15 +244,16 @@ class RangeKeeper:
         return lo, hi
 
 
-def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1) -> pg.PlotItem:
-    """A plot in a panel's layout; with `legend`, a one-line legend sits above it in a row of
-    its own, so it never hides a curve."""
+def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1,
+             legend_columns: int = 4) -> pg.PlotItem:
+    """A plot in a panel's layout; with `legend`, a legend of `legend_columns` entries a line
+    sits above it in a row of its own, so it never hides a curve."""
     if not legend:
         return layout.addPlot(row=row, col=col, colspan=colspan)
     cell = layout.addLayout(row=row, col=col, colspan=colspan)
     cell.setContentsMargins(0, 0, 0, 0)
     cell.setSpacing(0)
-    key = pg.LegendItem(colCount=4, labelTextSize=f"{theme.FONT_POINTS}pt", verSpacing=-6)
+    key = pg.LegendItem(colCount=legend_columns, labelTextSize=f"{theme.FONT_POINTS}pt", verSpacing=-6)
     cell.addItem(key, row=0, col=0)
     plot = cell.addPlot(row=1, col=0)
     plot.legend = key          # PlotItem.addItem registers named items with plot.legend

@@ -70,16 +70,17 @@ class GatesPanel(Panel):
                 self.gate_images[gate] = image
                 self.gate_plots.append(plot)
             self.saturation_plot = self.add_step_plot(
-                add_plot(self.graphics, 1, 0, legend=True, colspan=columns // 2 or 1))
-            theme.style_plot(self.saturation_plot, "Gate saturation (below 0.05 or above 0.95)", "fraction",
+                add_plot(self.graphics, 1, 0, legend=True, colspan=columns // 2 or 1, legend_columns=2))
+            theme.style_plot(self.saturation_plot, "Saturation (below .05, above .95)", "fraction",
                              "training step")
             for index, gate in enumerate(run.gates):
                 self.saturation_curves[f"gate_saturation/{gate}"] = new_curve(
                     self.saturation_plot, theme.SERIES_COLORS[index], gate, long=True)
             self.saturation_range = RangeKeeper(self.saturation_plot)
             if run.arch == "lstm":
-                self.cell_plot = add_plot(self.graphics, 1, columns // 2, legend=True, colspan=columns - columns // 2)
-                theme.style_plot(self.cell_plot, "Cell path against the whole state", "‖dh_T/dh_t‖", "timestep t")
+                self.cell_plot = add_plot(self.graphics, 1, columns // 2, legend=True, colspan=columns - columns // 2,
+                                          legend_columns=1)
+                theme.style_plot(self.cell_plot, "Cell path vs whole state", "", "timestep t")
                 self.cell_plot.setLogMode(x=False, y=True)
                 self.state_curve = new_curve(self.cell_plot, "orange", "state (h, c)")
                 self.cell_curve = new_curve(self.cell_plot, "green", "cell path ∏ f_k")
