@@ -60,3 +60,20 @@ def test_gui_bench_text_names_the_goals():
         assert goal in text
     assert "lstm_H128_T100" in text and "torch imported before it: no" in text
     assert "all six at once: 20.0 ms" in text
+
+
+@pytest.mark.timeout(300)
+def test_replay_bench_quick_reports_every_figure(capsys):
+    from gradscope.bench.replay import format_results
+
+    assert main(["bench", "--replay", "--quick", "--json"]) == 0
+    replay = json.loads(capsys.readouterr().out)["replay"]
+    for name in ("open_ms", "open_median_ms", "seek_ms", "seek_p90_ms", "seek_max_ms", "repaint_ms",
+                 "seek_over_repaint"):
+        assert _positive(replay[name]), name
+    assert replay["seeks"] == 10 and replay["seek_p90_ms"] <= replay["seek_max_ms"]
+    assert replay["seek_over_repaint"] == pytest.approx(replay["seek_ms"] / replay["repaint_ms"], rel=0.05)
+    text = format_results(replay)
+    for goal in ("goal <= 1000 ms", "goal <= 50 ms", "without a seek"):
+        assert goal in text
+    assert multiprocessing.active_children() == []

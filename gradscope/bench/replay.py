@@ -5,7 +5,10 @@ written with the engine's own writer from synthetic records (`gui_records.Synthe
 then opened in the window offscreen:
 
 - `open_ms`: from File > Open to the first painted frame of all panels (the window is up);
-- `seek_ms`: a seek to a random step plus the repaint of every panel, over many seeks.
+- `seek_ms`: a seek to a random step plus the repaint of every panel, over many seeks;
+- `repaint_ms`, side by side with each seek: every panel redrawn at the same step without one,
+  and `seek_over_repaint`, the ratio (what seeking adds to drawing, less at the mercy of a
+  machine whose speed varies).
 """
 from __future__ import annotations
 
@@ -52,12 +55,19 @@ def measure(quick: bool, say) -> dict:
             import numpy as np
 
             rng = np.random.default_rng(0)
-            seeks = []
+            seeks, repaints = [], []
             for step in rng.integers(0, steps, 10 if quick else 40):
                 began = time.perf_counter()
                 window.replay.seek(int(step))
                 _frame(window, counter, everything=True)
                 seeks.append((time.perf_counter() - began) * 1000)
+                # side by side: every panel redrawn and repainted at the same step, no seek; on a
+                # machine slowed down by its neighbours both figures grow, their ratio much less
+                for panel in window.panels.values():
+                    panel._drawn = None
+                began = time.perf_counter()
+                _frame(window, counter, everything=True)
+                repaints.append((time.perf_counter() - began) * 1000)
             app.processEvents()
         finally:
             _close_window(window)
@@ -67,6 +77,8 @@ def measure(quick: bool, say) -> dict:
         "open_ms": round(opens[0], 1), "open_median_ms": round(statistics.median(opens), 1),
         "seek_ms": round(statistics.median(seeks), 1), "seek_p90_ms": round(seeks[int(0.9 * (len(seeks) - 1))], 1),
         "seek_max_ms": round(seeks[-1], 1), "seeks": len(seeks),
+        "repaint_ms": round(statistics.median(repaints), 1),
+        "seek_over_repaint": round(statistics.median(seeks) / statistics.median(repaints), 2),
         "open_goal_ms": OPEN_GOAL_MS, "seek_goal_ms": SEEK_GOAL_MS,
     }
 
@@ -82,4 +94,6 @@ def format_results(replay: dict) -> str:
         f"  seek and repaint every panel: median {replay['seek_ms']:.1f} ms, p90 {replay['seek_p90_ms']:.1f} ms, "
         f"max {replay['seek_max_ms']:.1f} ms over {replay['seeks']} seeks (goal <= {replay['seek_goal_ms']:.0f} ms: "
         f"{met(replay['seek_ms'], replay['seek_goal_ms'])})",
+        f"  beside it, redrawing every panel at the same step without a seek: median {replay['repaint_ms']:.1f} ms "
+        f"(a seek costs {replay['seek_over_repaint']:.2f}x that)",
     ])
