@@ -22,7 +22,7 @@ from gradscope.session.errors import SessionError
 
 _ALLOWED_FUNCTIONS = frozenset({"count", "length", "max", "total"})
 _ALLOWED_PRAGMAS = frozenset({"application_id", "user_version"})
-_PROGRESS_OPCODES = 100_000      # how often sqlite asks whether the deadline passed
+_PROGRESS_OPCODES = 10_000
 
 
 def read_header(path: Path) -> int:
