@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -48,7 +47,7 @@ def fork_changes(args) -> dict:
 
 
 def fork(args) -> int:
-    from gradscope.commands.record import EXIT_DIVERGED, _finite_or_none, _Progress, run_summary
+    from gradscope.commands.record import EXIT_DIVERGED, _finite_or_none, _Progress, run_interruptibly, run_summary
     from gradscope.config import ConfigError
     from gradscope.probes.runner import default_probe_mode
     from gradscope.records import RunState
@@ -73,19 +72,7 @@ def fork(args) -> int:
             recorder = SessionRecorder(writer, parent=plan.parent)
             progress = _Progress(plan.config.steps - plan.step)
             trainer.callbacks += [recorder, progress]
-
-            def stop(signum, frame):
-                trainer.stop()
-                signal.signal(signum, signal.SIG_DFL if signum == signal.SIGTERM else signal.default_int_handler)
-
-            # the first Ctrl-C stops between two steps, a second one interrupts at once
-            previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                state = trainer.run()
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
-                progress.close()
+            state = run_interruptibly(trainer, progress)
     finally:
         trainer.close()
     summary = run_summary(path, recorder, trainer, progress, state, began, parent=list(plan.parent),

@@ -70,18 +70,9 @@ def record(args, config: RunConfig) -> int:
         recorder = SessionRecorder(writer)
         progress = _Progress(config.steps)
         trainer.callbacks += [recorder, progress]
-        def stop(signum, frame):
-            trainer.stop()
-            signal.signal(signum, signal.SIG_DFL if signum == signal.SIGTERM else signal.default_int_handler)
-
-        # the first Ctrl-C stops between two steps, a second one interrupts at once
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            state = trainer.run()
+            state = run_interruptibly(trainer, progress)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            progress.close()
             trainer.close()
     summary = run_summary(output, recorder, trainer, progress, state, began)
     if trainer.device_note:
@@ -120,3 +111,19 @@ def run_summary(path, recorder, trainer, progress, state, began: float, **extra)
 
 def _finite_or_none(value):
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def run_interruptibly(trainer, progress):
+    """Run `trainer` to the end; the first Ctrl-C (or SIGTERM) stops it between two steps, a
+    second one interrupts at once. Returns the run's final state."""
+    def stop(signum, frame):
+        trainer.stop()
+        signal.signal(signum, signal.SIG_DFL if signum == signal.SIGTERM else signal.default_int_handler)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return trainer.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        progress.close()
