@@ -217,8 +217,10 @@ def test_a_newer_session_says_which_schema_it_needs(replay_window, tmp_path):
 def test_what_if_clipping_on_a_replay_marks_the_steps_above_the_dragged_threshold(replay_window, tmp_path):
     window = replay_window
     path = write_synthetic(tmp_path / "s.gscope", steps=200)
-    window.open_file(path)
     panel = window.panels["grad_norm"]
+    assert panel.plot.legend.getLabel(panel.what_if_markers) is None        # live: no what-if in the key
+    window.open_file(path)
+    assert panel.plot.legend.getLabel(panel.what_if_markers) is not None
     panel.threshold.setPos(np.log10(1.5))
     panel._on_threshold_moved()
     window.redraw(everything=True)
@@ -228,6 +230,8 @@ def test_what_if_clipping_on_a_replay_marks_the_steps_above_the_dragged_threshol
     assert np.array_equal(panel.what_if_markers.x_values[0::2], expected)
     assert f"{len(expected)} of 200" in panel.what_if_label.text()
     assert window.lab.runs and window.state != "starting"     # nothing started training
+    window.new_live_session()
+    assert panel.plot.legend.getLabel(panel.what_if_markers) is None
 
 
 EXAMPLES = sorted((__import__("pathlib").Path(__file__).parents[2] / "sessions").glob("*.gscope"))

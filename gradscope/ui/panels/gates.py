@@ -58,7 +58,8 @@ class GatesPanel(Panel):
         self._arch = self._build_key(run)
         columns = max(len(run.gates), 2)
         if run.gates:
-            self.note.setText(f"{run.arch.upper()} gates for the probe sequence: 0 is closed, 1 is open.")
+            self.note.setText(f"{run.arch.upper()} gates for the probe sequence: 0 is closed, 1 is open. "
+                              "A gate is saturated below 0.05 or above 0.95.")
             for column, gate in enumerate(run.gates):
                 plot = self.graphics.addPlot(row=0, col=column)
                 theme.style_plot(plot, gate, "unit" if column == 0 else "", "")
@@ -71,7 +72,7 @@ class GatesPanel(Panel):
                 self.gate_plots.append(plot)
             self.saturation_plot = self.add_step_plot(
                 add_plot(self.graphics, 1, 0, legend=True, colspan=columns // 2 or 1, legend_columns=2))
-            theme.style_plot(self.saturation_plot, "Saturation (below .05, above .95)", "fraction",
+            theme.style_plot(self.saturation_plot, "Saturated gates", "fraction",
                              "training step")
             for index, gate in enumerate(run.gates):
                 self.saturation_curves[f"gate_saturation/{gate}"] = new_curve(
@@ -80,7 +81,7 @@ class GatesPanel(Panel):
             if run.arch == "lstm":
                 self.cell_plot = add_plot(self.graphics, 1, columns // 2, legend=True, colspan=columns - columns // 2,
                                           legend_columns=1)
-                theme.style_plot(self.cell_plot, "Cell path vs whole state", "", "timestep t")
+                theme.style_plot(self.cell_plot, "Cell path vs state", "", "timestep t")
                 self.cell_plot.setLogMode(x=False, y=True)
                 self.state_curve = new_curve(self.cell_plot, "orange", "state (h, c)")
                 self.cell_curve = new_curve(self.cell_plot, "green", "cell path ∏ f_k")

@@ -103,6 +103,7 @@ class GradNormPanel(Panel):
         self.range = RangeKeeper(self.plot, log_y=True)
         # on a replay: what the dragged threshold would have clipped of the recorded norms
         self.what_if_markers = new_curve(self.plot, "purple", "would clip (what-if)", width=2, connect="pairs")
+        self.plot.legend.removeItem(self.what_if_markers)       # in the key only on a replay
         self.what_if_label = QLabel()
         self.what_if_label.setWordWrap(True)
         self.what_if_label.setStyleSheet(f"color: {theme.COLORS['purple']}; font-size: {theme.FONT_POINTS}pt; "
@@ -117,10 +118,15 @@ class GradNormPanel(Panel):
     def show_what_if(self, what_if) -> None:
         """Mark the recorded steps a hypothetical threshold would clip (a `WhatIf`), or None."""
         self.what_if = what_if
+        keyed = self.plot.legend.getLabel(self.what_if_markers) is not None
         if what_if is None:
             self.what_if_markers.clear_values()
             self.what_if_label.hide()
+            if keyed:
+                self.plot.legend.removeItem(self.what_if_markers)
             return
+        if not keyed:
+            self.plot.legend.addItem(self.what_if_markers, "would clip (what-if)")
         self.what_if_label.setText(f"What if: {what_if.describe()}.")
         self.what_if_label.show()
         self._draw_what_if()
