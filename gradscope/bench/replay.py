@@ -64,7 +64,7 @@ def measure(quick: bool, say) -> dict:
                 # side by side: every panel redrawn and repainted at the same step, no seek; on a
                 # machine slowed down by its neighbours both figures grow, their ratio much less
                 for panel in window.panels.values():
-                    panel._drawn = None
+                    panel.invalidate()
                 began = time.perf_counter()
                 _frame(window, counter, everything=True)
                 repaints.append((time.perf_counter() - began) * 1000)

@@ -61,6 +61,10 @@ class Panel(QWidget):
         run = lab.current
         return id(run), run.generation if run is not None else -1, len(lab.runs)
 
+    def invalidate(self) -> None:
+        """Draw again at the next frame, though the lab did not change."""
+        self._drawn = None
+
     def stale(self, lab: Lab) -> bool:
         """Whether the lab changed since this panel last drew it."""
         return self._key(lab) != self._drawn
