@@ -11,53 +11,13 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A problem with the command line or its files, reported as one line, exit 2."""
+from gradscope.commands.usage import EXIT_USAGE, UsageError
+from gradscope.config.options import add_run_options, config_from_args
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
         raise UsageError(f"{self.prog}: {message}")
-
-
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("model")
-    group.add_argument("--arch", help="rnn (Elman), jordan, lstm or gru")
-    group.add_argument("--hidden", type=int, help="hidden units per layer, 2 to 512")
-    group.add_argument("--layers", type=int, help="stacked layers, 1 to 3")
-    group.add_argument("--bidirectional", action="store_true", default=None, help="add a reverse direction")
-    group.add_argument("--nonlinearity", help="tanh or relu (rnn and jordan)")
-    group.add_argument("--init", help="default, orthogonal (scaled to --rho) or identity (IRNN, scaled to --rho)")
-    group.add_argument("--rho", type=float, help="spectral radius of the recurrent weights for --init orthogonal/identity")
-    group.add_argument("--forget-bias", type=float, help="LSTM forget-gate bias")
-    group = parser.add_argument_group("task")
-    group.add_argument("--task", help="adding, copy, recall, sine, charlm or csv")
-    group.add_argument("--seq-len", type=int, help="sequence length T (the delay for copy)")
-    group.add_argument("--copy-symbols", type=int, help="symbols to remember in the copy task")
-    group.add_argument("--text", help="UTF-8 text file for charlm (default: Shakespeare's sonnets)")
-    group.add_argument("--csv", help="CSV file with a time series for the csv task")
-    group.add_argument("--csv-column", help="column of the CSV to forecast (default: the last numeric one)")
-    group.add_argument("--temperature", type=float, help="sampling temperature of the char LM")
-    group = parser.add_argument_group("training")
-    group.add_argument("--optimizer", help="sgd, momentum, rmsprop or adam")
-    group.add_argument("--lr", type=float, help="learning rate")
-    group.add_argument("--momentum", type=float, help="momentum for --optimizer momentum")
-    group.add_argument("--batch", type=int, help="batch size")
-    group.add_argument("--seed", type=int, help="seed for the weights and the data")
-    group.add_argument("--device", help="cpu, cuda or auto")
-    clip = group.add_mutually_exclusive_group()
-    clip.add_argument("--clip-norm", type=float, metavar="X", help="clip the global gradient norm to X")
-    clip.add_argument("--clip-value", type=float, metavar="X", help="clip every gradient entry to [-X, X]")
-    group.add_argument("--tbptt", type=int, help="truncated BPTT window k (0: full BPTT)")
-    group.add_argument("--steps", type=int, help="training steps")
-    group = parser.add_argument_group("probes and recording")
-    group.add_argument("--probe-every", type=int, help="probe every K steps (0: automatic, within the cost budget)")
-    group.add_argument("--probe-batch", type=int, help="sequences in the fixed probe batch")
-    group.add_argument("--checkpoint-every", type=int, help="save the weights every N steps")
-    parser.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file (options override it)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where live runs are recorded (default: ./sessions)")
     gui.add_argument("--exit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
     record = commands.add_parser("record", help="train headless and record a session file")
-    _add_run_options(record)
+    add_run_options(record)
+    record.add_argument("--config", metavar="FILE.toml", help="read settings from a TOML file (options override it)")
+    record.add_argument("--compare", action="append", metavar="KEY=V1,V2[,V3]",
+                        help="record two or three runs in lockstep that differ in the setting KEY (as on the "
+                             "command line: arch=rnn,lstm,gru, rho=0.5,1.5, clip-norm=1,10); repeat it to vary "
+                             "several settings together")
     record.add_argument("-o", "--output", required=True, metavar="FILE.gscope", help="the session file to write")
     record.add_argument("--append", action="store_true", help="add the run to an existing session file")
     record.add_argument("--force", action="store_true", help="replace an existing session file")
@@ -94,39 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--replay", action="store_true",
                        help="measure the replay instead (offscreen): opening and seeking a 10,000-step session")
     return parser
-
-
-def config_from_args(args: argparse.Namespace):
-    """Settings from the TOML file, then the command line over them. A TOML file uses the
-    option names (seq-len or seq_len), clip-norm / clip-value included."""
-    from gradscope.config import ConfigError, RunConfig, load_toml
-
-    settings = load_toml(args.config) if getattr(args, "config", None) else {}
-    for clip_option, mode in (("clip_norm", "norm"), ("clip_value", "value")):
-        if clip_option in settings:
-            settings.update(clip_mode=mode, clip_threshold=settings.pop(clip_option))
-    names = ("arch", "hidden", "layers", "bidirectional", "nonlinearity", "init", "rho", "forget_bias", "task",
-             "seq_len", "copy_symbols", "text", "csv", "csv_column", "temperature", "optimizer", "lr", "momentum",
-             "batch", "seed", "device", "tbptt", "steps", "probe_every", "probe_batch", "checkpoint_every")
-    for name in names:
-        value = getattr(args, name, None)
-        if value is not None:
-            settings[name] = value
-    if args.clip_norm is not None:
-        settings.update(clip_mode="norm", clip_threshold=args.clip_norm)
-    elif args.clip_value is not None:
-        settings.update(clip_mode="value", clip_threshold=args.clip_value)
-    for name in ("text", "csv", "config"):
-        if settings.get(name):
-            # the session stores the configuration: an absolute path still finds the data
-            # when the session is opened from another folder
-            settings[name] = str(Path(settings[name]).expanduser().absolute())
-    try:
-        return RunConfig.from_dict(settings)
-    except ConfigError as exc:
-        if exc.option == "clip_threshold":   # not an option anyone typed: name the one they did
-            raise ConfigError(f"clip_{settings.get('clip_mode', 'norm')}", exc.problem) from None
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,8 +4,8 @@ Everything the trainer measures flows as these frozen objects: into the session 
 GUI, and back out of a session on replay. Arrays inside them are read-only numpy arrays, so a
 record can cross threads without copying or locking.
 
-Series names follow the table in DESIGN.md (`loss`, `grad_norm`, `hidden_grad_norm`, ...). A
-record holds every per-step scalar on every step and the probed arrays only on probed steps.
+Series names are declared in `gradscope.series` (`loss`, `grad_norm`, `hidden_grad_norm`, ...).
+A record holds every per-step scalar on every step and the probed arrays only on probed steps.
 """
 from __future__ import annotations
 
@@ -33,11 +33,34 @@ class RunState(str, enum.Enum):
 class EventKind(str, enum.Enum):
     RUN_STARTED = "run_started"
     STATE_CHANGED = "state_changed"
-    CLIP_THRESHOLD_CHANGED = "clip_threshold_changed"
-    CLIP_MODE_CHANGED = "clip_mode_changed"
-    LR_CHANGED = "lr_changed"
+    SETTINGS_CHANGED = "settings_changed"     # detail: {name: new value} of live settings
+    NOTE = "note"                             # detail: {"text": ...}, from a schedule
+    COMPARISON = "comparison"                 # detail: {"runs": [ids], "varies": [names]}
     DIVERGED = "diverged"
     FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        """How the timeline lists it."""
+        return EVENT_LABELS[self.value]
+
+
+EVENT_LABELS = {
+    "run_started": "run started", "state_changed": "state", "settings_changed": "settings changed",
+    "note": "note", "comparison": "compared with", "diverged": "DIVERGED", "failed": "failed",
+}
+# kinds written before settings changes were one kind; `legacy_event` reads them as it
+LEGACY_SETTING_EVENTS = {"lr_changed": "lr", "clip_threshold_changed": "clip_threshold",
+                         "clip_mode_changed": "clip_mode"}
+
+
+def legacy_event(kind: str, detail: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    """An event as this version writes it: a version-2 file's lr_changed (detail {old, new})
+    becomes settings_changed {"lr": new}; other kinds pass unchanged."""
+    name = LEGACY_SETTING_EVENTS.get(kind)
+    if name is None:
+        return kind, detail
+    return EventKind.SETTINGS_CHANGED.value, {name: detail["new"] if "new" in detail else detail.get(name)}
 
 
 def _immutable(array: np.ndarray) -> bool:
@@ -88,6 +111,9 @@ class StepRecord:
     def probed(self) -> bool:
         return bool(self.arrays)
 
+    def __reduce__(self):            # mapping proxies do not pickle; their dicts do
+        return StepRecord, (self.step, dict(self.scalars), dict(self.arrays), self.wall_time)
+
 
 @dataclass(frozen=True)
 class Event:
@@ -103,9 +129,26 @@ class Event:
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "detail", MappingProxyType(dict(self.detail)))
 
+    def __reduce__(self):            # mapping proxies do not pickle; their dicts do
+        return Event, (self.step, self.kind, dict(self.detail), self.wall_time)
+
     def describe(self) -> str:
         detail = ", ".join(f"{key}={value}" for key, value in self.detail.items())
         return f"step {self.step}: {self.kind}" + (f" ({detail})" if detail else "")
+
+    @property
+    def label(self) -> str:
+        """A short line for a marker or the timeline's list: "lr 0.01, clip threshold 2"."""
+        if self.kind == EventKind.SETTINGS_CHANGED.value:
+            return ", ".join(f"{_setting_label(name)} {_short(value)}" for name, value in self.detail.items())
+        if self.kind == EventKind.NOTE.value:
+            return str(self.detail.get("text", ""))
+        if self.kind == EventKind.STATE_CHANGED.value:
+            return str(self.detail.get("state", ""))
+        label = EVENT_LABELS.get(self.kind, self.kind)
+        if self.kind == EventKind.DIVERGED.value and self.detail.get("non_finite"):
+            return f"{label} ({self.detail['non_finite']})"
+        return label
 
 
 @dataclass(frozen=True)
@@ -182,6 +225,17 @@ class StepBlock:
                    probes={name: (np.array(steps, dtype=np.int64), _stack(rows)) for name, (steps, rows) in probes.items()},
                    latest=probed[-1].arrays if probed else {},
                    latest_step=probed[-1].step if probed else None)
+
+
+def _setting_label(name: str) -> str:
+    from gradscope.config import SETTINGS
+
+    declaration = SETTINGS.get(name)
+    return declaration.short if declaration is not None else str(name)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def _stack(rows: list[np.ndarray]) -> np.ndarray:

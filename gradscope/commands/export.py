@@ -31,7 +31,7 @@ def add_export_parser(commands) -> None:
 
 
 def export(args) -> int:
-    from gradscope.cli import UsageError
+    from gradscope.commands.usage import UsageError
     from gradscope.export import ExportError, find_run, parse_steps
     from gradscope.session import open_session
 
@@ -68,7 +68,7 @@ def _draw(args, run_id: int, steps: tuple, output: Path) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from gradscope.cli import UsageError
+    from gradscope.commands.usage import UsageError
     from gradscope.ui.app import create_application
     from gradscope.ui.exporting import export_animation, export_image, frame_steps
     from gradscope.ui.main_window import MainWindow

@@ -18,15 +18,15 @@ from pathlib import Path
 
 def add_fork_parser(commands) -> argparse.ArgumentParser:
     """The `fork` subcommand, on the command line's subparsers."""
+    from gradscope.config import LIVE_SETTINGS
+    from gradscope.config.options import add_run_options
+
     parser = commands.add_parser("fork", help="fork a recorded run at a step with other settings, into the same file")
     parser.add_argument("file", metavar="FILE.gscope", help="the session file; the fork is appended to it")
     parser.add_argument("--run", type=int, required=True, metavar="N", help="the run to fork (its id, see `info`)")
     parser.add_argument("--step", type=int, required=True, metavar="S", help="the recorded step to fork at")
-    parser.add_argument("--lr", type=float, help="the learning rate from step S on")
-    clip = parser.add_mutually_exclusive_group()
-    clip.add_argument("--clip-norm", type=float, metavar="X", help="clip the global gradient norm to X from step S on")
-    clip.add_argument("--clip-value", type=float, metavar="X", help="clip every gradient entry to [-X, X] from step S on")
-    clip.add_argument("--no-clip", action="store_true", help="no clipping from step S on")
+    add_run_options(parser, LIVE_SETTINGS, suffix=" from step S on")
+    parser.add_argument("--no-clip", action="store_true", help="no clipping from step S on")
     parser.add_argument("--steps", type=int, metavar="K", help="the fork's total number of steps, counted from "
                         "step 0 like its parent's (default: the parent's)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -34,20 +34,22 @@ def add_fork_parser(commands) -> argparse.ArgumentParser:
 
 
 def fork_changes(args) -> dict:
-    changes = {}
-    if args.lr is not None:
-        changes["lr"] = args.lr
+    """The live settings given on the command line, --no-clip included."""
+    from gradscope.commands.usage import UsageError
+    from gradscope.config import LIVE_SETTINGS
+    from gradscope.config.options import settings_from_args
+
+    changes = settings_from_args(args, LIVE_SETTINGS)
     if args.no_clip:
+        if "clip_mode" in changes:
+            raise UsageError("gradscope fork: --no-clip goes with neither --clip-norm nor --clip-value")
         changes["clip_mode"] = "none"
-    elif args.clip_norm is not None:
-        changes.update(clip_mode="norm", clip_threshold=args.clip_norm)
-    elif args.clip_value is not None:
-        changes.update(clip_mode="value", clip_threshold=args.clip_value)
     return changes
 
 
 def fork(args) -> int:
-    from gradscope.commands.record import EXIT_DIVERGED, _finite_or_none, _Progress, run_interruptibly, run_summary
+    from gradscope.commands.running import EXIT_DIVERGED, Progress, json_safe, run_interruptibly, run_summary
+    from gradscope.config.options import named_as_typed
     from gradscope.config import ConfigError
     from gradscope.probes.runner import default_probe_mode
     from gradscope.records import RunState
@@ -61,30 +63,29 @@ def fork(args) -> int:
     try:
         plan = plan_fork(path, args.run, args.step, changes, args.steps)
     except ConfigError as exc:
-        if exc.option == "clip_threshold":   # not an option anyone typed: name the one they did
-            raise ConfigError(f"clip_{changes.get('clip_mode', 'norm')}", exc.problem) from None
-        raise
+        raise named_as_typed(exc, changes) from None
     # the replay to step S happens before the file is opened for writing: a fork that cannot
     # be made leaves the file as it was
     trainer = start_fork(plan, probe_mode=default_probe_mode("process"))
     try:
         with SessionWriter(path, append=True) as writer:
             recorder = SessionRecorder(writer, parent=plan.parent)
-            progress = _Progress(plan.config.steps - plan.step)
+            progress = Progress(plan.config.steps - plan.step)
             trainer.callbacks += [recorder, progress]
-            state = run_interruptibly(trainer, progress)
+            run_interruptibly(trainer, [progress])
     finally:
         trainer.close()
-    summary = run_summary(path, recorder, trainer, progress, state, began, parent=list(plan.parent),
+    summary = run_summary(path, recorder, trainer, progress, began, parent=list(plan.parent),
                           changes=plan.changed, first_step=plan.step)
     if args.json:
-        print(json.dumps({key: _finite_or_none(value) for key, value in summary.items()}))
+        print(json.dumps(json_safe(summary)))
     else:
         changed = ", ".join(f"{name} {value}" for name, value in plan.changed.items()) or "no setting changed"
         loss = "none" if summary["final_loss"] is None else f"{summary['final_loss']:.4g}"
         print(f"forked run {plan.run_id} at step {plan.step} ({changed}) as run {recorder.run_id} of {path}: "
-              f"steps {plan.step} to {trainer.step_index - 1}, {state.value}, final loss {loss}", file=sys.stderr)
-    if state is RunState.DIVERGED:
+              f"steps {plan.step} to {trainer.step_index - 1}, {trainer.state.value}, final loss {loss}",
+              file=sys.stderr)
+    if trainer.state is RunState.DIVERGED:
         print(f"gradscope fork: the fork diverged: {progress.divergence}; try clipping (--clip-norm 1) "
               "or a smaller --lr", file=sys.stderr)
         return EXIT_DIVERGED

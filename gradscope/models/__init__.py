@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 
 from gradscope.config import RunConfig
-from gradscope.models.recurrent import GATE_NAMES, RecurrentNet, UnrolledPass
+from gradscope.models.recurrent import RecurrentNet, UnrolledPass
 
-__all__ = ["build", "GATE_NAMES", "RecurrentNet", "UnrolledPass"]
+__all__ = ["build", "RecurrentNet", "UnrolledPass"]
 
 
 def build(config: RunConfig, task=None) -> RecurrentNet:

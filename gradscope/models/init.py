@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 
 from gradscope.config import RunConfig
-from gradscope.models.recurrent import GATE_NAMES, RecurrentNet
+from gradscope.models.recurrent import RecurrentNet
+from gradscope.series import GATES
 
 
 def _scaled_blocks(weight: torch.Tensor, gates: int, kind: str, rho: float, generator: torch.Generator) -> None:
@@ -27,7 +28,7 @@ def _scaled_blocks(weight: torch.Tensor, gates: int, kind: str, rho: float, gene
 
 
 def initialise(model: RecurrentNet, config: RunConfig, generator: torch.Generator) -> None:
-    gates = len(GATE_NAMES.get(model.arch, ("h",)))
+    gates = len(GATES.get(model.arch, ("h",)))
     with torch.no_grad():
         for layer in range(model.layers):
             for direction in range(model.directions):

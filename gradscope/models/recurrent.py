@@ -13,11 +13,8 @@ from torch import nn
 
 from gradscope.models import cells
 from gradscope.models.jordan import Jordan
+from gradscope.series import GATES
 
-GATE_NAMES = {
-    "lstm": ("input", "forget", "candidate", "output"),
-    "gru": ("reset", "update", "candidate"),
-}
 _FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
@@ -83,10 +80,10 @@ class RecurrentNet(nn.Module):
             return {"W_hh": weights["weight_hy"] @ weights["weight_yh"]}
         if self.arch == "rnn":
             return {"W_hh": weights["weight_hh"]}
-        blocks = weights["weight_hh"].chunk(len(GATE_NAMES[self.arch]), dim=0)
+        blocks = weights["weight_hh"].chunk(len(GATES[self.arch]), dim=0)
         letters = {"input": "i", "forget": "f", "candidate": "g" if self.arch == "lstm" else "n",
                    "output": "o", "reset": "r", "update": "z"}
-        return {f"W_h{letters[gate]}": block for gate, block in zip(GATE_NAMES[self.arch], blocks)}
+        return {f"W_h{letters[gate]}": block for gate, block in zip(GATES[self.arch], blocks)}
 
     def initial_state(self, batch: int, like: torch.Tensor, state=None):
         """The per-(layer, direction) initial states in the fused module's layout."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gradscope.models import GATE_NAMES
+from gradscope.series import GATE, GATE_SATURATION, GATES
 
 SATURATION_LOW, SATURATION_HIGH = 0.05, 0.95
 
@@ -29,11 +29,11 @@ def saturation(values: torch.Tensor, bounded_by_one: bool) -> torch.Tensor:
 
 def gate_series(arch: str, parts: dict[str, torch.Tensor], suffix: str) -> dict[str, np.ndarray]:
     results = {}
-    for gate in GATE_NAMES[arch]:
+    for gate in GATES[arch]:
         values = parts[gate].detach()
-        results[f"gates/{gate}{suffix}"] = values[0].float().cpu().numpy()
+        results[GATE.name(gate=gate) + suffix] = values[0].float().cpu().numpy()
         sigmoid = gate != "candidate"
-        results[f"gate_saturation/{gate}{suffix}"] = saturation(values, sigmoid).mean(0).cpu().numpy()
+        results[GATE_SATURATION.name(gate=gate) + suffix] = saturation(values, sigmoid).mean(0).cpu().numpy()
     return results
 
 

@@ -1,5 +1,5 @@
-"""One probe: every quantity of DESIGN.md's table on the fixed probe batch, for every layer
-and direction, from the training weights.
+"""One probe: every probed quantity of the series registry (`gradscope.series`) on the fixed
+probe batch, for every layer and direction, from the training weights.
 
 The unrolled twin of the model runs the probe batch forward; autograd gives the total error
 signal dL/dh_t at every step (the fused modules only expose the direct term); the step
@@ -12,8 +12,9 @@ import torch
 
 from gradscope.probes.gates import activation_saturation, gate_series
 from gradscope.probes.jacobians import StepJacobians, cell_jacobian_norm, jacobian_profile
-from gradscope.probes.naming import layer_suffix
 from gradscope.probes.weights import weight_spectra
+from gradscope.series import (ACTIVATION_SATURATION, CELL_JACOBIAN_NORM, HIDDEN_GRAD_NORM, JACOBIAN_NORM,
+                              STEP_JACOBIAN_NORM, layer_suffix)
 
 
 def _batch_mean(per_sequence: torch.Tensor) -> np.ndarray:
@@ -51,19 +52,19 @@ class Probe:
             suffix = layer_suffix(layer, direction, model.layers)
             # float64: a vanishing gradient's components near 1e-19 square below float32's range
             hidden_grad = torch.stack([g.detach() for g in layer_grads], dim=1).double()
-            results[f"hidden_grad_norm{suffix}"] = _batch_mean(torch.linalg.vector_norm(hidden_grad, dim=-1))
+            results[HIDDEN_GRAD_NORM.name() + suffix] = _batch_mean(torch.linalg.vector_norm(hidden_grad, dim=-1))
             steps = StepJacobians(model.arch, trace.parts, model.recurrent_matrices(layer, direction),
                                   reverse=bool(direction))
             profile = jacobian_profile(steps, seed=self.seed)
-            results[f"jacobian_norm{suffix}"] = _batch_mean(profile.jacobian_norm)
-            results[f"step_jacobian_norm{suffix}"] = _batch_mean(profile.step_jacobian_norm)
+            results[JACOBIAN_NORM.name() + suffix] = _batch_mean(profile.jacobian_norm)
+            results[STEP_JACOBIAN_NORM.name() + suffix] = _batch_mean(profile.step_jacobian_norm)
             if model.arch in ("lstm", "gru"):
                 results.update(gate_series(model.arch, trace.parts, suffix))
             else:
-                results[f"activation_saturation{suffix}"] = activation_saturation(
+                results[ACTIVATION_SATURATION.name() + suffix] = activation_saturation(
                     model.nonlinearity, trace.parts["derivative"])
             if model.arch == "lstm":
-                results[f"cell_jacobian_norm{suffix}"] = _batch_mean(
+                results[CELL_JACOBIAN_NORM.name() + suffix] = _batch_mean(
                     cell_jacobian_norm(trace.parts["forget"], reverse=bool(direction)))
         results.update(weight_spectra(model))
         return results

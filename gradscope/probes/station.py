@@ -9,6 +9,7 @@ import torch
 
 from gradscope import models
 from gradscope.probes.probe import Probe
+from gradscope.series import FORECAST_INPUT, FORECAST_PREDICTION, FORECAST_TARGET, SAMPLE_TEXT
 from gradscope.tasks.regression import ForecastTask
 
 SAMPLE_LENGTH = 200   # characters the char LM writes at each probe
@@ -37,7 +38,7 @@ class ProbeStation:
             # so the text travels as its Unicode code points
             generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step)
             text = self.task.generate(self._sample_step, SAMPLE_LENGTH, self.config.temperature, generator)
-            results["sample/text"] = np.array([ord(char) for char in text], dtype=np.int32)
+            results[SAMPLE_TEXT.name()] = np.array([ord(char) for char in text], dtype=np.int32)
         if isinstance(self.task, ForecastTask):
             results.update(self._forecast())
         return results
@@ -47,9 +48,9 @@ class ProbeStation:
         with torch.no_grad():
             self.model.eval()
             prediction = self.model(self.probe_inputs[:1].to(self.device))
-        return {"forecast/input": self.probe_inputs[0, :, 0].cpu().numpy().astype(np.float32),
-                "forecast/target": self.probe_targets[:1, 0].cpu().numpy().astype(np.float32),
-                "forecast/prediction": prediction[:1, 0].cpu().numpy().astype(np.float32)}
+        return {FORECAST_INPUT.name(): self.probe_inputs[0, :, 0].cpu().numpy().astype(np.float32),
+                FORECAST_TARGET.name(): self.probe_targets[:1, 0].cpu().numpy().astype(np.float32),
+                FORECAST_PREDICTION.name(): prediction[:1, 0].cpu().numpy().astype(np.float32)}
 
     def _sample_step(self, inputs: torch.Tensor, state):
         with torch.no_grad():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gradscope.probes.naming import layer_suffix
+from gradscope.series import MAX_SINGULAR_VALUE, SPECTRAL_RADIUS, layer_suffix
 
 
 def weight_spectra(model) -> dict[str, np.ndarray]:
@@ -25,6 +25,6 @@ def weight_spectra(model) -> dict[str, np.ndarray]:
             singular = torch.where(finite, torch.linalg.eigvalsh(cleaned.mT @ cleaned)[..., -1].clamp_min(0).sqrt(), nan)
             suffix = layer_suffix(layer, direction, model.layers)
             for index, name in enumerate(matrices):
-                results[f"spectral_radius/{name}{suffix}"] = np.float64(radius[index].item())
-                results[f"max_singular_value/{name}{suffix}"] = np.float64(singular[index].item())
+                results[SPECTRAL_RADIUS.name(matrix=name) + suffix] = np.float64(radius[index].item())
+                results[MAX_SINGULAR_VALUE.name(matrix=name) + suffix] = np.float64(singular[index].item())
     return results

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from gradscope.config import RunConfig
-from gradscope.records import Checkpoint, Event, RunState, StepRecord
+from gradscope.records import Checkpoint, Event, RunState, StepRecord, legacy_event
 from gradscope.session import arrays, schema
 from gradscope.session.bookmarks import SELECT_COLUMNS, Bookmark, bookmark_from_row
 from gradscope.session.errors import MissingEntryError, SessionError
@@ -167,6 +167,8 @@ class Run:
                 raise self._error(f"has an event at step {step} with unreadable detail") from None
             if not isinstance(parsed, dict):
                 raise self._error(f"has an event at step {step} whose detail is not a table")
+            # a version-2 file's lr_changed and friends read as the settings_changed of today
+            kind, parsed = legacy_event(kind, parsed)
             events.append(Event(step=step, kind=kind, detail=parsed, wall_time=float(wall_time)))
         return events
 

@@ -60,6 +60,7 @@ class SessionWriter:
         # (run_id, name) -> (series_id, kind, dtype name, per-step shape)
         self._series: dict[tuple[int, str], tuple[int, str, str, tuple[int, ...]]] = {}
         self._runs: set[int] = set()
+        self._reserved = 0            # ids below this are taken or held for a run to come
         existing = _existing_kind(self.path)
         if existing == "foreign":
             raise SessionError(self.path, "exists and is not a gradscope session; refusing to overwrite it")
@@ -102,9 +103,22 @@ class SessionWriter:
     # -- runs ----------------------------------------------------------------------------------
 
     @_sqlite_errors
+    def reserve_run_id(self) -> int:
+        """The id the next run will have, held for it: a run is written only once it has data
+        (`SessionRecorder` waits for the first step), yet the window names it from the start."""
+        if self._conn is None:
+            raise SessionError(self.path, "the session writer is closed")
+        # a plain read, outside any transaction: a run that never trains must hold no lock
+        stored = self._conn.execute("SELECT coalesce(max(id) + 1, 0) FROM run").fetchone()[0]
+        self._reserved = max(stored, self._reserved)
+        self._reserved += 1
+        return self._reserved - 1
+
+    @_sqlite_errors
     def start_run(self, config: RunConfig, probe_batch: Mapping[str, Any] | None = None,
-                  parent: tuple[int, int] | None = None) -> int:
-        """Add a run; `parent` is (run_id, step) of the run it was forked from. Returns its id."""
+                  parent: tuple[int, int] | None = None, run_id: int | None = None) -> int:
+        """Add a run; `parent` is (run_id, step) of the run it was forked from; `run_id` one
+        `reserve_run_id` gave (default: the next free id). Returns its id."""
         if not isinstance(config, RunConfig):
             raise TypeError(f"config must be a RunConfig, not {type(config).__name__}")
         if parent is not None:
@@ -114,7 +128,9 @@ class SessionWriter:
         tensors = [(str(name), *arrays.encode(value, f"probe batch {name!r}"))
                    for name, value in (probe_batch or {}).items()]
         conn = self._begin()
-        run_id = conn.execute("SELECT coalesce(max(id) + 1, 0) FROM run").fetchone()[0]
+        if run_id is None:
+            run_id = conn.execute("SELECT coalesce(max(id) + 1, 0) FROM run").fetchone()[0]
+            self._reserved = max(self._reserved, run_id + 1)
         conn.execute("INSERT INTO run (id, config, parent_run, parent_step, state, created) "
                      "VALUES (?, ?, ?, ?, ?, ?)",
                      (run_id, config.to_json(), parent_run, parent_step,

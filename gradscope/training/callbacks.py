@@ -5,7 +5,7 @@ Every hook runs in the thread that trains. A GUI bridge or a session recorder su
 """
 from __future__ import annotations
 
-from gradscope.records import Checkpoint, Event, RunState, StepRecord
+from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
 
 
 class Callback:
@@ -29,28 +29,58 @@ class Callback:
 
 
 class SessionRecorder(Callback):
-    """Records a run into a session file through the engine's crash-safe writer."""
+    """Records a run into a session file through the engine's crash-safe writer.
+
+    A run is written once it has its first step: what comes before (its start, its state, a
+    checkpoint) waits for it, so a run that never trained (a Reset, a setting changed before
+    Run) leaves nothing in the file. Its id is reserved at the start, so it is known at once.
+    """
 
     def __init__(self, writer, parent: tuple[int, int] | None = None):
         self.writer = writer
         self.parent = parent
-        self.run_id: int | None = None
+        self.run_id: int = writer.reserve_run_id()
+        self.written = False
+        self._waiting: list[tuple] = []     # (method name, arguments) until the first step
+        self._config = self._probe_batch = None
+        self._comparison: dict | None = None
+
+    def compared_with(self, run_ids: list[int], varies) -> None:
+        """Mark the run as one of `run_ids` (its own among them), compared in the settings
+        `varies`: a `comparison` event at its first step."""
+        self._comparison = {"runs": [int(run) for run in run_ids], "varies": list(varies)}
 
     def on_run_start(self, trainer) -> None:
-        self.run_id = self.writer.start_run(trainer.config, trainer.probe_batch_arrays(), parent=self.parent)
+        self._config, self._probe_batch = trainer.config, trainer.probe_batch_arrays()
+
+    def _write(self, method: str, *args) -> None:
+        if not self.written:
+            self._waiting.append((method, args))
+            return
+        getattr(self.writer, method)(self.run_id, *args)
 
     def on_step_end(self, trainer, record: StepRecord) -> None:
+        if not self.written:
+            self.writer.start_run(self._config, self._probe_batch, parent=self.parent, run_id=self.run_id)
+            self.written = True
+            if self._comparison is not None:
+                self._waiting.insert(0, ("add_event", (Event(record.step, EventKind.COMPARISON.value,
+                                                              self._comparison, record.wall_time),)))
+            for method, args in self._waiting:
+                getattr(self.writer, method)(self.run_id, *args)
+            self._waiting.clear()
         self.writer.add_step(self.run_id, record)
 
     def on_event(self, trainer, event: Event) -> None:
-        self.writer.add_event(self.run_id, event)
+        self._write("add_event", event)
 
     def on_checkpoint(self, trainer, checkpoint: Checkpoint) -> None:
-        self.writer.add_checkpoint(self.run_id, checkpoint)
+        self._write("add_checkpoint", checkpoint)
 
     def on_state_changed(self, trainer, state: RunState) -> None:
         # set_state commits: pause, stop, divergence and the end are all on disk at once
-        self.writer.set_state(self.run_id, state)
+        self._write("set_state", state)
 
     def on_run_end(self, trainer) -> None:
-        self.writer.commit()
+        if self.written:
+            self.writer.commit()

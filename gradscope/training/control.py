@@ -1,12 +1,12 @@
-"""Thread-safe run control: pause, resume, stop and setting changes between two steps.
+"""Thread-safe run control: pause, resume, stop and single steps between two steps.
 
-The GUI's thread calls these while the worker thread trains; the trainer only looks at them
-between steps, so a change never lands in the middle of a forward or backward pass.
+The window's commands (or a signal handler) call these while another thread trains; the
+training loop only looks at them between steps, so nothing lands in the middle of a forward
+or backward pass. Setting changes go through a `Schedule` instead, which says at which step.
 """
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 
 class RunControl:
@@ -16,7 +16,6 @@ class RunControl:
         self._running.set()
         self._wake = threading.Event()   # a paused loop sleeps on this
         self._lock = threading.Lock()
-        self._pending: dict[str, Any] = {}
         self._steps_requested = 0
 
     def stop(self) -> None:
@@ -32,7 +31,7 @@ class RunControl:
         self._wake.set()
 
     def request_step(self) -> None:
-        """One training step while paused (the GUI's Step button); the run stays paused."""
+        """One training step while paused (the window's Step button); the run stays paused."""
         with self._lock:
             self._steps_requested += 1
         self._wake.set()
@@ -59,13 +58,3 @@ class RunControl:
             self._wake.wait(timeout)
             self._wake.clear()
         return self._running.is_set() and not self._stop.is_set()
-
-    def request(self, **changes: Any) -> None:
-        """Queue setting changes (clip_mode, clip_threshold, lr) for the next step."""
-        with self._lock:
-            self._pending.update(changes)
-
-    def take_pending(self) -> dict[str, Any]:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        return pending

@@ -1,17 +1,18 @@
 """Forking a recorded run: a new run that starts at step S of run R, with other settings.
 
 `plan_fork` reads what a fork needs from the session and checks the request: the run and its
-recorded step S, the nearest checkpoint at or before S, the parent's setting changes
-(lr_changed, clip_threshold_changed, clip_mode_changed) up to S, its probe batch and config,
-and the new settings (lr, clip_mode, clip_threshold and the total number of steps). Every
-problem is a ConfigError naming the option (run, step, steps, lr, ...), in one line.
+recorded step S, the nearest checkpoint at or before S, the parent's recorded setting changes
+(its `settings_changed` events) up to S, its probe batch and config, and the new live settings
+and the total number of steps. Every problem is a ConfigError naming the option (run, step,
+steps, lr, ...), in one line.
 
 `start_fork` builds a Trainer that stands exactly where the parent stood at step S. A silent
-twin restores the checkpoint and trains forward to S, applying the parent's setting changes
-at the steps where they happened; it records, probes and emits nothing. Its state at S (weights,
-optimiser, data stream, the settings in force) becomes a checkpoint that the fork's trainer
-restores, and the fork's settings are queued, so its first step, S, records them as the usual
-setting-change events. Record it with `SessionRecorder(writer, parent=plan.parent)`.
+twin restores the checkpoint and trains forward to S with the parent's setting changes on its
+schedule, at the steps where they happened; it records, probes and emits nothing. Its state
+at S (weights, optimiser, data stream, the settings in force) becomes a checkpoint that the
+fork's trainer restores, and the fork's settings are scheduled at S, so its first step records
+them as the usual `settings_changed` event. Record it with
+`SessionRecorder(writer, parent=plan.parent)`.
 
 The fork probes the parent's probe batch, and with a fixed cadence it probes the parent's
 steps, so a fork with unchanged settings reproduces the parent's records exactly from S on.
@@ -25,15 +26,10 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from gradscope.config import CLIP_MODES, ConfigError, RunConfig
+from gradscope.config import LIVE_SETTINGS, ConfigError, LiveSettings, RunConfig
 from gradscope.records import Checkpoint, EventKind, RunState
 from gradscope.training import checkpoints
 from gradscope.training.cadence import AutoCadence
-
-SETTINGS = ("lr", "clip_mode", "clip_threshold")
-SETTING_EVENTS = {EventKind.LR_CHANGED.value: "lr", EventKind.CLIP_THRESHOLD_CHANGED.value: "clip_threshold",
-                  EventKind.CLIP_MODE_CHANGED.value: "clip_mode"}
-_SETTINGS_KEYS = ("settings/lr", "settings/clip_mode", "settings/clip_threshold")
 
 
 @dataclass(frozen=True)
@@ -44,8 +40,8 @@ class ForkPlan:
     parent_config: RunConfig
     config: RunConfig                         # the fork's: the settings it trains with from S, its total steps
     checkpoint: Checkpoint                    # the parent's nearest at or before S, its settings made explicit
-    replay: Mapping[int, Mapping[str, Any]]   # the parent's setting changes after the checkpoint, up to S
-    settings_at_step: Mapping[str, Any]       # the parent's settings in force at S (its changes at S made)
+    replay: Mapping[int, Mapping[str, Any]]   # the parent's setting changes after the checkpoint, before S
+    settings_at_step: Mapping[str, Any]       # the parent's live settings in force at S (its changes at S made)
     probe_batch: Mapping[str, np.ndarray] = field(default_factory=dict)
     probed_before: int | None = None          # the parent's last probe at or before S
     source: str | None = None                 # the session file
@@ -61,7 +57,7 @@ class ForkPlan:
     @property
     def changed(self) -> dict[str, Any]:
         """The settings the fork changes, against the parent's at S."""
-        return {name: getattr(self.config, name) for name in SETTINGS
+        return {name: getattr(self.config, name) for name in LIVE_SETTINGS
                 if getattr(self.config, name) != self.settings_at_step[name]}
 
 
@@ -70,8 +66,8 @@ def plan_fork(source, run_id: int | None, step: int, changes: Mapping[str, Any] 
     """Check a fork of run `run_id` at its recorded step `step` and read what it needs.
 
     `source` is a session path, an open Session or a Run (then `run_id` may be None).
-    `changes` holds new values of lr, clip_mode and clip_threshold; `steps` is the fork's total
-    number of steps (default: the parent's), counted from step 0 like the parent's.
+    `changes` holds new values of live settings (lr, clip_mode, clip_threshold, ...); `steps` is
+    the fork's total number of steps (default: the parent's), counted from step 0 like the parent's.
     """
     from gradscope.session import open_session
     from gradscope.session.reader import Session
@@ -112,33 +108,30 @@ def prepare_fork(trainer, plan: ForkPlan) -> None:
         trainer.probe_targets = torch.from_numpy(np.array(targets))
     if plan.config.probe_every and plan.probed_before is not None and plan.probed_before < plan.step:
         trainer.last_probe = plan.probed_before   # a fixed cadence goes on probing the parent's steps
-    trainer.control.request(**{name: getattr(plan.config, name) for name in SETTINGS})
+    trainer.change_settings(plan.step, **LiveSettings.of(plan.config).values)
 
 
 def fast_forward(plan: ForkPlan, task=None) -> Checkpoint:
     """The parent's state at step S, as a checkpoint: trained silently from the plan's
-    checkpoint, the parent's setting changes applied at their steps."""
+    checkpoint, the parent's setting changes on the twin's schedule at their steps."""
     from gradscope.training.trainer import Trainer
 
     start, target = plan.checkpoint.step, plan.step
-    if start < target:
-        # enough steps that the twin never finishes (a fork may have fewer than its parent)
-        config = plan.parent_config.replace(steps=max(plan.parent_config.steps, target + 1))
-        with Trainer(config, task=task, probe_mode="thread") as twin:
-            twin.cadence = _NoProbes()
-            twin.restore(plan.checkpoint)
-            for step in range(start, target):
-                if step in plan.replay:
-                    twin.control.request(**plan.replay[step])
-                twin.step()
-                if twin.state is RunState.DIVERGED or twin.step_index != step + 1:
-                    raise ConfigError("step", f"replaying run {plan.run_id} from its checkpoint at step {start} "
-                                      f"went non-finite at step {step}, before step {target}")
-            model, optimizer, data = twin.model, twin.optimizer, twin.data
-            return checkpoints.take(target, model, optimizer, data, _settings(plan.settings_at_step))
-    state = {k: v for k, v in plan.checkpoint.optimizer.items() if k not in _SETTINGS_KEYS}
-    state.update(_settings_arrays(plan.settings_at_step))
-    return Checkpoint(step=target, weights=plan.checkpoint.weights, optimizer=state)
+    at_step = LiveSettings(plan.settings_at_step)
+    if start >= target:
+        return checkpoints.with_live_settings(plan.checkpoint, at_step, step=target)
+    # enough steps that the twin never finishes (a fork may have fewer than its parent)
+    config = plan.parent_config.replace(steps=max(plan.parent_config.steps, target + 1))
+    with Trainer(config, task=task, probe_mode="thread") as twin:
+        twin.cadence = _NoProbes()
+        twin.restore(plan.checkpoint)
+        for step, changes in plan.replay.items():
+            twin.change_settings(step, **changes)
+        state = twin.run(steps=target - start)
+        if state is RunState.DIVERGED or twin.step_index != target:
+            raise ConfigError("step", f"replaying run {plan.run_id} from its checkpoint at step {start} "
+                              f"went non-finite at step {twin.step_index - 1}, before step {target}")
+        return checkpoints.take(target, twin.model, twin.optimizer, twin.data, at_step)
 
 
 class _NoProbes(AutoCadence):
@@ -176,21 +169,24 @@ def _plan(run, path: str | None, run_id: int, step: Any, changes: Mapping[str, A
     history = _setting_history(run, events, step)
     # the checkpoint holds the settings in force at its step (its step's changes made); one
     # from before settings were saved gets them from the config and the changes up to there
-    settings_at_start = _stored_settings(checkpoint)
-    if settings_at_start is None:
-        settings_at_start = {name: getattr(run.config, name) for name in SETTINGS}
+    try:
+        stored = checkpoints.live_settings(checkpoint, run.config)
+    except ConfigError as error:
+        from gradscope.session import SessionError
+
+        raise SessionError(_path(run), f"run {run.id}: {error.problem}") from None
+    if stored is None:
+        stored = LiveSettings.of(run.config)
         for at in sorted(at for at in history if at <= start):
-            settings_at_start.update(history[at])
-    settings = dict(settings_at_start)
+            stored = stored.replace(history[at])
+    settings = stored
     for at in sorted(at for at in history if start < at <= step):
-        settings.update(history[at])
+        settings = settings.replace(history[at])
     replay = {at: dict(change) for at, change in history.items() if start < at < step}
-    config = _fork_config(run.config, settings, changes, steps, step)
-    with_settings = {k: v for k, v in checkpoint.optimizer.items() if k not in _SETTINGS_KEYS}
-    with_settings.update(_settings_arrays(settings_at_start))
+    config = _fork_config(run.config, dict(settings.values), changes, steps, step)
     return ForkPlan(parent=(run.id, step), parent_config=run.config, config=config,
-                    checkpoint=Checkpoint(step=start, weights=checkpoint.weights, optimizer=with_settings),
-                    replay=replay, settings_at_step=settings, probe_batch=dict(run.probe_batch),
+                    checkpoint=checkpoints.with_live_settings(checkpoint, stored),
+                    replay=replay, settings_at_step=dict(settings.values), probe_batch=dict(run.probe_batch),
                     probed_before=_last_probe(run, step), source=path)
 
 
@@ -213,8 +209,9 @@ def _fork_config(parent: RunConfig, settings: dict, changes: Mapping[str, Any] |
                  step: int) -> RunConfig:
     changes = dict(changes or {})
     for name in changes:
-        if name not in SETTINGS:
-            raise ConfigError(name, "a fork changes only lr, clip_mode and clip_threshold (and --steps)")
+        if name not in LIVE_SETTINGS:
+            raise ConfigError(str(name)[:80], f"a fork changes only the live settings ({', '.join(LIVE_SETTINGS)}) "
+                              "and --steps")
     total = parent.steps if steps is None else steps
     if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total <= step:
         raise ConfigError("steps", f"the fork starts at step {step}; its total number of steps must be "
@@ -223,42 +220,21 @@ def _fork_config(parent: RunConfig, settings: dict, changes: Mapping[str, Any] |
 
 
 def _setting_history(run, events, step: int) -> dict[int, dict[str, Any]]:
-    """The parent's setting changes up to `step`, by step: {step: {setting: new value}}."""
+    """The parent's setting changes up to `step`, by step: {step: {setting: new value}}, each
+    checked as the trainer would check it."""
     history: dict[int, dict[str, Any]] = {}
     for event in events:
-        name = SETTING_EVENTS.get(event.kind)
-        if name is None or event.step > step:
+        if event.kind != EventKind.SETTINGS_CHANGED.value or event.step > step:
             continue
-        value = event.detail.get("new")
-        valid = value in CLIP_MODES if name == "clip_mode" else (
-            isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value) and value > 0)
-        if not valid:
+        try:
+            checked = LiveSettings.check(run.config, dict(event.detail))
+        except ConfigError as error:
             from gradscope.session import SessionError
 
-            raise SessionError(_path(run), f"run {run.id}: a {event.kind} event at step {event.step} "
-                               f"has a malformed new value {value!r}")
-        history.setdefault(event.step, {})[name] = value if name == "clip_mode" else float(value)
+            raise SessionError(_path(run), f"run {run.id}: the settings_changed event at step {event.step} "
+                               f"is malformed ({error})") from None
+        history.setdefault(event.step, {}).update(checked)
     return history
-
-
-def _stored_settings(checkpoint: Checkpoint) -> dict[str, Any] | None:
-    extra = checkpoint.optimizer
-    if not all(key in extra for key in _SETTINGS_KEYS):
-        return None      # a checkpoint from before settings were saved: the events say
-    mode = int(extra["settings/clip_mode"])
-    if not 0 <= mode < len(CLIP_MODES):
-        return None
-    return {"lr": float(extra["settings/lr"]), "clip_mode": CLIP_MODES[mode],
-            "clip_threshold": float(extra["settings/clip_threshold"])}
-
-
-def _settings(values: Mapping[str, Any]) -> checkpoints.Settings:
-    return checkpoints.Settings(lr=values["lr"], clip_mode=values["clip_mode"], clip_threshold=values["clip_threshold"])
-
-
-def _settings_arrays(values: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    return {"settings/lr": np.float64(values["lr"]), "settings/clip_threshold": np.float64(values["clip_threshold"]),
-            "settings/clip_mode": np.int64(CLIP_MODES.index(values["clip_mode"]))}
 
 
 def _last_probe(run, step: int) -> int | None:

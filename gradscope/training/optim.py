@@ -23,9 +23,16 @@ def build_optimizer(config: RunConfig, parameters) -> torch.optim.Optimizer:
     return torch.optim.Adam(parameters, lr=config.lr)
 
 
-def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
+# the live settings each update rule takes from the configuration, at the start and whenever
+# one changes between two steps (plain SGD has no momentum to change, Adam's are its betas)
+LIVE_HYPERPARAMETERS = {"sgd": ("lr",), "momentum": ("lr", "momentum"), "rmsprop": ("lr",), "adam": ("lr",)}
+
+
+def apply_live_settings(optimizer: torch.optim.Optimizer, kind: str, live) -> None:
+    """Put the live settings in force into the optimiser's parameter groups."""
+    for name in LIVE_HYPERPARAMETERS[kind]:
+        for group in optimizer.param_groups:
+            group[name] = live[name]
 
 
 def optimizer_arrays(optimizer: torch.optim.Optimizer) -> dict[str, np.ndarray]:
@@ -38,6 +45,7 @@ def optimizer_arrays(optimizer: torch.optim.Optimizer) -> dict[str, np.ndarray]:
 
 
 def load_optimizer_arrays(optimizer: torch.optim.Optimizer, arrays: dict[str, np.ndarray]) -> None:
+    """The state `optimizer_arrays` flattened, put back (entries of other kinds are ignored)."""
     state_dict = optimizer.state_dict()
     device = next((p.device for group in optimizer.param_groups for p in group["params"]), "cpu")
     restored: dict[int, dict[str, torch.Tensor]] = {}

@@ -1,31 +1,35 @@
 """The trainer: one run of one configuration, step by step, measuring itself.
 
-Each step applies pending setting changes (recorded as events), takes a checkpoint when one
-is due (the weights before this step's update), trains one batch with the fused model,
-probes when due, clips, checks for NaN/inf and updates. Everything it learns leaves as
-immutable records through the callbacks. It never raises on divergence: a non-finite loss or
-gradient ends the run in the `diverged` state with an event saying what went non-finite.
+Each step takes what its schedule holds for it (setting changes, recorded as one
+`settings_changed` event; notes), takes a checkpoint when one is due (the weights before this
+step's update), trains one batch with the fused model, probes when due, clips, checks for
+NaN/inf and updates. Everything it learns leaves as immutable records through the callbacks.
+It never raises on divergence: a non-finite loss or gradient ends the run in the `diverged`
+state with an event saying what went non-finite.
+
+`run()` drives it to the end through `gradscope.training.loop.Lockstep`, the loop that also
+drives two or three trainers side by side; `step()` takes one step by hand.
 """
 from __future__ import annotations
 
 import threading
 import time
-import traceback
 
 import numpy as np
 import torch
 
 from gradscope import models, tasks
-from gradscope.config import RunConfig
+from gradscope.config import RECORDED_LIVE_SETTINGS, LiveSettings, RunConfig
 from gradscope.probes.runner import ProbeProcess, ProbeThread, default_probe_mode, start_probe_runner
 from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
+from gradscope.training import checkpoints
 from gradscope.training.cadence import AutoCadence
 from gradscope.training.callbacks import Callback
 from gradscope.training.clipping import clip_gradients, gradient_norms
 from gradscope.training.control import RunControl
-from gradscope.training import checkpoints
 from gradscope.training.device import resolve_device
-from gradscope.training.optim import build_optimizer, set_learning_rate
+from gradscope.training.optim import apply_live_settings, build_optimizer
+from gradscope.training.schedule import Due, Schedule
 
 PROBE_SEED_OFFSET = 7919  # the probe batch is drawn apart from the training stream
 
@@ -36,6 +40,8 @@ class Trainer:
         self.config = config
         self.callbacks = list(callbacks or [])
         self.control = RunControl()
+        self.schedule = Schedule()
+        self.live = LiveSettings.of(config)      # the live settings in force
         self.device, self.device_note = resolve_device(config.device)
         self.task = task if task is not None else tasks.build(config)
         self.model = models.build(config, self.task).to(self.device)
@@ -50,9 +56,6 @@ class Trainer:
         self.probe_runner: ProbeThread | ProbeProcess | None = None
         self.cadence = AutoCadence(config.probe_every)
         self._held: list[tuple[int, dict, float]] = []   # steps waiting for an earlier probe
-        self.clip_mode = config.clip_mode
-        self.clip_threshold = config.clip_threshold
-        self.lr = config.lr
         self.step_index = 0
         self.first_step = 0   # a trainer checkpoints the step it starts at, whatever the interval
         self.last_probe: int | None = None
@@ -61,8 +64,6 @@ class Trainer:
         self.started = False
         self.threads = 1
         self._configured_thread: int | None = None
-        self._last_step_began: float | None = None
-        self._last_step_probing = False
         self._threads_before: int | None = None
         self._closed = False
 
@@ -81,82 +82,50 @@ class Trainer:
         """One step while `run` is paused; the run stays paused after it."""
         self.control.request_step()
 
-    def set_clipping(self, mode: str | None = None, threshold: float | None = None) -> None:
-        changes = {}
-        if mode is not None:
-            changes["clip_mode"] = mode
-        if threshold is not None:
-            changes["clip_threshold"] = threshold
-        # validate here, in the caller's thread, so a bad value never reaches the trainer
-        self.config.replace(**changes)
-        self.control.request(**changes)
+    def change_settings(self, step: int | None = None, **changes) -> dict:
+        """Live settings in force from `step` (None: the next step taken). Checked here, in
+        the caller's thread, so a bad value never reaches the training: a ConfigError."""
+        checked = LiveSettings.check(self.live.applied_to(self.config), changes)
+        self.schedule.change(self.future_step(step, "change a setting"), **checked)
+        return checked
 
-    def set_learning_rate(self, lr: float) -> None:
-        self.config.replace(lr=lr)
-        self.control.request(lr=lr)
+    def pause_at(self, step: int) -> None:
+        """Pause after step `step`: its record is the last one until the run resumes."""
+        self.schedule.pause_at(self.future_step(step, "pause"))
 
-    # -- the loop ----------------------------------------------------------------------------
+    def note_at(self, step: int, text: str) -> None:
+        """A `note` event with `text` at step `step` (a caption of a lesson, say)."""
+        self.schedule.note_at(self.future_step(step, "make a note"), str(text))
+
+    def future_step(self, step: int | None, what: str) -> int | None:
+        """`step` if the run has not passed it (None: the next step), else a ValueError."""
+        if step is not None and (isinstance(step, bool) or not isinstance(step, (int, np.integer))
+                                 or step < self.step_index):
+            raise ValueError(f"cannot {what} at step {step!r}: the run is at step {self.step_index}")
+        return None if step is None else int(step)
+
+    # -- running -----------------------------------------------------------------------------
 
     def run(self, steps: int | None = None) -> RunState:
         """Train until `steps` more steps (default: the configured total) are done, or the run
         is stopped, diverges or fails. Returns the state it ends in. A run in a final state
         (stopped, finished, failed, diverged) stays there: this returns that state at once."""
-        self._check_open()
+        from gradscope.training.loop import Lockstep
+
+        return Lockstep([self], control=self.control).run(steps)[0]
+
+    def step(self) -> StepRecord | None:
+        """One training step with its records delivered (a Step button); None when the run is
+        in a final state. A stepped run is paused between steps, and finished when it reaches
+        its configured number of steps."""
+        self.check_open()
         if self.state is not None and self.state.is_final:
-            return self.state
-        target = self.config.steps if steps is None else self.step_index + steps
-        self._start()
-        try:
-            self._set_state(RunState.RUNNING)
-            while self.step_index < target:
-                if self.control.stop_requested:
-                    break
-                if self.control.pause_requested:
-                    self._flush(wait=True)
-                    self._last_step_began = None
-                    self._set_state(RunState.PAUSED)
-                    while not self.control.wait_while_paused(0.1):
-                        if self.control.stop_requested:
-                            break
-                        if self.control.take_step_request() and self.step_index < target:
-                            # Step while paused: one step, delivered whole, still paused
-                            self._step()
-                            self._flush(wait=True)
-                            self._last_step_began = None
-                            if self.state is RunState.DIVERGED:
-                                return self.state
-                    if self.control.stop_requested:
-                        break
-                    self._set_state(RunState.RUNNING)
-                self._step()
-                self._flush(wait=False)
-                if self.state is RunState.DIVERGED:
-                    return self.state
-            # a stop does not wait for a probe in flight (on a big model that can take minutes):
-            # its step is delivered without it
-            self._flush(wait=not self.control.stop_requested, abandon=self.control.stop_requested)
-            self._last_step_began = None
-            if self.control.stop_requested:
-                self._set_state(RunState.STOPPED)
-            elif self.step_index >= self.config.steps:
-                self._set_state(RunState.FINISHED)
-            else:
-                self._set_state(RunState.PAUSED)   # asked for fewer steps than the run has
-            return self.state
-        except KeyboardInterrupt:
-            self._flush(wait=False, abandon=True)
-            self._set_state(RunState.STOPPED)
-            raise
-        except Exception as exc:
-            step = getattr(exc, "step", self.step_index)
-            self._flush(wait=False, abandon=True)
-            self._emit_event(EventKind.FAILED, step=step, error=f"{type(exc).__name__}: {exc}",
-                             traceback=traceback.format_exc(limit=20))
-            self._set_state(RunState.FAILED, step=step)
-            raise
-        finally:
-            for callback in self.callbacks:
-                callback.on_run_end(self)
+            return None
+        self.advance(self.schedule.take(self.step_index), measure=False)
+        self.flush(wait=True)
+        if self.state is not RunState.DIVERGED:
+            self.set_state(RunState.FINISHED if self.step_index >= self.config.steps else RunState.PAUSED)
+        return self.last_record
 
     def close(self) -> None:
         """Stop the probe thread or process and give back the torch thread setting; the
@@ -175,38 +144,33 @@ class Trainer:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def _check_open(self) -> None:
+    def check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this trainer is closed")
 
-    def step(self) -> StepRecord | None:
-        """One training step with its records delivered (the GUI's Step button); None when the
-        run is in a final state. A stepped run is paused between steps, and finished when it
-        reaches its configured number of steps."""
-        self._check_open()
-        if self.state is not None and self.state.is_final:
-            return None
-        self._step()
-        self._flush(wait=True)
-        self._last_step_began = None   # a single step leaves no throughput to measure
-        if self.state is not RunState.DIVERGED:
-            self._set_state(RunState.FINISHED if self.step_index >= self.config.steps else RunState.PAUSED)
-        return self.last_record
+    # -- one step, as the loop takes it -------------------------------------------------------
 
-    def _step(self) -> None:
-        self._start()
+    def advance(self, due: Due, measure: bool = True) -> None:
+        """Train step `step_index` with what is due at it, and deliver its records unless a
+        probe holds them. `measure`: its time counts for the probe cadence (not a single step
+        by hand, nor one taken while paused)."""
+        began = time.perf_counter()
+        self._step(due)
+        probing = self.probe_runner is not None and self.probe_runner.busy
+        self.flush(wait=False)
+        if measure:
+            self.cadence.observe_step(time.perf_counter() - began, probing)
+
+    def _step(self, due: Due) -> None:
+        self.start()
         self._configure_thread()
-        now = time.perf_counter()
-        if self._last_step_began is not None:
-            # the whole previous step, with its records delivered: what throughput is made of
-            self.cadence.observe_step(now - self._last_step_began, self._last_step_probing)
-        self._last_step_began = now
         step = self.step_index
-        self._apply_pending(step)
+        self._apply_settings(step, due.changes)
+        for text in due.notes:
+            self.emit_event(EventKind.NOTE, step=step, text=text)
         if step % self.config.checkpoint_every == 0 or step == self.first_step:
             self._checkpoint(step)
         self._maybe_probe(step)
-        probing = self.probe_runner is not None and self.probe_runner.busy
         self.model.train()
         inputs, targets = self.task.sample(self.config.batch, self.data)
         inputs, targets = inputs.to(self.device), targets.to(self.device)
@@ -216,10 +180,11 @@ class Trainer:
         loss.backward()
         norms = gradient_norms(dict(self.model.named_parameters()))
         param_norms = {f"param_grad_norm/{name}": value for name, value in norms.items()}
-        clip = clip_gradients(self.parameters, self.clip_mode, self.clip_threshold, list(norms.values()))
+        clip = clip_gradients(self.parameters, self.live["clip_mode"], self.live["clip_threshold"],
+                              list(norms.values()))
         scalars = {"loss": float(loss.detach()), "grad_norm": clip.grad_norm,
-                   "grad_norm_clipped": clip.grad_norm_clipped, "clipped": float(clip.clipped),
-                   "lr": self.lr, "clip_threshold": self.clip_threshold}
+                   "grad_norm_clipped": clip.grad_norm_clipped, "clipped": float(clip.clipped)}
+        scalars.update({name: float(self.live[name]) for name in RECORDED_LIVE_SETTINGS})
         if np.isfinite(scalars["loss"]):
             with torch.no_grad():
                 metrics = self.task.metrics(output.detach(), targets)
@@ -230,13 +195,20 @@ class Trainer:
         if not bad:
             self.optimizer.step()
         self.step_index = step + 1
-        self._last_step_probing = probing
         self._held.append((step, scalars, time.time()))
         if bad:
-            self._flush(wait=True)
-            self._emit_event(EventKind.DIVERGED, step=step, non_finite=", ".join(bad[:8]),
-                             loss=scalars["loss"], grad_norm=scalars["grad_norm"])
-            self._set_state(RunState.DIVERGED, step=step)
+            self.flush(wait=True)
+            self.emit_event(EventKind.DIVERGED, step=step, non_finite=", ".join(bad[:8]),
+                            loss=scalars["loss"], grad_norm=scalars["grad_norm"])
+            self.set_state(RunState.DIVERGED, step=step)
+
+    def _apply_settings(self, step: int, changes: dict) -> None:
+        changed = self.live.changed(changes)
+        if not changed:
+            return
+        self.live = self.live.replace(changed)
+        apply_live_settings(self.optimizer, self.config.optimizer, self.live)
+        self.emit_event(EventKind.SETTINGS_CHANGED, step=step, **changed)
 
     # -- probes --------------------------------------------------------------------------------
 
@@ -248,7 +220,7 @@ class Trainer:
         if self.probe_runner.busy:
             if not self.cadence.fixed:
                 return              # automatic cadence: probe when the probe thread is free
-            self._flush(wait=True)  # a fixed cadence is kept exactly, waiting if need be
+            self.flush(wait=True)   # a fixed cadence is kept exactly, waiting if need be
         self.probe_runner.submit(step, self.model.state_dict())
         self.last_probe = step
 
@@ -256,7 +228,7 @@ class Trainer:
         return start_probe_runner(self.probe_mode, self.config, self.task, self.device,
                                   self.probe_inputs, self.probe_targets, self.threads)
 
-    def _flush(self, wait: bool, abandon: bool = False) -> None:
+    def flush(self, wait: bool, abandon: bool = False) -> None:
         """Deliver held step records in order, each with its probe results when it has one.
 
         Records wait only for a probe in flight: the held ones all come at or after the probed
@@ -328,42 +300,28 @@ class Trainer:
             outputs.append(output)
         return torch.cat(outputs, dim=1) if self.model.many_to_many else outputs[-1]
 
-    def _apply_pending(self, step: int) -> None:
-        for name, value in self.control.take_pending().items():
-            if name == "lr" and value != self.lr:
-                self._emit_event(EventKind.LR_CHANGED, step=step, old=self.lr, new=value)
-                self.lr = value
-                set_learning_rate(self.optimizer, value)
-            elif name == "clip_threshold" and value != self.clip_threshold:
-                self._emit_event(EventKind.CLIP_THRESHOLD_CHANGED, step=step, old=self.clip_threshold, new=value)
-                self.clip_threshold = value
-            elif name == "clip_mode" and value != self.clip_mode:
-                self._emit_event(EventKind.CLIP_MODE_CHANGED, step=step, old=self.clip_mode, new=value)
-                self.clip_mode = value
-
     def _checkpoint(self, step: int) -> None:
-        checkpoint = checkpoints.take(step, self.model, self.optimizer, self.data, self._settings())
+        checkpoint = checkpoints.take(step, self.model, self.optimizer, self.data, self.live)
         for callback in self.callbacks:
             callback.on_checkpoint(self, checkpoint)
 
     def restore(self, checkpoint: Checkpoint) -> None:
-        """Put a checkpoint back in place: weights, optimiser state, data stream, and the
-        learning rate and clipping that were in force, so training on reproduces the run."""
-        self._check_open()
+        """Put a checkpoint back in place: weights, optimiser state, data stream, and the live
+        settings that were in force then, so training on reproduces the run."""
+        self.check_open()
         if self.state is not None and self.state.is_final or self._held:
             raise RuntimeError("restore a checkpoint into a trainer that has not run, or is paused")
-        settings = checkpoints.put_back(checkpoint, self.model, self.optimizer, self.data, self._settings())
-        self.lr, self.clip_mode, self.clip_threshold = settings.lr, settings.clip_mode, settings.clip_threshold
+        checkpoints.put_back(checkpoint, self.model, self.optimizer, self.data)
+        self.live = checkpoints.live_settings(checkpoint, self.config) or self.live
+        apply_live_settings(self.optimizer, self.config.optimizer, self.live)
         self.step_index = self.first_step = checkpoint.step
         self.last_probe = None
-
-    def _settings(self) -> checkpoints.Settings:
-        return checkpoints.Settings(lr=self.lr, clip_mode=self.clip_mode, clip_threshold=self.clip_threshold)
 
     def probe_batch_arrays(self) -> dict[str, np.ndarray]:
         return {"inputs": self.probe_inputs.numpy(), "targets": self.probe_targets.numpy()}
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Announce the run once (on_run_start, run_started), before its first step."""
         if self.started:
             return
         self.started = True
@@ -374,18 +332,23 @@ class Trainer:
             self.probe_runner.wait_ready()
         for callback in self.callbacks:
             callback.on_run_start(self)
-        self._emit_event(EventKind.RUN_STARTED, step=self.step_index, arch=self.config.arch, task=self.config.task,
-                         device=str(self.device), **({"device_note": self.device_note} if self.device_note else {}))
+        self.emit_event(EventKind.RUN_STARTED, step=self.step_index, arch=self.config.arch, task=self.config.task,
+                        device=str(self.device), **({"device_note": self.device_note} if self.device_note else {}))
 
-    def _set_state(self, state: RunState, step: int | None = None) -> None:
+    def set_state(self, state: RunState, step: int | None = None) -> None:
         if state is self.state:
             return
         self.state = state
-        self._emit_event(EventKind.STATE_CHANGED, step=self.step_index if step is None else step, state=state.value)
+        self.emit_event(EventKind.STATE_CHANGED, step=self.step_index if step is None else step, state=state.value)
         for callback in self.callbacks:
             callback.on_state_changed(self, state)
 
-    def _emit_event(self, kind: EventKind, step: int | None = None, **detail) -> None:
+    def emit_event(self, kind: EventKind, step: int | None = None, **detail) -> None:
         event = Event(step=self.step_index if step is None else step, kind=kind, detail=detail, wall_time=time.time())
         for callback in self.callbacks:
             callback.on_event(self, event)
+
+    def end(self) -> None:
+        """The loop returned, whatever the reason (on_run_end)."""
+        for callback in self.callbacks:
+            callback.on_run_end(self)

@@ -65,7 +65,7 @@ def write_sample(path: Path, *, steps: int = 12, probe_every: int = 3) -> dict:
         for index, config in enumerate(configs):
             parent = None if index == 0 else (0, 5)
             run_id = writer.start_run(config, PROBE_BATCH, parent=parent)
-            events = [Event(0, EventKind.RUN_STARTED), Event(4, EventKind.LR_CHANGED, {"lr": 0.01, "was": 0.001})]
+            events = [Event(0, EventKind.RUN_STARTED), Event(4, EventKind.SETTINGS_CHANGED, {"lr": 0.01})]
             records = [make_record(step, probed=step % probe_every == 0) for step in range(steps)]
             checkpoints = [make_checkpoint(step) for step in range(0, steps, 5)]
             for record in records:

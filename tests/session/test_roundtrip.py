@@ -231,7 +231,7 @@ def test_info_is_json_and_readable(sample):
     assert run["parent"] == {"run": 0, "step": 5} and run["state"] == "diverged"
     assert run["steps"] == {"count": 12, "first": 0, "last": 11}
     assert run["series"]["gates/forget"] == {"kind": "array", "dtype": "float32", "shape": [5, 8], "rows": 4}
-    assert run["checkpoints"] == [0, 5, 10] and run["events"][1]["detail"] == {"lr": 0.01, "was": 0.001}
+    assert run["checkpoints"] == [0, 5, 10] and run["events"][1]["detail"] == {"lr": 0.01}
     text = format_info(summary)
     assert "run 1: lstm H=8 on adding T=5, diverged" in text
     assert "forked from run 0 at step 5" in text and "gates/forget" in text and "float32[5, 8]" in text

@@ -66,13 +66,12 @@ def test_threshold_and_learning_rate_change_between_steps_and_are_recorded():
     class Changer(Callback):
         def on_step_end(self, trainer, record):
             if record.step == 1:
-                trainer.set_clipping(mode="norm", threshold=0.5)
-                trainer.set_learning_rate(0.05)
+                trainer.change_settings(clip_mode="norm", clip_threshold=0.5, lr=0.05)
 
     trainer, log, _ = train(small(), Changer())
-    kinds = {(e.kind, e.step) for e in log.events}
-    assert ("clip_threshold_changed", 2) in kinds or ("clip_threshold_changed", 3) in kinds
-    change_step = next(e.step for e in log.events if e.kind == "lr_changed")
+    changes = [e for e in log.events if e.kind == "settings_changed"]
+    assert len(changes) == 1 and dict(changes[0].detail) == {"clip_mode": "norm", "clip_threshold": 0.5, "lr": 0.05}
+    change_step = changes[0].step
     assert change_step in (2, 3)   # records are delivered in step order, the change lands at the next step
     for record in log.records:
         expected = 0.05 if record.step >= change_step else small().lr
@@ -84,10 +83,12 @@ def test_threshold_and_learning_rate_change_between_steps_and_are_recorded():
 def test_a_nonsense_setting_is_refused_in_the_callers_thread():
     trainer = Trainer(small())
     with pytest.raises(ConfigError, match="lr"):
-        trainer.set_learning_rate(-1.0)
+        trainer.change_settings(lr=-1.0)
     with pytest.raises(ConfigError, match="clip"):
-        trainer.set_clipping(threshold=float("nan"))
-    assert trainer.control.take_pending() == {}
+        trainer.change_settings(clip_threshold=float("nan"))
+    with pytest.raises(ConfigError, match="hidden.*starts a new run"):
+        trainer.change_settings(hidden=9)
+    assert trainer.schedule.take(0).changes == {}
     trainer.close()
 
 
@@ -257,8 +258,7 @@ def test_restoring_after_a_setting_change_restores_the_settings_too():
     class Change(Callback):
         def on_step_end(self, trainer, record):
             if record.step == 1:
-                trainer.set_learning_rate(0.02)
-                trainer.set_clipping("norm", 0.1)
+                trainer.change_settings(lr=0.02, clip_mode="norm", clip_threshold=0.1)
 
     config = small(steps=8, checkpoint_every=2, probe_every=3)
     _, log, _ = train(config, Change())

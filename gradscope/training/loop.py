@@ -1,0 +1,170 @@
+"""The training loop: one run, or two or three runs in lockstep.
+
+Lockstep trains step s of every run, then step s + 1 of every run, round-robin in one thread,
+so runs compared side by side stand at the same step whenever the loop looks up: pause,
+resume, stop, a single step and a scheduled pause act on all of them between two rounds. A run
+that diverges, finishes or fails leaves the lockstep and the others go on. A single trainer's
+`run()` is a lockstep of one.
+
+Each run's own schedule (`Trainer.schedule`) holds its setting changes and notes; the
+lockstep's schedule holds what applies to all of them (`change_settings`, `pause_at`,
+`note_at` here check each change against every run first).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from gradscope.config import LiveSettings
+from gradscope.records import EventKind, RunState
+from gradscope.training.control import RunControl
+from gradscope.training.schedule import Schedule
+
+
+class Lockstep:
+    def __init__(self, trainers: Iterable, control: RunControl | None = None):
+        self.trainers = list(trainers)
+        if not self.trainers:
+            raise ValueError("a lockstep needs at least one trainer")
+        steps = {trainer.step_index for trainer in self.trainers}
+        if len(steps) > 1:
+            raise ValueError(f"the runs of a lockstep start at one step, not at {sorted(steps)}")
+        self.control = control if control is not None else RunControl()
+        self.schedule = Schedule()           # pauses for all of them
+
+    # -- control, from any thread -----------------------------------------------------------
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def request_step(self) -> None:
+        self.control.request_step()
+
+    @property
+    def step_index(self) -> int:
+        return max(trainer.step_index for trainer in self.trainers)
+
+    def change_settings(self, step: int | None = None, runs: Iterable[int] | None = None, **changes: Any) -> None:
+        """Live settings from `step` on (None: the next step) in the runs numbered `runs`
+        (default: every run); all are checked before any is scheduled."""
+        chosen = [self.trainers[index] for index in (range(len(self.trainers)) if runs is None else runs)]
+        for trainer in chosen:
+            LiveSettings.check(trainer.live.applied_to(trainer.config), changes)
+            trainer.future_step(step, "change a setting")
+        for trainer in chosen:
+            trainer.change_settings(step, **changes)
+
+    def pause_at(self, step: int) -> None:
+        self.schedule.pause_at(self.trainers[0].future_step(step, "pause"))
+
+    def note_at(self, step: int, text: str) -> None:
+        for trainer in self.trainers:
+            trainer.note_at(step, text)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self, steps: int | None = None) -> list[RunState]:
+        """Train every run until `steps` more steps (default: its configured total) are done,
+        or it is stopped, diverges or fails; returns each run's state. A run that fails leaves
+        the others going; once they are done, its exception is raised."""
+        for trainer in self.trainers:
+            trainer.check_open()
+        running = [trainer for trainer in self.trainers if trainer.state is None or not trainer.state.is_final]
+        targets = {id(trainer): trainer.config.steps if steps is None else trainer.step_index + steps
+                   for trainer in running}
+        failures: list[BaseException] = []
+        try:
+            for trainer in running:
+                trainer.start()
+                trainer.set_state(RunState.RUNNING)
+
+            def going() -> list:
+                return [trainer for trainer in running if trainer.state not in (RunState.DIVERGED, RunState.FAILED)
+                        and trainer.step_index < targets[id(trainer)]]
+
+            active = going()
+            while active and not self.control.stop_requested:
+                if self.control.pause_requested:
+                    self._flush(active, failures, wait=True)
+                    self._set_states(going(), RunState.PAUSED)
+                    while (active := going()) and not self.control.wait_while_paused(0.1):
+                        if self.control.stop_requested:
+                            break
+                        if self.control.take_step_request():
+                            # Step while paused: one round, delivered whole, still paused
+                            self._round(active, failures, measure=False)
+                            self._flush(going(), failures, wait=True)
+                    if self.control.stop_requested or not active:
+                        break
+                    self._set_states(active, RunState.RUNNING)
+                self._round(active, failures, measure=True)
+                active = going()
+            stopping = self.control.stop_requested
+            for trainer in running:
+                if trainer.state in (RunState.DIVERGED, RunState.FAILED):
+                    continue
+                # a stop does not wait for a probe in flight (on a big model that can take
+                # minutes): its step is delivered without it
+                self._flush([trainer], failures, wait=not stopping, abandon=stopping)
+                if stopping:
+                    trainer.set_state(RunState.STOPPED)
+                elif trainer.step_index >= trainer.config.steps:
+                    trainer.set_state(RunState.FINISHED)
+                else:
+                    trainer.set_state(RunState.PAUSED)   # asked for fewer steps than the run has
+        except KeyboardInterrupt:
+            for trainer in running:
+                if trainer.state is not None and not trainer.state.is_final:
+                    trainer.flush(wait=False, abandon=True)
+                    trainer.set_state(RunState.STOPPED)
+            raise
+        finally:
+            for trainer in running:
+                trainer.end()
+        if failures:
+            raise failures[0]
+        return [trainer.state for trainer in self.trainers]
+
+    def _round(self, active: list, failures: list, measure: bool) -> None:
+        """Step s of every active run (they all stand at s), then the pause due after it."""
+        step = active[0].step_index
+        pause = self.schedule.take(step).pause
+        for trainer in active:
+            due = trainer.schedule.take(step)
+            pause = pause or due.pause
+            self._guarded(trainer, failures, trainer.advance, due, measure)
+        if pause:
+            self.control.pause()
+
+    def _flush(self, trainers: list, failures: list, wait: bool, abandon: bool = False) -> None:
+        for trainer in trainers:
+            if trainer.state is not RunState.FAILED:
+                self._guarded(trainer, failures, trainer.flush, wait, abandon)
+
+    def _set_states(self, trainers: list, state: RunState) -> None:
+        for trainer in trainers:
+            trainer.set_state(state)
+
+    @staticmethod
+    def _guarded(trainer, failures: list, action, *args) -> None:
+        """Run `action`; an exception fails this run (an event with its traceback) and is kept
+        for later, so the other runs go on."""
+        import traceback
+
+        try:
+            action(*args)
+        except Exception as exc:
+            step = getattr(exc, "step", trainer.step_index)
+            try:
+                trainer.flush(wait=False, abandon=True)      # the steps before it still count
+            except Exception:
+                pass
+            trainer.emit_event(EventKind.FAILED, step=step, error=f"{type(exc).__name__}: {exc}",
+                               traceback=traceback.format_exc(limit=20))
+            trainer.set_state(RunState.FAILED, step=step)
+            failures.append(exc)
