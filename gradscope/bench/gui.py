@@ -148,7 +148,7 @@ def _close_window(window) -> None:
 
 
 def _wait_ready(window, what: str) -> None:
-    if not _wait_until(lambda: window.worker.is_ready or window.errors, READY_TIMEOUT_S):
+    if not _wait_until(lambda: window.lab.live.ready or window.errors, READY_TIMEOUT_S):
         raise RuntimeError(f"bench --gui: the training process did not start within {READY_TIMEOUT_S:.0f} s ({what})")
     if window.errors:
         raise RuntimeError(f"bench --gui: the training process failed ({what}):\n{window.errors[-1]}")
@@ -197,10 +197,10 @@ def _window_figures(folder: Path, sizes: dict, say) -> tuple[dict, dict, dict]:
             say(f"bench --gui: tick gaps while {name} trains ({seconds:g} s) ...")
             previous = window.lab.current
             if index == 0:
-                window.toggle_run()       # press Run: the window's own worker trains
+                window.run_action.trigger()     # press Run: the window's training process trains
             else:
-                window.controls.show_config(config)
-                window.start_run(autorun=True)
+                window.lab.show_config(config)
+                window.lab.start_runs(autorun=True)
             ticks[name] = _training_ticks(window, name, previous, seconds)
     finally:
         _close_window(window)
@@ -289,7 +289,9 @@ def _history_figures(window, sizes: dict, say) -> tuple[dict, dict]:
     try:
         fill = sizes["refresh_fill_steps"]
         say(f"bench --gui: refresh with {fill:,} steps in the history ...")
-        run = window.lab.start_run(synthetic.info(1))
+        slot = synthetic.slot()
+        window.lab.show_slots([slot], live=False)
+        run = slot.history
         synthetic.feed(run, 0, fill)
         step = fill
         for _ in range(3):                # the first frames build the gate plots and caches
@@ -319,7 +321,9 @@ def _history_figures(window, sizes: dict, say) -> tuple[dict, dict]:
 
         early, late = sizes["memory_steps"]
         say(f"bench --gui: memory from {early:,} to {late:,} steps ...")
-        run = window.lab.start_run(synthetic.info(2))
+        slot = synthetic.slot()
+        window.lab.show_slots([slot], live=False)
+        run = slot.history
         rss = {}
         for start in range(0, late, 1000):
             synthetic.feed(run, start, start + 1000)
@@ -333,7 +337,7 @@ def _history_figures(window, sizes: dict, say) -> tuple[dict, dict]:
     finally:
         for panel in window.panels.values():
             panel.graphics.viewport().removeEventFilter(counter.filter)
-        window.lab.runs.clear()           # the real run that follows starts from an empty lab
+        window.lab.show_slots([], live=False)     # the real run that follows starts from an empty lab
         gc.collect()
         window.redraw(everything=True)
     return refresh, memory

@@ -28,8 +28,12 @@ class SyntheticRun:
         self.noise = rng.standard_normal(4096)
         self.t0 = time.time()
 
-    def info(self, run: int) -> dict:
-        return {"run": run, "config": self.config.to_json(), "device": "cpu"}
+    def slot(self, index: int = 0, label: str = ""):
+        """An empty run slot for these records, as the lab puts one on show."""
+        from gradscope.lab.history import RunHistory
+        from gradscope.lab.slots import RunSlot
+
+        return RunSlot(index, self.config, RunHistory(self.config), label=label, device="cpu")
 
     def _probe(self, rng) -> dict[str, np.ndarray]:
         length, hidden = self.length, self.hidden
@@ -76,7 +80,7 @@ class SyntheticRun:
         return StepRecord(step=step, scalars=scalars, arrays=arrays, wall_time=self.t0 + 0.004 * step)
 
     def feed(self, run, first: int, last: int, batch: int = 50) -> None:
-        """Steps [first, last) into `run`, in batches as the bridge hands them over."""
+        """Steps [first, last) into `run` (a RunHistory), in batches as the lab hands them over."""
         for start in range(first, last, batch):
             run.add_records([self.record(step) for step in range(start, min(start + batch, last))])
 
@@ -95,7 +99,7 @@ def write_session(path, steps: int, *, runs: int = 1, length: int = 200, hidden:
             for step in range(steps):
                 writer.add_step(run_id, source.record(step))
                 if threshold_change and step == steps // 2:
-                    writer.add_event(run_id, Event(step, "clip_threshold_changed", {"old": 1.0, "new": 0.5}))
+                    writer.add_event(run_id, Event(step, "settings_changed", {"clip_threshold": 0.5}))
             writer.set_state(run_id, "finished")
     return os.path.getsize(path)
 

@@ -48,7 +48,7 @@ def measure(quick: bool, say) -> dict:
                     raise RuntimeError(f"bench --replay: the window refused the session: {window.errors[-1:]}")
                 _frame(window, counter, everything=True)
                 opens.append((time.perf_counter() - began) * 1000)
-                window.new_live_session()
+                window.lab.new_live_session()
             window.open_file(path)
             _frame(window, counter, everything=True)
             say("seeking...")
@@ -58,7 +58,7 @@ def measure(quick: bool, say) -> dict:
             seeks, repaints = [], []
             for step in rng.integers(0, steps, 10 if quick else 40):
                 began = time.perf_counter()
-                window.replay.seek(int(step))
+                window.lab.seek(int(step))
                 _frame(window, counter, everything=True)
                 seeks.append((time.perf_counter() - began) * 1000)
                 # side by side: every panel redrawn and repainted at the same step, no seek; on a

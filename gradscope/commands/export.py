@@ -83,10 +83,10 @@ def _draw(args, run_id: int, steps: tuple, output: Path) -> int:
             QApplication.processEvents()
             if not window.open_file(args.file):
                 raise UsageError(f"gradscope export: {window.errors[-1] if window.errors else 'cannot open the file'}")
-            window.replay.show_run(run_id)
+            window.lab.show_runs([run_id])
             if args.format in ("png", "svg"):
-                shown = frame_steps(window.replay.player().steps, *steps, frames=1_000_000_000)
-                window.replay.seek(int(shown[-1]))
+                shown = frame_steps(window.lab.recorded.steps, *steps, frames=1_000_000_000)
+                window.lab.seek(int(shown[-1]))
                 export_image(window, output, args.format, args.panel)
                 print(f"wrote run {run_id} at step {int(shown[-1])} to {output}", file=sys.stderr)
                 return 0

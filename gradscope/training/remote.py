@@ -1,76 +1,41 @@
-"""Training in a child process: the trainer of the live lab, out of the GUI's interpreter lock.
+"""The training process: the live lab's trainers, out of the window's interpreter lock.
 
-A training thread in the GUI's own process takes the GIL often enough to make the window
-stutter (FIELD-NOTES: a small LSTM pushes the GUI's p99 tick gap to 46-70 ms). So the GUI's
-worker owns one child process that lives as long as the window, trains one run after another
-into one session file, and takes commands between two steps:
+A training thread in the window's own process takes the interpreter lock often enough to make
+the window stutter (a small LSTM pushed the window's p99 gap between 16 ms ticks to 46 to 70 ms,
+against 21 ms from a child process). So the window's lab owns one child process that lives as
+long as the window, trains one run (or one comparison of two or three runs in lockstep) after
+another into one session file, and takes the commands of `gradscope.messages` between two
+steps. Its main thread trains; a listener thread takes commands as they come, so a pause or a
+setting change acts at the next step whatever the main thread is doing, and a watcher ends
+the process when the window's process is gone.
 
-    parent -> child   ("start", config_json, autorun) ("run",) ("pause",) ("step",) ("stop",)
-                      ("clip", mode, threshold) ("lr", lr) ("quit",)
-                      ("fork", session_path, run_id, step, changes_json, steps_or_None, autorun)
-                      ("session", path)
-    child -> parent   ("ready", info) ("run_started", info) ("batch", run, records, events, states)
-                      ("run_ended", run, state) ("failed", run, traceback) ("refused", message)
-
-"fork" starts a fork of run `run_id` at its recorded `step` (gradscope.training.fork) as the next
-live run, like "start": `changes_json` holds the new lr / clip_mode / clip_threshold, `steps` the
-total (None: the parent's). The fork is recorded beside its parent, in `session_path`, which
-becomes the child's session file. A fork that cannot be made is "refused" with the reason.
-"session" stops the run and records the next runs into `path`, closing the file it wrote so far.
-run_started's info names the session file and the parent, [run_id, step] of a fork, else None.
-
-Records cross as plain tuples of numbers and numpy arrays between two processes of ours;
-nothing a user opens travels this way. The child records every run with the engine's
-crash-safe writer, so a GUI that dies loses nothing the trainer finished. Plain Python: no Qt.
+Every run is recorded with the engine's crash-safe writer, so a window that dies loses nothing
+the trainer finished. Plain Python: no Qt (torch is imported in the child only).
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import signal
 import threading
 import time
 import traceback
-from typing import Any
 
+from gradscope.messages import (ChangeSettings, ForkRun, NoteAt, Pause, PauseAt, Quit, Ready, Records, Refused,
+                                Resume, RunEnded, RunFailed, RunStarted, StartRuns, StepOnce, Stop, UseSession)
 from gradscope.records import Event, RunState, StepRecord
+from gradscope.training.callbacks import Callback
 
-COALESCE_SECONDS = 0.05   # the child sends what it has at most 20 times a second
+COALESCE_SECONDS = 0.05   # the child reports at most 20 times a second
 CHILD_NICENESS = 5        # the window's paint ticks win over training for the CPU
+PARENT_POLL_SECONDS = 0.5
+STARTING = (StartRuns, ForkRun)
 
 
-def run_info(trainer, run: int, run_id: int | None = None, parent: tuple[int, int] | None = None,
-             session: str | None = None) -> dict[str, Any]:
-    """What the GUI learns about a run as it starts (RunStarted.info)."""
-    return {"run": run, "config": trainer.config.to_json(), "run_id": run_id,
-            "device": str(trainer.device), "device_note": trainer.device_note or "",
-            "parent": None if parent is None else [int(parent[0]), int(parent[1])], "session": session}
-
-
-def record_to_wire(record: StepRecord) -> tuple:
-    return record.step, dict(record.scalars), {name: value for name, value in record.arrays.items()}, record.wall_time
-
-
-def record_from_wire(wire: tuple) -> StepRecord:
-    step, scalars, arrays, wall_time = wire
-    return StepRecord(step=step, scalars=scalars, arrays=arrays, wall_time=wall_time)
-
-
-def event_to_wire(event: Event) -> tuple:
-    return event.step, event.kind, dict(event.detail), event.wall_time
-
-
-def event_from_wire(wire: tuple) -> Event:
-    step, kind, detail, wall_time = wire
-    return Event(step=step, kind=kind, detail=detail, wall_time=wall_time)
-
-
-# -- the child ---------------------------------------------------------------------------------
-
-def serve(commands, messages, session_path: str, niceness: int = CHILD_NICENESS) -> None:
+def serve(commands, reports, session_path: str, niceness: int = CHILD_NICENESS) -> None:
     """The child process's main function."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C in a terminal belongs to the GUI
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C in a terminal belongs to the window
+    parent = os.getppid()
     try:
         os.nice(niceness)
     except OSError:
@@ -82,11 +47,10 @@ def serve(commands, messages, session_path: str, niceness: int = CHILD_NICENESS)
         # the first optimiser imports torch._dynamo (about 2 s): pay it before saying ready
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     except Exception:
-        messages.put(("failed", None, traceback.format_exc()))
+        reports.put(RunFailed(None, traceback.format_exc()))
         return
-    messages.put(("ready", {"pid": os.getpid(), "session": session_path,
-                            "cuda": bool(torch.cuda.is_available())}))
-    server = _Server(commands, messages, session_path)
+    reports.put(Ready(pid=os.getpid(), session=session_path, cuda=bool(torch.cuda.is_available())))
+    server = _Server(commands, reports, session_path, parent)
     try:
         server.main_loop()
     finally:
@@ -95,143 +59,156 @@ def serve(commands, messages, session_path: str, niceness: int = CHILD_NICENESS)
 
 
 class _Server:
-    def __init__(self, commands, messages, session_path: str) -> None:
+    def __init__(self, commands, reports, session_path: str, parent: int) -> None:
         self.commands = commands
-        self.messages = messages
+        self.reports = reports
         self.session_path = session_path
-        self.writer = None              # the file appears with the first run, not at launch
+        self.parent = parent
+        self.writer = None              # the file appears with the first step, not at launch
         self.main_queue: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
-        self.trainer = None
+        self.loop = None                # the Lockstep training now
         self.starting = False           # a start is on its way to the main thread
-        self.early: list[tuple] = []    # controls that arrived for the run being built
+        self.early: list = []           # commands that arrived for the runs being built
         self.run_index = 0
-        self.listener = threading.Thread(target=self._listen, name="gradscope-commands", daemon=True)
 
     def main_loop(self) -> None:
-        self.listener.start()
+        threading.Thread(target=self._listen, name="gradscope-commands", daemon=True).start()
+        threading.Thread(target=self._watch_parent, name="gradscope-parent-watch", daemon=True).start()
         while True:
             command = self.main_queue.get()
-            if command[0] == "quit":
+            if isinstance(command, Quit):
                 return
-            if command[0] == "start":
-                self._train(command[1], command[2])
-            elif command[0] == "fork":
-                self._train(None, command[6], fork=command[1:6])
-            elif command[0] == "session":
-                self._use_session(command[1])
+            if isinstance(command, STARTING):
+                self._train(command)
+            elif isinstance(command, UseSession):
+                self._use_session(command.path)
 
     def _listen(self) -> None:
         while True:
             try:
                 command = self.commands.get()
             except (EOFError, OSError):
-                command = ("quit",)      # the parent is gone
-            with self.lock:
-                if command[0] in ("start", "fork", "session", "quit"):
-                    if self.trainer is not None:
-                        self.trainer.stop()
-                    self.starting = command[0] in ("start", "fork")
-                    self.early = []
-                    self.main_queue.put(command)
-                    if command[0] == "quit":
-                        return
-                elif self.starting:
-                    self.early.append(command)
-                elif self.trainer is not None:
-                    self._control(self.trainer, command)
+                command = Quit()         # the window is gone
+            self._take(command)
+            if isinstance(command, Quit):
+                return
 
-    def _control(self, trainer, command: tuple) -> None:
+    def _watch_parent(self) -> None:
+        """The window's process may die without a word (SIGKILL, a crash): then stop, commit
+        and end, instead of training on as an orphan."""
+        while os.getppid() == self.parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        self._take(Quit())
+
+    def _take(self, command) -> None:
+        with self.lock:
+            if isinstance(command, (*STARTING, UseSession, Quit)):
+                if self.loop is not None:
+                    self.loop.stop()
+                self.starting = isinstance(command, STARTING)
+                self.early = []
+                self.main_queue.put(command)
+            elif self.starting:
+                self.early.append(command)
+            elif self.loop is not None:
+                self._control(self.loop, command)
+
+    def _control(self, loop, command) -> None:
         from gradscope.config import ConfigError
 
-        kind = command[0]
         try:
-            if kind == "run":
-                trainer.resume()
-            elif kind == "pause":
-                trainer.pause()
-            elif kind == "step":
-                trainer.request_step()
-            elif kind == "stop":
-                trainer.stop()
-            elif kind == "clip":
-                trainer.set_clipping(mode=command[1], threshold=command[2])
-            elif kind == "lr":
-                trainer.set_learning_rate(command[1])
-        except ConfigError as error:
-            self.messages.put(("refused", str(error)))
+            if isinstance(command, Resume):
+                loop.resume()
+            elif isinstance(command, Pause):
+                loop.pause()
+            elif isinstance(command, StepOnce):
+                loop.request_step()
+            elif isinstance(command, Stop):
+                loop.stop()
+            elif isinstance(command, ChangeSettings):
+                loop.change_settings(command.step, command.slots, **dict(command.changes))
+            elif isinstance(command, PauseAt):
+                loop.pause_at(command.step)
+            elif isinstance(command, NoteAt):
+                loop.note_at(command.step, command.text)
+        except (ConfigError, ValueError, IndexError, TypeError) as error:
+            self.reports.put(Refused(str(error)))
 
-    def _train(self, config_json: str | None, autorun: bool, fork: tuple | None = None) -> None:
-        from gradscope.config import ConfigError, RunConfig
+    def _train(self, command) -> None:
+        from gradscope.config import ConfigError
         from gradscope.probes.runner import default_probe_mode
-        from gradscope.session import SessionError
+        from gradscope.session import SessionError, SessionWriter
         from gradscope.training import SessionRecorder, Trainer
         from gradscope.training.fork import plan_fork, start_fork
+        from gradscope.training.loop import Lockstep
 
-        self.run_index += 1
-        index = self.run_index
-        forwarder = _Forwarder(self.messages, index)
-        trainer = None
+        outbox = _Outbox(self.reports)
+        trainers, forwarders, loop = [], [], None
         superseded = False
         try:
             plan = None
-            if fork is not None:
-                source, run_id, step, changes_json, steps = fork
+            if isinstance(command, ForkRun):
                 try:
-                    plan = plan_fork(source, run_id, step, _changes(changes_json), steps)
+                    plan = plan_fork(command.session, command.run_id, command.step, dict(command.changes),
+                                     command.steps)
                 except (ConfigError, SessionError) as error:
-                    self.messages.put(("refused", f"cannot fork: {error}"))
+                    self.reports.put(Refused(f"cannot fork: {error}"))
                     return
-                self._use_session(source)   # a fork is recorded beside its parent
-                forwarder.parent = plan.parent
-            config = plan.config if plan is not None else RunConfig.from_json(config_json)
+                self._use_session(command.session)   # a fork is recorded beside its parent
+            configs = [plan.config] if plan is not None else list(command.configs)
             if self.writer is None:
-                from gradscope.session import SessionWriter
-
                 self.writer = SessionWriter(self.session_path, append=os.path.exists(self.session_path))
-            forwarder.session = self.session_path
-            recorder = SessionRecorder(self.writer, parent=None if plan is None else plan.parent)
-            callbacks, probe_mode = [recorder, forwarder], default_probe_mode("thread")
-            if plan is not None:
-                trainer = start_fork(plan, callbacks, probe_mode=probe_mode)
-            else:
-                trainer = Trainer(config, callbacks, probe_mode=probe_mode)
-            forwarder.recorder = recorder
-            if not autorun:
-                trainer.pause()
+            recorders = [SessionRecorder(self.writer, parent=None if plan is None else plan.parent)
+                         for _ in configs]
+            if len(configs) > 1:
+                for recorder in recorders:
+                    recorder.compared_with([other.run_id for other in recorders], command.varies)
+            for slot, (config, recorder) in enumerate(zip(configs, recorders)):
+                self.run_index += 1
+                forwarder = _Forwarder(outbox, self.run_index, command.token, slot, recorder,
+                                       None if plan is None else plan.parent, self.session_path)
+                callbacks, probe_mode = [recorder, forwarder], default_probe_mode("thread")
+                trainer = (start_fork(plan, callbacks, probe_mode=probe_mode) if plan is not None
+                           else Trainer(config, callbacks, probe_mode=probe_mode))
+                trainers.append(trainer)
+                forwarders.append(forwarder)
+            loop = Lockstep(trainers)
+            if not command.autorun:
+                loop.pause()
             with self.lock:
-                # a newer start, fork, session or quit came while this run was being built: it
-                # would have stopped this run, had it been running
+                # a newer start, fork, session or quit came while these runs were being built:
+                # it would have stopped them, had they been running
                 superseded = not self.main_queue.empty()
                 if not superseded:
-                    self.trainer = trainer
+                    self.loop = loop
                     self.starting = False
-                    for command in self.early:
-                        self._control(trainer, command)
+                    for early in self.early:
+                        self._control(loop, early)
                     self.early = []
             if not superseded:
-                trainer.run()
+                loop.run()
         except Exception:
-            forwarder.flush()
-            self.messages.put(("failed", index, traceback.format_exc()))
+            outbox.flush()
+            failed = next((forwarder.run for forwarder, trainer in zip(forwarders, trainers)
+                           if trainer.state is RunState.FAILED), self.run_index)
+            self.reports.put(RunFailed(failed, traceback.format_exc()))
         finally:
             with self.lock:
-                if self.trainer is trainer and trainer is not None:
-                    self.trainer = None
+                if self.loop is loop and loop is not None:
+                    self.loop = None
                 elif self.main_queue.empty():
-                    self.starting = False    # this run never started, and no other is coming
-            if trainer is not None:
+                    self.starting = False    # these runs never started, and no others are coming
+            for trainer in trainers:
                 trainer.close()
-            forwarder.flush()
-            if superseded:
-                state = "stopped"
-            else:
-                state = trainer.state.value if trainer is not None and trainer.state is not None else "failed"
-            self.messages.put(("run_ended", index, state))
+            outbox.flush()
+            for forwarder, trainer in zip(forwarders, trainers):
+                state = "stopped" if superseded else (trainer.state.value if trainer.state is not None else "failed")
+                self.reports.put(RunEnded(forwarder.run, state))
 
     def _use_session(self, path: str) -> None:
         """Record the next runs into `path`; the current session file is closed when it is
-        another one (it appears, or is appended to, with the next run)."""
+        another one (it appears, or is appended to, with the next run's first step)."""
         path = os.fspath(path)
         if self.writer is not None and os.path.abspath(path) == os.path.abspath(self.session_path):
             return
@@ -241,119 +218,64 @@ class _Server:
             try:
                 writer.close()
             except Exception as error:   # e.g. the disk is full: say so, go on with the new file
-                self.messages.put(("refused", f"closing the previous session file: {error}"))
+                self.reports.put(Refused(f"closing the previous session file: {error}"))
 
 
-def _changes(changes_json: str | None) -> dict:
-    import json
+class _Outbox:
+    """Reports of the runs of one group, sent together at most every COALESCE_SECONDS."""
 
-    from gradscope.config import ConfigError
-
-    try:
-        changes = json.loads(changes_json) if changes_json else {}
-    except (TypeError, ValueError) as error:
-        raise ConfigError("config", f"the fork's changes are not valid JSON ({error})") from None
-    if not isinstance(changes, dict):
-        raise ConfigError("config", "the fork's changes must be a table of settings")
-    return changes
-
-
-class _Forwarder:
-    """A trainer callback that sends records to the parent in coalesced batches."""
-
-    def __init__(self, messages, run_index: int) -> None:
-        self.messages = messages
-        self.run_index = run_index
-        self.recorder = None
-        self.parent: tuple[int, int] | None = None
-        self.session: str | None = None
-        self.records: list[tuple] = []
-        self.events: list[tuple] = []
-        self.states: list[str] = []
+    def __init__(self, reports) -> None:
+        self.reports = reports
+        self.pending: dict[int, tuple[list, list, list]] = {}
         self.last_sent = time.monotonic()
 
-    def on_run_start(self, trainer) -> None:
-        run_id = self.recorder.run_id if self.recorder is not None else None
-        self.messages.put(("run_started", run_info(trainer, self.run_index, run_id, self.parent, self.session)))
+    def add(self, run: int, record: StepRecord | None = None, event: Event | None = None,
+            state: str | None = None) -> None:
+        records, events, states = self.pending.setdefault(run, ([], [], []))
+        if record is not None:
+            records.append(record)
+        if event is not None:
+            events.append(event)
+        if state is not None:
+            states.append(state)
 
-    def on_step_end(self, trainer, record: StepRecord) -> None:
-        self.records.append(record_to_wire(record))
-        # a step taken while paused goes out at once: nothing else would push it
-        if trainer.state is RunState.PAUSED or time.monotonic() - self.last_sent >= COALESCE_SECONDS:
-            self.flush()
-
-    def on_event(self, trainer, event: Event) -> None:
-        self.events.append(event_to_wire(event))
-
-    def on_checkpoint(self, trainer, checkpoint) -> None:
-        pass
-
-    def on_state_changed(self, trainer, state: RunState) -> None:
-        self.states.append(state.value)
-        self.flush()
-
-    def on_run_end(self, trainer) -> None:
-        self.flush()
+    def due(self) -> bool:
+        return time.monotonic() - self.last_sent >= COALESCE_SECONDS
 
     def flush(self) -> None:
-        if self.records or self.events or self.states:
-            self.messages.put(("batch", self.run_index, self.records, self.events, self.states))
-            self.records, self.events, self.states = [], [], []
+        for run, (records, events, states) in self.pending.items():
+            if records or events or states:
+                self.reports.put(Records(run, tuple(records), tuple(events), tuple(states)))
+        self.pending = {}
         self.last_sent = time.monotonic()
 
 
-# -- the parent's handle -----------------------------------------------------------------------
+class _Forwarder(Callback):
+    """A trainer callback that reports one run's records through the group's outbox."""
 
-class TrainingProcess:
-    """The parent's side: start the child, send it commands from any thread, read its messages."""
+    def __init__(self, outbox: _Outbox, run: int, group: int, slot: int, recorder, parent, session: str) -> None:
+        self.outbox, self.run, self.group, self.slot = outbox, run, group, slot
+        self.recorder, self.parent, self.session = recorder, parent, session
 
-    def __init__(self, session_path: str | os.PathLike) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.session_path = os.fspath(session_path)
-        self.commands = context.Queue()
-        self.messages = context.Queue()
-        self.process = context.Process(target=serve, args=(self.commands, self.messages, self.session_path),
-                                       name="gradscope-trainer", daemon=True)
-        self._closed = False
+    def on_run_start(self, trainer) -> None:
+        self.outbox.flush()       # what came before this run goes first
+        self.outbox.reports.put(RunStarted(
+            run=self.run, config=trainer.config, run_id=self.recorder.run_id, device=str(trainer.device),
+            device_note=trainer.device_note or "", parent=self.parent, session=self.session,
+            group=self.group, slot=self.slot))
 
-    def start(self) -> None:
-        self.process.start()
+    def on_step_end(self, trainer, record: StepRecord) -> None:
+        self.outbox.add(self.run, record=record)
+        # a step taken while paused goes out at once: nothing else would push it
+        if trainer.state is RunState.PAUSED or self.outbox.due():
+            self.outbox.flush()
 
-    def send(self, *command: Any) -> None:
-        if not self._closed:
-            self.commands.put(command)
+    def on_event(self, trainer, event: Event) -> None:
+        self.outbox.add(self.run, event=event)
 
-    def receive(self, timeout: float) -> tuple | None:
-        """The next message, or None after `timeout`; ("crashed", exitcode) when the child died."""
-        try:
-            return self.messages.get(timeout=timeout)
-        except queue.Empty:
-            if self.process.exitcode is not None and not self._closed:
-                return ("crashed", self.process.exitcode)
-            return None
-        except (EOFError, OSError):
-            return ("crashed", self.process.exitcode)
+    def on_state_changed(self, trainer, state: RunState) -> None:
+        self.outbox.add(self.run, state=state.value)
+        self.outbox.flush()
 
-    @property
-    def alive(self) -> bool:
-        return self.process.is_alive()
-
-    def close(self, timeout: float = 1.5) -> None:
-        """Ask the child to stop its run and quit; it commits its session file on the way out.
-        A child that does not answer in time is terminated (a process, never a thread)."""
-        if self._closed:
-            return
-        self.send("quit")
-        self._closed = True
-        if self.process.pid is not None:
-            self.process.join(timeout)
-            if self.process.is_alive():
-                self.process.terminate()
-                self.process.join(1.0)
-            if self.process.is_alive():
-                self.process.kill()
-                self.process.join(1.0)
-        self.commands.close()
-        self.messages.close()
-        self.commands.cancel_join_thread()
-        self.messages.cancel_join_thread()
+    def on_run_end(self, trainer) -> None:
+        self.outbox.flush()

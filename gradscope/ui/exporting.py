@@ -107,12 +107,12 @@ def export_animation(window, path: str | Path, fmt: str, steps: tuple[int | None
                      progress: Callable[[int, int], bool] | None = None) -> int:
     """Replay the run on show over a step range into a GIF or MP4; `progress(done, total)`
     returning False cancels (nothing is written). Returns the frame count."""
-    replay = window.replay
-    if not replay.active:
+    replay = window.lab.recorded
+    if replay is None:
         raise ExportError("open a session first: an animation replays a recorded run")
-    chosen = frame_steps(replay.player().steps, *steps, frames=frames)
+    chosen = frame_steps(replay.steps, *steps, frames=frames)
     target = window if panel == WINDOW else _panel(window, panel)
-    back_to = replay.step
+    back_to = replay.cursor
     replay.pause()
     try:
         with open_animation(path, fmt, fps=fps) as writer:
@@ -176,7 +176,7 @@ def _guarded(window, slot) -> None:
     try:
         slot()
     except (ExportError, SessionError, ValueError, OSError) as error:
-        window._file_error("Export failed", str(error))
+        window.files.show_error("Export failed", str(error))
 
 
 def _ask_path(window, fmt: str, name: str) -> str | None:
@@ -205,10 +205,7 @@ def _image(window, fmt: str, panel: str | None) -> None:
 
 
 def _shown_step(window) -> int:
-    if window.replay.active:
-        return window.replay.step
-    run = window.lab.current
-    return run.last_step if run is not None else 0
+    return max(window.lab.cursor, 0)
 
 
 def _animation(window, fmt: str) -> None:
@@ -217,14 +214,14 @@ def _animation(window, fmt: str) -> None:
 
     from gradscope.export import parse_steps
 
-    if not window.replay.active:
+    if window.lab.recorded is None:
         raise ExportError("an animation replays a recorded run: open a session first (File > Open)")
     text, ok = QInputDialog.getText(window, "Replay as an animation",
                                     f"Steps A:B to replay (empty for the whole run; at most {MAX_FRAMES} frames):")
     if not ok:
         return
     steps = parse_steps(text.strip() or ":")
-    path = _ask_path(window, fmt, f"run{window.replay.run_id}-replay")
+    path = _ask_path(window, fmt, f"run{window.lab.recorded.run_ids[0]}-replay")
     if not path:
         return
     dialog = QProgressDialog("Rendering frames…", "Cancel", 0, 100, window)
@@ -244,11 +241,12 @@ def _animation(window, fmt: str) -> None:
 def _series(window, fmt: str) -> None:
     from gradscope.session import open_session
 
-    if window.replay.active:
-        run_id, source = window.replay.run_id, window.replay.session.path
+    recorded = window.lab.recorded
+    if recorded is not None:
+        run_id, source = recorded.run_ids[0], recorded.path
     else:
-        run_id, source = None, window.session_path
-        if not Path(source).exists():
+        run_id, source = None, window.lab.session_path
+        if source is None or not Path(source).exists():
             raise ExportError("nothing recorded yet: press Run first, or open a session")
     with open_session(source) as session:
         run = session.run(run_id) if run_id is not None else session.runs[-1]

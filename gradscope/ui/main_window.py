@@ -1,104 +1,92 @@
-"""The live lab's window: controls on the left, six dockable panels, Run / Pause / Step / Reset
-with shortcuts, a status bar, and a banner when a run diverges.
+"""The live lab's window: a view of the lab model (`gradscope.lab.LabModel`).
 
-The window owns the training worker (a QThread that owns the training process) from start to
-close. Records come through the buffer and the bridge's timer; after a tick that brought
-anything the window draws one frame, never one per record, and a frame redraws only the
-visible panels that fit its time budget (see `redraw`).
+Settings on the left, six dockable panels, the replay's timeline at the bottom, Run / Pause /
+Step / Reset with shortcuts, a status bar, and a banner when a run diverges. Every control
+acts through the lab's commands and every view follows the lab's events (handlers named
+`_on_<event>`): the window holds no state of its own about runs, sources or settings.
+
+A timer pumps the lab about 30 times a second; after a pump that brought anything the window
+draws one frame, never one per record, and a frame redraws only the visible panels that fit
+its time budget (`gradscope.ui.frames`).
 """
 from __future__ import annotations
 
 import os
-import sqlite3
-from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from gradscope.config import ConfigError, RunConfig
-from gradscope.records import RunState
-from gradscope.session.files import new_session_path
+from gradscope.lab import DEFAULT_CONFIG, LabModel
 from gradscope.ui import theme
-from gradscope.ui.bridge import RecordBridge
-from gradscope.ui.buffer import RecordBuffer
-from gradscope.ui.controls import LIVE_SETTINGS, ControlPanel
-from gradscope.ui.documents import SessionDocuments
-from gradscope.ui.frames import FramePacer
-from gradscope.ui.history import Lab
+from gradscope.ui.actions import build_actions
+from gradscope.ui.controls import ControlPanel
+from gradscope.ui.documents import SessionFiles
+from gradscope.ui.frames import FRAME_INTERVAL_MS, FramePacer
 from gradscope.ui.panels import PANEL_CLASSES
-from gradscope.ui.worker import TrainingWorker, WorkerThread
 
-DEFAULT_CONFIG = RunConfig(arch="rnn", task="adding", hidden=32, seq_len=50, init="orthogonal", rho=1.0,
-                           steps=100_000, checkpoint_every=500)
-FINAL_STATES = {state.value for state in RunState if state.is_final}
+FINAL_STATES = ("stopped", "finished", "failed", "diverged")
 
 
-class MainWindow(SessionDocuments, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(self, sessions_dir: str | os.PathLike = "sessions", config: RunConfig | None = None,
-                 settings: QSettings | None = None, training: bool = True):
+                 settings: QSettings | None = None, training: bool = True, lab: LabModel | None = None):
         super().__init__()
         self.setWindowTitle("gradscope: the live lab")
         self.settings = settings if settings is not None else QSettings("gradscope", "gradscope")
-        self.sessions_dir = Path(sessions_dir)
-        self.sessions_dir.mkdir(parents=True, exist_ok=True)
-        self.session_path = new_session_path(self.sessions_dir)
-        self.lab = Lab()
-        self.state = "idle"            # idle, starting, running, paused, or a final state
+        # the training process starts with the lab, so Run acts at once when the lecturer presses it
+        self.lab = lab if lab is not None else LabModel(sessions_dir, config or self._saved_config(), training)
+        self.sessions_dir = self.lab.sessions_dir
         self.error_dialog: QMessageBox | None = None
         self.errors: list[str] = []
-        self.device = ""
         self._closed = False
 
-        self.controls = ControlPanel(config or self._saved_config())
-        self.controls.config_changed.connect(self._on_config_changed)
-        self.controls.setting_refused.connect(self._on_setting_refused)
+        self.controls = ControlPanel(self.lab)
         dock = QDockWidget("Settings", self)
         dock.setObjectName("dock-settings")
         dock.setWidget(self.controls)
         dock.setMinimumWidth(300)
         dock.setMaximumWidth(380)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.settings_dock = dock
 
         self.panels = {cls.name: cls() for cls in PANEL_CLASSES}
         self.panel_docks: dict[str, QDockWidget] = {}
         self._place_panels()
         self.panels["grad_norm"].threshold_dragged.connect(self._on_threshold_dragged)
-        self._show_threshold()
 
-        self._build_actions()
+        self.files = SessionFiles(self, self.lab)
+        build_actions(self)
         self._build_banner()
         self._build_status()
-
-        self.buffer = RecordBuffer()
-        self.bridge = RecordBridge(self.buffer, self)
-        self.bridge.run_started.connect(self._on_run_started)
-        self.bridge.blocks_arrived.connect(self._on_blocks)
-        self.bridge.events_arrived.connect(self._on_events)
-        self.bridge.state_changed.connect(self._on_state_changed)
-        self.bridge.drained.connect(self.redraw)
         self.pacer = FramePacer(self.redraw, self)
-        self._build_replay()
-        self.worker = TrainingWorker(self.buffer, str(self.session_path))
-        self.thread = WorkerThread(self)
-        self.thread.setObjectName("gradscope-worker")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.serve)
-        self.worker.ready.connect(self._on_worker_ready)
-        self.worker.run_failed.connect(self._on_run_failed)
-        self.worker.run_ended.connect(self._on_run_ended)
-        self.worker.setting_refused.connect(self._on_setting_refused)
-        # the training process starts now, so Run acts at once when the lecturer presses it
-        if training:      # off for a window that only replays (`gradscope export`)
-            self.thread.start()
-        self.bridge.start()
+        self.pump_timer = QTimer(self)
+        self.pump_timer.setInterval(FRAME_INTERVAL_MS)
+        self.pump_timer.timeout.connect(self._on_pump)
+
+        events = self.lab.events
+        events.config_changed.connect(self._on_config_changed)
+        events.state_changed.connect(self._on_state_changed)
+        events.source_changed.connect(self._on_source_changed)
+        events.slots_changed.connect(self._on_slots_changed)
+        events.cursor_moved.connect(self._on_cursor_moved)
+        events.histories_changed.connect(self._on_histories_changed)
+        events.diverged.connect(self._on_diverged)
+        events.run_failed.connect(self._on_run_failed)
+        events.refused.connect(self._on_refused)
+        events.file_problem.connect(self._on_file_problem)
+        events.notice.connect(self._on_notice)
+        events.session_changed.connect(self._on_session_changed)
+
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state)
-        self._update_actions()
+        self._show_threshold()
+        self._on_state_changed(self.lab.state)
+        self.pump_timer.start()
 
     # -- building ----------------------------------------------------------------------------
 
@@ -125,39 +113,6 @@ class MainWindow(SessionDocuments, QMainWindow):
         placeholder.setMaximumSize(0, 0)
         self.setCentralWidget(placeholder)
 
-    def _build_actions(self) -> None:
-        toolbar = QToolBar("Run")
-        toolbar.setObjectName("toolbar-run")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        toolbar.setStyleSheet(f"QToolButton {{ font-size: {theme.FONT_POINTS + 2}pt; padding: 4px 12px; }}")
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
-        self.toolbar = toolbar
-
-        def action(text: str, shortcut, tip: str, slot) -> QAction:
-            act = QAction(text, self)
-            act.setShortcut(QKeySequence(shortcut))
-            act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
-            act.triggered.connect(slot)
-            toolbar.addAction(act)
-            return act
-
-        self.run_action = action("Run", Qt.Key.Key_Space, "Train, or go on training (Space toggles run and pause)",
-                                 self.toggle_run)
-        self.step_action = action("Step", "S", "One training step, then pause", self.step)
-        self.reset_action = action("Reset", "Ctrl+R", "A fresh run with the current settings, paused at step 0",
-                                   self.reset)
-        toolbar.addSeparator()
-        self.save_action = action("Save As…", QKeySequence.StandardKey.SaveAs, "Copy this session file elsewhere",
-                                  self.save_as)
-        self.save_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
-        self._build_file_menu(self.menuBar().addMenu("&File"))
-        run_menu = self.menuBar().addMenu("&Run")
-        for act in (self.run_action, self.step_action, self.reset_action):
-            run_menu.addAction(act)
-        view = self.menuBar().addMenu("&View")
-        for dock in self.panel_docks.values():
-            view.addAction(dock.toggleViewAction())
-
     def _build_banner(self) -> None:
         self.addToolBarBreak()
         bar = QToolBar("Alerts")
@@ -179,7 +134,7 @@ class MainWindow(SessionDocuments, QMainWindow):
         for name, label in self.status_labels.items():
             label.setContentsMargins(8, 0, 8, 0)
             status.addPermanentWidget(label, 1 if name == "session" else 0)
-        self.status_labels["session"].setText(f"recording to {self.session_path}")
+        self._on_session_changed(str(self.lab.session_path or ""))
         self._update_status()
 
     def _saved_config(self) -> RunConfig:
@@ -191,155 +146,99 @@ class MainWindow(SessionDocuments, QMainWindow):
                 pass          # settings from an older version or edited by hand: start fresh
         return DEFAULT_CONFIG
 
-    # -- the run ------------------------------------------------------------------------------
-
     @property
     def config(self) -> RunConfig:
-        return self.controls.config
+        return self.lab.config
 
-    @property
-    def live(self) -> bool:
-        """A run exists that can go on (it may be paused, or still starting)."""
-        return self.state in ("starting", "running", "paused")
+    def open_file(self, path=None) -> bool:
+        """Replay a session file (File > Open); a dialog says why one cannot be read."""
+        return self.files.open_file(path)
+
+    def dragEnterEvent(self, event) -> None:
+        self.files.drag_entered(event)
+
+    def dropEvent(self, event) -> None:
+        self.files.dropped(event)
+
+    # -- the user's commands (the actions call these) ------------------------------------------
 
     @Slot()
     def toggle_run(self) -> None:
-        if self.mode == "replay":
-            self.replay.toggle_play()
-        elif self.state == "running":
-            self.worker.pause()
-        elif self.state in ("paused", "starting") and self.live:
-            self.worker.resume()
-        else:
-            self.start_run(autorun=True)
+        self.lab.toggle_run()
 
     @Slot()
     def step(self) -> None:
-        if self.mode == "replay":
-            self.replay.step_by(1)
-            return
-        if not self.live:
-            self.start_run(autorun=False)
-        elif self.state == "running":
-            self.worker.pause()
-        self.worker.step()
+        self.lab.step()
 
     @Slot()
     def reset(self) -> None:
-        if self.mode == "replay":
-            self.new_live_session()
-        self.start_run(autorun=False)
-
-    def start_run(self, autorun: bool) -> None:
-        if str(self.session_path) != self.worker.session_path:   # after a replay: record into its file
-            self.worker.set_session(str(self.session_path))
-            self.worker.session_path = str(self.session_path)
-        self.worker.start_run(self.config, autorun=autorun)
         self.banner_bar.hide()
-        self.state = "starting"
-        self._update_actions()
-
-    @Slot(object, str)
-    def _on_config_changed(self, config: RunConfig, name: str) -> None:
-        self.settings.setValue("run/config", config.to_json())
-        if self.mode == "replay":
-            # nothing trains: the threshold asks what-if, and Fork from here takes the rest
-            self._show_what_if()
-            return
-        if name in LIVE_SETTINGS:
-            self._show_threshold()
-            if self.live:
-                if name == "lr":
-                    self.worker.set_learning_rate(config.lr)
-                else:
-                    self.worker.set_clipping(config.clip_mode, config.clip_threshold)
-            return
-        if self.live:
-            # a shape or task change: a new run in the same session, training if this one was
-            self.start_run(autorun=self.state in ("running", "starting"))
+        self.lab.reset()
 
     @Slot(float)
     def _on_threshold_dragged(self, value: float) -> None:
         rounded = float(f"{value:.3g}")
-        if not self.controls.set_value("clip_threshold", rounded):
+        if not self.lab.set_setting("clip_threshold", rounded):
             self._show_threshold()
 
     def _show_threshold(self) -> None:
-        self.panels["grad_norm"].set_threshold(self.config.clip_threshold, self.config.clip_mode)
+        if self.lab.recorded is not None:
+            self.panels["grad_norm"].set_threshold(self.lab.config.clip_threshold, "norm")
+            self.panels["grad_norm"].show_what_if(self.lab.what_if())
+        else:
+            self.panels["grad_norm"].show_what_if(None)
+            self.panels["grad_norm"].set_threshold(self.lab.config.clip_threshold, self.lab.config.clip_mode)
 
-    @Slot(str)
-    def _on_setting_refused(self, message: str) -> None:
-        self.statusBar().showMessage(f"Refused: {message}", 8000)
-        if message.startswith("cannot fork") and self.state == "starting":
-            self.state = "idle"
-            self._update_actions()
-            self._file_error("Cannot fork", message)
+    # -- the lab's events ------------------------------------------------------------------------
 
-    # -- what the bridge brings ------------------------------------------------------------------
+    def _on_config_changed(self, config: RunConfig, name: str) -> None:
+        self.settings.setValue("run/config", config.to_json())
+        self._show_threshold()
 
-    @Slot(dict)
-    def _on_run_started(self, info: dict) -> None:
-        if info.get("reset"):            # a replay's seek rebuilds the lab from scratch
-            self.lab = Lab()
-        self.lab.start_run(info)
-        self.device = info.get("device", "")
-        if info.get("device_note"):
-            self.statusBar().showMessage(info["device_note"], 10000)
+    def _on_state_changed(self, state: str) -> None:
+        running = state in ("running", "playing")
+        self.run_action.setText("Pause" if running else ("Play" if self.lab.recorded is not None else "Run"))
+        if state == "starting":
+            self.banner_bar.hide()
+        self._update_status()
+
+    def _on_source_changed(self, kind: str) -> None:
+        recorded = kind == "recorded"
+        self.timeline_bar.setVisible(recorded)
+        self.banner_bar.hide()
+        if not recorded:
+            self.setWindowTitle("gradscope: the live lab")
+        self._show_threshold()
+        self._on_state_changed(self.lab.state)
+        self.redraw(everything=True)
+
+    def _on_slots_changed(self) -> None:
+        if any(slot.history.diverged is not None for slot in self.lab.slots):
+            return
         self.banner_bar.hide()
 
-    @Slot(list)
-    def _on_blocks(self, blocks: list) -> None:
-        if self.lab.current is not None:
-            for block in blocks:
-                self.lab.current.add_block(block)
+    def _on_cursor_moved(self, step: int) -> None:
+        if self.lab.recorded is not None:
+            self._show_threshold()
+        self._update_status()
 
-    @Slot(list)
-    def _on_events(self, events: list) -> None:
-        run = self.lab.current
-        if run is None:
-            return
-        run.add_events(events)
-        if run.diverged is not None and any(event.kind == "diverged" for event in events):
-            self._show_divergence(run.diverged)
+    def _on_histories_changed(self) -> None:
+        self.redraw()
 
-    @Slot(str)
-    def _on_state_changed(self, state: str) -> None:
-        self.state = state
-        if self.lab.current is not None:
-            self.lab.current.set_state(state)
-        self._update_actions()
-
-    def _show_divergence(self, event) -> None:
+    def _on_diverged(self, slot, event) -> None:
         detail = event.detail
         what = detail.get("non_finite", "the loss")
-        hint = ("turn on clipping (clipping: norm) or lower the learning rate" if self.config.clip_mode == "none"
+        config = slot.config
+        hint = ("turn on clipping (clipping: norm) or lower the learning rate" if config.clip_mode == "none"
                 else "lower the clip threshold or the learning rate")
-        self.banner.setText(f"Diverged at step {event.step}: {what} became NaN or infinite "
+        which = f" ({slot.label})" if slot.label else ""
+        self.banner.setText(f"Diverged{which} at step {event.step}: {what} became NaN or infinite "
                             f"(loss {detail.get('loss')}, gradient norm {detail.get('grad_norm')}). "
                             f"Hint: {hint}, then press Run for a new run.")
         self.banner_bar.show()
 
-    @Slot(dict)
-    def _on_worker_ready(self, info: dict) -> None:
-        self.statusBar().showMessage("training process ready", 3000)
-
-    @Slot(int, str)
-    def _on_run_ended(self, run: int, state: str) -> None:
-        # the worker's signal can overtake the bridge: a run that ended after the next one
-        # started (a new architecture stops the old run) must not end the new one's state
-        current = self.lab.current
-        if current is None or current.info.get("replay") or current.index != run:
-            return
-        if state in FINAL_STATES and self.state not in ("starting",):
-            self.state = state
-            self._update_actions()
-
-    @Slot(str)
     def _on_run_failed(self, text: str) -> None:
         self.errors.append(text)
-        if self.state not in FINAL_STATES:
-            self.state = "failed"
-        self._update_actions()
         if self._closed:
             return
         summary = text.strip().splitlines()[-1] if text.strip() else "unknown error"
@@ -351,6 +250,25 @@ class MainWindow(SessionDocuments, QMainWindow):
         dialog.open()
         self.error_dialog = dialog
 
+    def _on_refused(self, text: str) -> None:
+        self.statusBar().showMessage(f"Refused: {text}", 8000)
+        if text.startswith("cannot fork"):
+            self.files.show_error("Cannot fork", text)
+
+    def _on_file_problem(self, text: str) -> None:
+        self.files.show_error("Cannot read this part of the session", text)
+
+    def _on_notice(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
+
+    def _on_session_changed(self, path: str) -> None:
+        verb = "replaying" if self.lab.recorded is not None else "recording to"
+        self.status_labels["session"].setText(f"{verb} {path}" if path else "")
+
+    @Slot()
+    def _on_pump(self) -> None:
+        self.lab.pump()
+
     # -- drawing -----------------------------------------------------------------------------------
 
     @Slot()
@@ -361,33 +279,25 @@ class MainWindow(SessionDocuments, QMainWindow):
         self.pacer.draw(self.lab, visible, everything)
         self._update_status()
 
-    def _update_actions(self) -> None:
-        if self.mode == "replay":
-            self.run_action.setText("Pause" if self.replay.playing else "Play")
-        else:
-            self.run_action.setText("Pause" if self.state == "running" else "Run")
-        self._update_status()
-
     def _update_status(self) -> None:
         run = self.lab.current
         labels = self.status_labels
-        labels["state"].setText("replay" if self.mode == "replay" else self.state)
-        labels["step"].setText(f"step {run.last_step + 1}" if run is not None else "step 0")
+        labels["state"].setText(self.lab.state)
+        step = self.lab.cursor
+        labels["step"].setText(f"step {step}" if step >= 0 else "no step yet")
         labels["speed"].setText(f"{run.steps_per_second:.0f} steps/s" if run is not None else "")
         labels["probes"].setText(f"{run.probes_per_second:.1f} probes/s" if run is not None else "")
-        labels["device"].setText(self.device or "")
+        labels["device"].setText(self.lab.slots[0].device if self.lab.slots else "")
 
-    # -- files and closing -------------------------------------------------------------------------
+    # -- closing -----------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
         if not self._closed:
             self._closed = True
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState())
-            self.settings.setValue("run/config", self.config.to_json())
-            self.bridge.timer.stop()
+            self.settings.setValue("run/config", self.lab.config.to_json())
+            self.pump_timer.stop()
             self.pacer.stop()
-            self.replay.close()
-            self.thread.shutdown(self.worker, 2000)
-            self.bridge.stop()
+            self.lab.close()         # stops the run, commits and joins the training process
         super().closeEvent(event)

@@ -3,6 +3,7 @@ colours that stay apart on a washed-out projector (Okabe-Ito)."""
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
 FONT_POINTS = 12
@@ -19,6 +20,8 @@ COLORS = {
 }
 SERIES_COLORS = ["blue", "orange", "green", "red", "purple", "sky", "yellow"]
 HEATMAP = "viridis"
+DASHES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine}
+COMPARED_LINE_WIDTH = 2   # curves of compared runs over training steps: a 1 px dash cannot be read
 
 
 def configure() -> None:
@@ -32,6 +35,12 @@ def pen(color: str, width: float = LINE_WIDTH, style=None, alpha: int = 255):
     if style is not None:
         options["style"] = style
     return pg.mkPen(**options)
+
+
+def slot_pen(style: tuple[str, str], width: float = LINE_WIDTH, alpha: int = 255):
+    """The pen of a run slot (`gradscope.lab.slots.SLOT_STYLES`): its colour and its dashes."""
+    color, dashes = style
+    return pen(color, width, DASHES[dashes], alpha)
 
 
 def brush(color: str, alpha: int = 255):

@@ -1,7 +1,8 @@
 """The replay's timeline, under the panels: a slider and a step field, play and pause, the
-speed, a step back and forward, the run on show and the runs overlaid on it, and a list of
-what happened (runs starting, setting changes, clipping, divergence, bookmarks) where a click
-jumps to the step."""
+speed, a step back and forward, the run on show and the runs compared with it under the same
+cursor, and a list of what happened (runs starting, setting changes, notes, clipping,
+divergence, bookmarks) where a click jumps to the step. A view of the lab model: it moves the
+lab's cursor and follows it."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,16 +11,16 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton,
                                QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from gradscope.lab.recorded import SPEEDS
+from gradscope.lab.slots import MAX_SLOTS
+from gradscope.records import EVENT_LABELS, EventKind
+from gradscope.series import CLIPPED
 from gradscope.ui import theme
-from gradscope.ui.replay import SPEEDS, ReplayController
 
 CLIP_EPISODE_GAP = 20        # clipped steps closer than this are one episode in the list
 MAX_LIST_ITEMS = 500
-SHOWN_EVENTS = {
-    "run_started": "run started", "lr_changed": "learning rate changed",
-    "clip_threshold_changed": "clip threshold changed", "clip_mode_changed": "clipping mode changed",
-    "diverged": "DIVERGED", "failed": "failed",
-}
+LISTED_EVENTS = (EventKind.RUN_STARTED.value, EventKind.SETTINGS_CHANGED.value, EventKind.NOTE.value,
+                 EventKind.DIVERGED.value, EventKind.FAILED.value)
 
 
 def clip_episodes(steps: np.ndarray, clipped: np.ndarray, gap: int = CLIP_EPISODE_GAP) -> list[tuple[int, int, int]]:
@@ -39,20 +40,20 @@ class Timeline(QWidget):
     bookmark_requested = Signal(int, int)    # run id, step
     bookmark_removed = Signal(int)           # bookmark id
 
-    def __init__(self, replay: ReplayController, parent: QWidget | None = None):
+    def __init__(self, lab, parent: QWidget | None = None):
         super().__init__(parent)
-        self.replay = replay
+        self.lab = lab
         self.setStyleSheet(f"font-size: {theme.FONT_POINTS}pt;")
-        self.back = self._button("◀ Step", "One recorded step back (,)", lambda: replay.step_by(-1))
-        self.play = self._button("▶ Play", "Play the recording from here, or pause it (Space)", replay.toggle_play)
-        self.forward = self._button("Step ▶", "One recorded step forward (.)", lambda: replay.step_by(1))
+        self.back = self._button("◀ Step", "One recorded step back (,)", lambda: self._step_by(-1))
+        self.play = self._button("▶ Play", "Play the recording from here, or pause it (Space)", lab.toggle_run)
+        self.forward = self._button("Step ▶", "One recorded step forward (.)", lambda: self._step_by(1))
         self.speed = QComboBox()
         self.speed.addItems([f"{speed:g}x" for speed in SPEEDS])
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
         self.speed.setToolTip("Replay speed; 1x is the pace the run was recorded at")
-        self.speed.currentIndexChanged.connect(lambda index: replay.set_speed(SPEEDS[index]))
+        self.speed.currentIndexChanged.connect(self._on_speed)
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setToolTip("Drag to scrub through the run")
+        self.slider.setToolTip("Drag to scrub through the runs on show")
         self.slider.valueChanged.connect(self._on_slider)
         self.step_field = QSpinBox()
         self.step_field.setKeyboardTracking(False)
@@ -62,15 +63,18 @@ class Timeline(QWidget):
         self.runs = QComboBox()
         self.runs.setToolTip("The run on show")
         self.runs.activated.connect(self._on_run_picked)
-        self.overlay = QToolButton()
-        self.overlay.setText("Overlay ▾")
-        self.overlay.setToolTip("Draw other runs of the session faded behind this one")
-        self.overlay.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.overlay.setMenu(QMenu(self.overlay))
-        self.fork = self._button("Fork from here", "Train a new run from this step with the learning rate and "
-                                 "clipping now set on the left; it is added to this session", self._on_fork)
+        self.compare = QToolButton()
+        self.compare.setText("Compare ▾")
+        self.compare.setToolTip(f"Play up to {MAX_SLOTS - 1} other runs of the session beside this one, under the "
+                                "same cursor, aligned by step")
+        self.compare.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.compare.setMenu(QMenu(self.compare))
+        # filled as it opens: rebuilt while one of its actions emits, it would delete the sender
+        self.compare.menu().aboutToShow.connect(self._fill_compare_menu)
+        self.fork = self._button("Fork from here", "Train a new run from this step with the live settings now "
+                                 "set on the left; it is added to this session", self._on_fork)
         self.bookmark = self._button("Bookmark…", "Mark this step with a short note, saved into the session file",
-                                     lambda: self.bookmark_requested.emit(replay.run_id, replay.step))
+                                     self._on_bookmark)
         self.events = QListWidget()
         self.events.setToolTip("Click to jump to the step; Delete removes a selected bookmark")
         self.events.itemClicked.connect(self._on_event_clicked)
@@ -83,7 +87,7 @@ class Timeline(QWidget):
         for widget in (self.step_field, self.of_label):
             top.addWidget(widget)
         bottom = QHBoxLayout()
-        for widget in (QLabel("Run:"), self.runs, self.overlay, self.fork, self.bookmark):
+        for widget in (QLabel("Run:"), self.runs, self.compare, self.fork, self.bookmark):
             bottom.addWidget(widget)
         bottom.addStretch(1)
         column = QVBoxLayout()
@@ -98,11 +102,10 @@ class Timeline(QWidget):
         remove.setShortcut(Qt.Key.Key_Delete)
         remove.triggered.connect(self._remove_selected_bookmark)
         self.events.addAction(remove)
-
-        replay.position_changed.connect(self.show_position)
-        replay.playing_changed.connect(lambda playing: self.play.setText("❚❚ Pause" if playing else "▶ Play"))
-        replay.run_changed.connect(lambda run_id: self.refresh())
         self.bookmarks: list = []
+        lab.events.cursor_moved.connect(self._on_cursor_moved)
+        lab.events.slots_changed.connect(self._on_slots_changed)
+        lab.events.state_changed.connect(self._on_state_changed)
 
     def _button(self, text: str, tip: str, slot) -> QPushButton:
         button = QPushButton(text)
@@ -110,16 +113,32 @@ class Timeline(QWidget):
         button.clicked.connect(slot)
         return button
 
+    @property
+    def source(self):
+        return self.lab.recorded
+
+    # -- the lab's events ----------------------------------------------------------------------
+
+    def _on_cursor_moved(self, step: int) -> None:
+        self.show_position(step)
+
+    def _on_slots_changed(self) -> None:
+        self.refresh()
+
+    def _on_state_changed(self, state: str) -> None:
+        self.play.setText("❚❚ Pause" if state == "playing" else "▶ Play")
+
     # -- filling -----------------------------------------------------------------------------------
 
     def refresh(self, bookmarks: list | None = None) -> None:
-        """Runs, overlays and the event list for the run on show."""
-        replay = self.replay
-        if not replay.active:
+        """Runs, the runs compared and the event list for what is on show."""
+        source = self.source
+        if source is None or not source.run_ids:
             return
         if bookmarks is not None:
             self.bookmarks = bookmarks
-        session = replay.session
+        shown = source.run_ids
+        session = source.session
         self.runs.blockSignals(True)
         self.runs.clear()
         for index, run in enumerate(session.runs):
@@ -127,44 +146,52 @@ class Timeline(QWidget):
             c = run.config
             self.runs.addItem(f"run {run.id}: {c.arch.upper()} H={c.hidden} T={c.seq_len}, {run.state.value}{fork}",
                               run.id)
-            if run.id == replay.run_id:
+            if run.id == shown[0]:
                 self.runs.setCurrentIndex(index)
         self.runs.blockSignals(False)
-        menu = self.overlay.menu()
+        self._fill_compare_menu()
+        self.compare.setEnabled(len(session.runs) > 1)
+        steps = source.steps
+        first, last = (int(steps[0]), int(steps[-1])) if len(steps) else (0, 0)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(len(steps) - 1, 0))
+        self.slider.blockSignals(False)
+        self.step_field.blockSignals(True)
+        self.step_field.setRange(first, max(last, first))
+        self.step_field.blockSignals(False)
+        self.of_label.setText(f"of {last:,}")
+        self._fill_events(source.player(shown[0]))
+        self.show_position(source.cursor)
+
+    def _fill_compare_menu(self) -> None:
+        source = self.source
+        menu = self.compare.menu()
         menu.clear()
-        for run in session.runs:
-            if run.id == replay.run_id:
+        if source is None or not source.run_ids:
+            return
+        for run in source.session.runs:
+            if run.id == source.run_ids[0]:
                 continue
             action = menu.addAction(f"run {run.id}: {run.config.arch.upper()} H={run.config.hidden}")
             action.setCheckable(True)
-            action.setChecked(run.id in replay.overlays)
+            action.setChecked(run.id in source.run_ids)
             action.setData(run.id)
-            action.toggled.connect(self._on_overlay_toggled)
-        self.overlay.setEnabled(len(session.runs) > 1)
-        player = replay.player()
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(len(player) - 1, 0))
-        self.slider.blockSignals(False)
-        self.step_field.blockSignals(True)
-        self.step_field.setRange(player.first_step, max(player.last_step, player.first_step))
-        self.step_field.blockSignals(False)
-        self.of_label.setText(f"of {player.last_step:,}")
-        self._fill_events(player)
-        self.show_position(replay.step)
+            action.triggered.connect(self._on_compare_toggled)
 
     def _fill_events(self, player) -> None:
         entries = []
         for event in player.events:
-            if event.kind in SHOWN_EVENTS:
-                detail = ", ".join(f"{k} {v}" for k, v in event.detail.items() if k in ("old", "new", "non_finite"))
-                entries.append((event.step, f"step {event.step:,}: {SHOWN_EVENTS[event.kind]}"
-                                + (f" ({detail})" if detail else ""), None))
-        if "clipped" in player.scalars:
-            for first, last, count in clip_episodes(*player.scalars["clipped"]):
+            if event.kind in LISTED_EVENTS:
+                label = EVENT_LABELS[event.kind]
+                detail = event.label if event.kind != EventKind.RUN_STARTED.value else ""
+                entries.append((event.step, f"step {event.step:,}: {label}" + (f" ({detail})" if detail and
+                                                                                detail != label else ""), None))
+        if CLIPPED.name() in player.scalars:
+            for first, last, count in clip_episodes(*player.scalars[CLIPPED.name()]):
                 span = f"steps {first:,}–{last:,}" if last > first else f"step {first:,}"
                 entries.append((first, f"{span}: clipping fired {count:,} time{'s' * (count != 1)}", None))
         for mark in self.bookmarks:
-            if mark.run_id == self.replay.run_id:
+            if mark.run_id == player.run.id:
                 entries.append((mark.step, f"★ step {mark.step:,}: {mark.note}", mark.id))
         entries.sort(key=lambda entry: (entry[0], entry[2] is None))
         self.events.clear()
@@ -178,10 +205,10 @@ class Timeline(QWidget):
 
     @Slot(int)
     def show_position(self, step: int) -> None:
-        player = self.replay.player() if self.replay.active else None
-        if player is None or not len(player):
+        source = self.source
+        if source is None or not len(source.steps):
             return
-        for widget, value in ((self.slider, max(player.position(step) - 1, 0)), (self.step_field, step)):
+        for widget, value in ((self.slider, max(source.position(step) - 1, 0)), (self.step_field, step)):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)
@@ -189,23 +216,34 @@ class Timeline(QWidget):
     # -- acting ------------------------------------------------------------------------------------
 
     def _seek(self, step: int) -> None:
-        if self.replay.active:
-            self.replay.pause()
-            self.replay.seek(step)
+        if self.source is not None:
+            self.source.pause()
+            self.lab.seek(step)
+
+    def _step_by(self, count: int) -> None:
+        if self.source is not None:
+            self.source.step_by(count)
+
+    def _on_speed(self, index: int) -> None:
+        if self.source is not None:
+            self.source.set_speed(SPEEDS[index])
 
     def _on_slider(self, index: int) -> None:
-        player = self.replay.player() if self.replay.active else None
-        if player is not None and 0 <= index < len(player):
-            self._seek(int(player.steps[index]))
+        source = self.source
+        if source is not None and 0 <= index < len(source.steps):
+            self._seek(int(source.steps[index]))
 
     def _on_run_picked(self, index: int) -> None:
         run_id = self.runs.itemData(index)
-        if run_id is not None and run_id != self.replay.run_id:
-            self.replay.show_run(run_id, self.replay.overlays, step=self.replay.step)
+        source = self.source
+        if run_id is not None and source is not None and run_id != source.run_ids[0]:
+            self.lab.show_runs([run_id] + [other for other in source.run_ids[1:] if other != run_id])
 
-    def _on_overlay_toggled(self) -> None:
-        chosen = [action.data() for action in self.overlay.menu().actions() if action.isChecked()]
-        self.replay.set_overlays(chosen)
+    def _on_compare_toggled(self) -> None:
+        source = self.source
+        chosen = [action.data() for action in self.compare.menu().actions() if action.isChecked()]
+        if source is not None:
+            self.lab.show_runs([source.run_ids[0], *chosen])
 
     def _on_event_clicked(self, item: QListWidgetItem) -> None:
         step = item.data(Qt.ItemDataRole.UserRole)
@@ -213,9 +251,15 @@ class Timeline(QWidget):
             self._seek(int(step))
 
     def _on_fork(self) -> None:
-        if self.replay.active:
-            self.replay.pause()
-            self.fork_requested.emit(self.replay.run_id, self.replay.step)
+        source = self.source
+        if source is not None:
+            source.pause()
+            self.fork_requested.emit(source.run_ids[0], source.cursor)
+
+    def _on_bookmark(self) -> None:
+        source = self.source
+        if source is not None:
+            self.bookmark_requested.emit(source.run_ids[0], source.cursor)
 
     def _remove_selected_bookmark(self) -> None:
         item = self.events.currentItem()

@@ -165,7 +165,8 @@ def test_a_fork_at_the_step_that_diverged_is_refused(tmp_path):
 
 
 def test_the_training_process_forks_like_the_engine_and_records_into_the_parents_file(tmp_path):
-    from gradscope.training.remote import TrainingProcess, record_from_wire
+    from gradscope.messages import Crashed, ForkRun, Records, Refused, RunEnded, RunFailed, RunStarted, UseSession
+    from gradscope.training.process import TrainingProcess
 
     path = tmp_path / "lesson.gscope"
     record_parent(path, config(**RNN_SGD), ChangeAt(5, lr=0.05))
@@ -176,22 +177,21 @@ def test_the_training_process_forks_like_the_engine_and_records_into_the_parents
     process = TrainingProcess(tmp_path / "elsewhere.gscope")
     process.start()
     try:
-        process.send("session", str(path))
-        process.send("fork", str(path), 0, 99, "{}", None, True)       # refused: no such step
-        process.send("fork", str(path), 0, 7, json.dumps({"clip_mode": "value", "clip_threshold": 0.05}), None, True)
+        process.send(UseSession(str(path)))
+        process.send(ForkRun(str(path), 0, 99))                   # refused: no such step
+        process.send(ForkRun(str(path), 0, 7, {"clip_mode": "value", "clip_threshold": 0.05}))
         messages, deadline = [], time.monotonic() + 60
-        while sum(m[0] == "run_ended" for m in messages) < 2 and time.monotonic() < deadline:
+        while not any(isinstance(m, RunEnded) for m in messages) and time.monotonic() < deadline:
             message = process.receive(0.5)
             if message is not None:
-                assert message[0] not in ("failed", "crashed"), message
+                assert not isinstance(message, (RunFailed, Crashed)), message
                 messages.append(message)
     finally:
         process.close(timeout=5)
-    started = [m[1] for m in messages if m[0] == "run_started"]
-    assert len(started) == 1 and started[0]["parent"] == [0, 7] and started[0]["run_id"] == 1
-    assert any(m[0] == "refused" and "no recorded step 99" in m[1] for m in messages)
-    index = started[0]["run"]
-    records = [record_from_wire(r) for m in messages if m[0] == "batch" and m[1] == index for r in m[2]]
+    started = [m for m in messages if isinstance(m, RunStarted)]
+    assert len(started) == 1 and started[0].parent == (0, 7) and started[0].run_id == 1
+    assert any(isinstance(m, Refused) and "no recorded step 99" in m.message for m in messages)
+    records = [r for m in messages if isinstance(m, Records) and m.run == started[0].run for r in m.records]
     assert [r.step for r in records] == [r.step for r in expected.records] == list(range(7, 13))
     for got, want in zip(records, expected.records):
         assert dict(got.scalars) == dict(want.scalars)

@@ -53,7 +53,7 @@ def grabbed_size(widget) -> tuple[int, int]:
 # -- pictures ------------------------------------------------------------------------------------
 
 def test_the_window_as_png_is_a_picture_of_the_window(window, tmp_path):
-    window.replay.seek(40)
+    window.lab.seek(40)
     path = export_image(window, tmp_path / "window.png", "png")
     assert path == tmp_path / "window.png"
     image = QImage(str(path))
@@ -62,7 +62,7 @@ def test_the_window_as_png_is_a_picture_of_the_window(window, tmp_path):
     assert image.width() >= 1000 and image.height() >= 700
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert leftovers(tmp_path) == []
-    assert window.replay.step == 40                 # a picture does not move the replay
+    assert window.lab.cursor == 40                 # a picture does not move the replay
 
 
 def test_a_panel_as_png_has_the_panel_width(window, tmp_path):
@@ -109,7 +109,7 @@ def test_an_unknown_panel_is_an_export_error_and_writes_nothing(window, tmp_path
 
 @pytest.mark.parametrize("panel", ["window", PANEL])
 def test_a_step_range_as_gif(window, tmp_path, panel):
-    window.replay.seek(70)
+    window.lab.seek(70)
     calls = []
 
     def progress(done, total):
@@ -125,18 +125,18 @@ def test_a_step_range_as_gif(window, tmp_path, panel):
         assert image.format == "GIF"
         assert 1 <= image.n_frames <= 5       # Pillow merges a frame equal to the one before
         assert image.size == grabbed_size(widget)
-    assert window.replay.step == 70            # the replay is back where it was
+    assert window.lab.cursor == 70            # the replay is back where it was
     assert leftovers(tmp_path) == []
 
 
 def test_cancelling_an_animation_leaves_no_file(window, tmp_path):
-    window.replay.seek(33)
+    window.lab.seek(33)
     path = tmp_path / "cancelled.gif"
     frames = export_animation(window, path, "gif", steps=(0, STEPS), frames=5,
                               progress=lambda done, total: done < 2)
     assert frames == 0
     assert not path.exists() and leftovers(tmp_path) == []
-    assert window.replay.step == 33
+    assert window.lab.cursor == 33
 
 
 def test_a_range_without_recorded_steps_is_an_export_error(window, tmp_path):

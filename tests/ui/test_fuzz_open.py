@@ -272,14 +272,14 @@ def check_open(window, path: Path, bound: int) -> str:
         assert window.error_dialog is not None and window.error_dialog.isVisible(), "no dialog shown"
         window.redraw(everything=True)            # the window goes on
         return "refused"
-    assert window.mode == "replay" and window.replay.active
+    assert window.lab.kind == "recorded"
     window.redraw(everything=True)
-    steps = np.asarray(window.replay.player().steps)
+    steps = np.asarray(window.lab.recorded.steps)
     targets = [int(steps[0]), int(steps[len(steps) // 2]), int(steps[-1])] if len(steps) else [0]
     for target in targets:
-        window.replay.seek(target)
+        window.lab.seek(target)
         window.redraw(everything=True)
-        assert window.replay.step <= bound, f"seek({target}) shows step {window.replay.step} > {bound}"
+        assert window.lab.cursor <= bound, f"seek({target}) shows step {window.lab.cursor} > {bound}"
     current = window.lab.current
     assert current is None or current.last_step <= bound, \
         f"the window shows step {current.last_step}, the recording ends at {bound}: not a prefix"

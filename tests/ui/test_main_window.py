@@ -1,7 +1,8 @@
 """The live lab's window, driven as a user would (pytest-qt, offscreen, the real training
-process): records arrive and are recorded, the dragged threshold reaches the trainer and the
-session, an architecture change starts a new run with an overlay, pause / step / resume,
-refused settings, divergence, a failing worker, closing mid-run. No sleeps: waitUntil."""
+process), through its actions: records arrive and are recorded, the dragged threshold reaches
+the trainer and the session, an architecture change starts a new run with an overlay, pause /
+step / resume, refused settings, divergence, a failing run, closing mid-run. No sleeps:
+waitUntil."""
 from __future__ import annotations
 
 import math
@@ -29,11 +30,15 @@ def steps_seen(window) -> int:
     return run.last_step + 1 if run is not None else 0
 
 
+def state(window) -> str:
+    return window.lab.state
+
+
 def test_a_run_draws_its_records_and_records_them_to_the_session(qtbot, make_window):
     window = make_window(small())
-    window.toggle_run()
+    window.run_action.trigger()
     qtbot.waitUntil(lambda: steps_seen(window) >= 30 and bool(window.lab.current.latest), timeout=START)
-    assert window.state == "running" and window.run_action.text() == "Pause"
+    assert state(window) == "running" and window.run_action.text() == "Pause"
     window.redraw(everything=True)
     run = window.lab.current
     steps, loss = run.series("loss")
@@ -42,7 +47,7 @@ def test_a_run_draws_its_records_and_records_them_to_the_session(qtbot, make_win
     drawn = panel.hidden_curve.yData                               # what is painted: decades on a log axis
     assert np.allclose(10.0 ** drawn, run.latest["hidden_grad_norm"])
     window.close()
-    stored = load_session(window.session_path).runs[0]
+    stored = load_session(window.lab.session_path).runs[0]
     assert stored.steps[: steps.size].tolist() == steps.astype(int).tolist()
     assert np.allclose(stored.series("loss")[: steps.size], loss)  # live and file agree
     probed = stored.series_steps("hidden_grad_norm")
@@ -53,7 +58,7 @@ def test_a_run_draws_its_records_and_records_them_to_the_session(qtbot, make_win
 
 def test_dragging_the_threshold_changes_the_live_threshold_and_marks_every_time_axis(qtbot, make_window):
     window = make_window(small(clip_mode="norm", clip_threshold=5.0))
-    window.toggle_run()
+    window.run_action.trigger()
     qtbot.waitUntil(lambda: steps_seen(window) >= 10, timeout=START)
     line = window.panels["grad_norm"].threshold
     assert line.isVisible() and math.isclose(10 ** line.value(), 5.0)
@@ -63,7 +68,7 @@ def test_dragging_the_threshold_changes_the_live_threshold_and_marks_every_time_
     assert window.controls.parameter("clip_threshold").value() == 0.25
     qtbot.waitUntil(lambda: bool(window.lab.current.markers), timeout=WAIT)
     change = window.lab.current.markers[0]
-    assert change.kind == "clip_threshold_changed" and change.detail["new"] == 0.25
+    assert change.kind == "settings_changed" and change.detail["clip_threshold"] == 0.25
     qtbot.waitUntil(lambda: steps_seen(window) > change.step + 5, timeout=WAIT)
     window.redraw(everything=True)
     steps, thresholds = window.lab.current.series("clip_threshold")
@@ -73,50 +78,50 @@ def test_dragging_the_threshold_changes_the_live_threshold_and_marks_every_time_
             lines = panel._markers[id(plot)]
             assert [marker.value() for marker in lines] == [change.step], panel.name
     window.close()
-    events = load_session(window.session_path).runs[0].events
-    assert any(e.kind == "clip_threshold_changed" and e.step == change.step for e in events)
+    events = load_session(window.lab.session_path).runs[0].events
+    assert any(e.kind == "settings_changed" and e.step == change.step for e in events)
 
 
 def test_switching_the_architecture_starts_a_new_run_and_keeps_the_old_one_as_an_overlay(qtbot, make_window):
     window = make_window(small())
-    window.toggle_run()
+    window.run_action.trigger()
     qtbot.waitUntil(lambda: steps_seen(window) >= 5 and bool(window.lab.current.latest), timeout=START)
     first = window.lab.current
     assert window.controls.set_value("arch", "lstm")
-    qtbot.waitUntil(lambda: len(window.lab.runs) == 2 and bool(window.lab.current.latest), timeout=WAIT)
-    assert window.lab.current.arch == "lstm" and window.state == "running"
+    qtbot.waitUntil(lambda: len(window.lab.earlier) == 1 and bool(window.lab.current.latest), timeout=WAIT)
+    assert window.lab.current.arch == "lstm" and state(window) == "running"
     window.redraw(everything=True)
     overlay = window.panels["timesteps"].overlays[0]
     assert np.allclose(10.0 ** overlay.yData, first.latest["hidden_grad_norm"])
     assert window.panels["gates"].gate_images["forget"].image is not None
     window.close()
-    runs = load_session(window.session_path).runs
+    runs = load_session(window.lab.session_path).runs
     assert [run.config.arch for run in runs] == ["rnn", "lstm"]
 
 
 def test_pause_step_and_resume(qtbot, make_window):
     window = make_window(small())
-    window.toggle_run()
+    window.run_action.trigger()
     qtbot.waitUntil(lambda: steps_seen(window) >= 5, timeout=START)
-    window.toggle_run()
-    qtbot.waitUntil(lambda: window.state == "paused", timeout=WAIT)
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: state(window) == "paused", timeout=WAIT)
     assert window.run_action.text() == "Run"
     paused_at = steps_seen(window)
-    window.step()
+    window.step_action.trigger()
     qtbot.waitUntil(lambda: steps_seen(window) == paused_at + 1, timeout=WAIT)
-    window.step()
+    window.step_action.trigger()
     qtbot.waitUntil(lambda: steps_seen(window) == paused_at + 2, timeout=WAIT)
-    assert window.state == "paused"
-    window.toggle_run()
-    qtbot.waitUntil(lambda: steps_seen(window) > paused_at + 10 and window.state == "running", timeout=WAIT)
+    assert state(window) == "paused"
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: steps_seen(window) > paused_at + 10 and state(window) == "running", timeout=WAIT)
 
 
 def test_step_from_idle_starts_a_paused_run_at_its_first_step(qtbot, make_window):
     window = make_window(small())
-    window.step()
-    qtbot.waitUntil(lambda: steps_seen(window) == 1 and window.state == "paused", timeout=START)
-    window.reset()
-    qtbot.waitUntil(lambda: len(window.lab.runs) == 2 and window.state == "paused", timeout=WAIT)
+    window.step_action.trigger()
+    qtbot.waitUntil(lambda: steps_seen(window) == 1 and state(window) == "paused", timeout=START)
+    window.reset_action.trigger()
+    qtbot.waitUntil(lambda: len(window.lab.earlier) == 1 and state(window) == "paused", timeout=WAIT)
     assert steps_seen(window) == 0
 
 
@@ -128,7 +133,7 @@ def test_settings_that_make_no_sense_are_refused_at_the_control(qtbot, make_wind
     assert "hidden size" in window.controls.message.text() and window.controls.message.isVisible()
     window.controls.set_value("arch", "lstm")
     assert not window.controls.set_value("nonlinearity", "relu")   # a gated cell has no relu
-    assert window.config.nonlinearity == "tanh" and window.lab.runs == []
+    assert window.config.nonlinearity == "tanh" and window.lab.slots == []
     assert not window.controls.set_value("lr", -1.0)
     assert window.controls.set_value("lr", 0.01) and not window.controls.message.isVisible()
 
@@ -136,48 +141,53 @@ def test_settings_that_make_no_sense_are_refused_at_the_control(qtbot, make_wind
 def test_divergence_shows_a_banner_and_a_new_run_can_start(qtbot, make_window):
     window = make_window(small(lr=5.0, optimizer="sgd", init="identity", rho=3.0, seq_len=30, task="sine",
                                nonlinearity="relu", probe_every=1))
-    window.toggle_run()
-    qtbot.waitUntil(lambda: window.state == "diverged", timeout=START)
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: state(window) == "diverged", timeout=START)
     qtbot.waitUntil(lambda: window.banner_bar.isVisible(), timeout=WAIT)
     text = window.banner.text()
     assert f"Diverged at step {window.lab.current.diverged.step}" in text and "clipping" in text
     window.redraw(everything=True)                                                 # non-finite values draw as gaps
     window.controls.set_value("clip_mode", "norm")
     window.controls.set_value("lr", 0.001)
-    window.toggle_run()
-    qtbot.waitUntil(lambda: len(window.lab.runs) == 2 and steps_seen(window) > 5, timeout=WAIT)
-    assert not window.banner_bar.isVisible() and window.state == "running"
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: len(window.lab.earlier) == 1 and steps_seen(window) > 5, timeout=WAIT)
+    assert not window.banner_bar.isVisible() and state(window) == "running"
 
 
-def test_an_exception_in_the_worker_reaches_the_gui_and_the_app_goes_on(qtbot, make_window, tmp_path):
+def test_an_exception_in_the_training_reaches_the_window_and_the_app_goes_on(qtbot, make_window, tmp_path):
     window = make_window(small(task="csv", csv=str(tmp_path / "no-such-series.csv")))
-    window.toggle_run()
+    window.run_action.trigger()
     qtbot.waitUntil(lambda: window.error_dialog is not None, timeout=START)
     assert "no-such-series.csv" in window.error_dialog.detailedText()
     assert "Traceback" in window.error_dialog.detailedText()
     window.error_dialog.close()
     window.controls.set_value("task", "adding")
-    window.toggle_run()
+    window.run_action.trigger()
     qtbot.waitUntil(lambda: steps_seen(window) > 3, timeout=WAIT)
 
 
-def test_closing_mid_run_stops_and_joins_the_worker_and_keeps_the_file(qtbot, make_window):
+def test_closing_mid_run_stops_the_training_process_and_keeps_the_file(qtbot, make_window):
     window = make_window(small(arch="lstm", hidden=64, seq_len=60, probe_every=0))
-    window.toggle_run()
+    window.run_action.trigger()
     qtbot.waitUntil(lambda: steps_seen(window) >= 3, timeout=START)
     seen = steps_seen(window)
     window.close()
-    assert window.thread.isFinished() and not window.worker.process.alive
-    stored = load_session(window.session_path).runs[0]
+    assert not window.lab.live.process.alive
+    stored = load_session(window.lab.session_path).runs[0]
     assert len(stored.steps) >= seen and stored.state.value == "stopped"
 
 
-def test_save_as_copies_the_session_while_it_records(qtbot, make_window, tmp_path):
+def test_save_as_copies_the_session_while_it_records(qtbot, make_window, tmp_path, monkeypatch):
     window = make_window(small())
-    window.toggle_run()
+    window.run_action.trigger()
     qtbot.waitUntil(lambda: steps_seen(window) >= 20, timeout=START)
-    qtbot.waitUntil(lambda: len(load_session(window.session_path).runs[0].steps) >= 10, timeout=WAIT)
-    target = window.save_as(str(tmp_path / "lecture"))
+    qtbot.waitUntil(lambda: window.lab.session_path.exists()
+                    and len(load_session(window.lab.session_path).runs[0].steps) >= 10, timeout=WAIT)
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(tmp_path / "lecture"), ""))
+    window.save_action.trigger()                                  # the toolbar's Save As…, as clicked
+    target = tmp_path / "lecture.gscope"
     assert target.name == "lecture.gscope"
     copied = load_session(target).runs[0]
     assert len(copied.steps) >= 10 and copied.config == small()

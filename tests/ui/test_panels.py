@@ -9,11 +9,22 @@ import pytest
 
 from gradscope.config import RunConfig
 from gradscope.records import StepRecord
-from gradscope.ui.history import CLIP_RATE_WINDOW, Lab, Series
+from types import SimpleNamespace
+
+from gradscope.lab.envelope import Series
+from gradscope.lab.history import CLIP_RATE_WINDOW, RunHistory
+from gradscope.lab.slots import RunSlot
+from gradscope.ui.panels.timesteps import decay_line
 
 
-def info(run=1, **changes):
-    return {"run": run, "config": RunConfig(**changes).to_json(), "device": "cpu"}
+def on_show(*configs: RunConfig):
+    """What a panel draws from: the lab model's slots (here one per config) and earlier runs."""
+    from gradscope.config.comparison import difference_labels
+
+    labels = difference_labels(list(configs))
+    slots = [RunSlot(index, config, RunHistory(config), label=label)
+             for index, (config, label) in enumerate(zip(configs, labels))]
+    return SimpleNamespace(slots=slots, earlier=[]), [slot.history for slot in slots]
 
 
 def test_the_envelope_keeps_every_spike_and_leaves_gaps_for_non_finite_values():
@@ -55,8 +66,7 @@ def _records(steps: int, seed: int = 0) -> list[StepRecord]:
 def test_the_gradient_norm_panel_draws_the_records(qtbot):
     from gradscope.ui.panels.training import GradNormPanel
 
-    lab = Lab()
-    run = lab.start_run(info())
+    lab, (run,) = on_show(RunConfig())
     records = _records(300)
     run.add_records(records)
     panel = GradNormPanel()
@@ -90,8 +100,7 @@ def test_the_gates_panel_colours_each_unit_and_timestep_by_its_gate_value(qtbot)
     gates = {"input": rng.uniform(0, 1, (12, 5)), "forget": rng.uniform(0, 1, (12, 5)),
              "candidate": rng.uniform(-1, 1, (12, 5)), "output": rng.uniform(0, 1, (12, 5))}
     gates["forget"][3, 2] = np.nan                                    # a diverged value
-    lab = Lab()
-    run = lab.start_run(info(arch="lstm", hidden=5, seq_len=12))
+    lab, (run,) = on_show(RunConfig(arch="lstm", hidden=5, seq_len=12))
     run.add_records([StepRecord(0, {"loss": 1.0}, {f"gates/{k}": v.astype(np.float32) for k, v in gates.items()},
                                 wall_time=0.0)])
     panel = GatesPanel()
@@ -113,7 +122,9 @@ def test_the_window_spreads_panels_over_frames_and_brings_all_up_to_date(qtbot, 
 
     window = make_window(RunConfig(arch="lstm", hidden=8, seq_len=10, steps=50))
     synthetic = SyntheticRun(length=20, hidden=8)
-    run = window.lab.start_run(synthetic.info(1))
+    slot = synthetic.slot()
+    window.lab.show_slots([slot], live=False)
+    run = slot.history
     synthetic.feed(run, 0, 40)
     monkeypatch.setattr(frames, "FRAME_BUDGET_MS", 0.0)       # one panel a frame
     window.redraw()
@@ -125,3 +136,13 @@ def test_the_window_spreads_panels_over_frames_and_brings_all_up_to_date(qtbot, 
     synthetic.feed(run, 40, 45)
     window.redraw(everything=True)
     assert not any(panel.stale(window.lab) for panel in visible)
+
+
+def test_the_decay_line_is_the_geometric_mean_of_the_step_norms_raised_to_the_distance():
+    step_norms = np.array([0.5, 2.0, 0.25, 1.0])
+    line, mean = decay_line(step_norms)
+    expected_mean = (0.5 * 2.0 * 0.25 * 1.0) ** 0.25
+    assert np.isclose(mean, expected_mean)
+    assert np.allclose(line, [expected_mean ** 3, expected_mean ** 2, expected_mean, 1.0])
+    line, mean = decay_line(np.array([0.9] * 300))
+    assert np.isclose(line[0], 0.9 ** 299, rtol=1e-9)          # 1e-14: no underflow to 0

@@ -1,6 +1,13 @@
-"""What every panel shares: plot items created once and fed with setData / setImage from the
-window's timer; ranges kept by hand (auto-range over 10,000 points each frame costs more than
-the paint); labelled vertical markers for setting changes on every training-step axis."""
+"""What every panel shares: plot items created once (per run slot, for the runs compared side
+by side) and fed with setData / setImage from the window's timer; ranges kept by hand (auto-
+range over 10,000 points each frame costs more than the paint); labelled vertical markers for
+setting changes, notes and divergence on every training-step axis.
+
+A panel draws the lab model's slots (`lab.slots`, one to three runs) and, where it says so,
+the earlier runs (`lab.earlier`) faded behind them. With one slot each series has its own
+colour; with several, each run has its slot's colour and line style (`theme.slot_pen`) and
+the legend names only what differs between the runs.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -13,8 +20,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QVBoxLayout, QWidget
 
+from gradscope.lab.slots import MAX_SLOTS, RunSlot
+from gradscope.records import EventKind
 from gradscope.ui import theme
-from gradscope.ui.history import Lab, RunHistory
 
 MAX_MARKERS = 40
 CACHED_ITEMS = (QGraphicsTextItem, pg.AxisItem)
@@ -31,6 +39,12 @@ class _TimedGraphics(pg.GraphicsLayoutWidget):
         began = time.perf_counter()
         super().paintEvent(event)
         self.paint_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.paint_ms)
+
+
+def lab_key(lab) -> tuple:
+    """What a panel's picture depends on: the slots' histories as they are now, the earlier runs."""
+    return (tuple((id(slot.history), slot.history.generation, slot.label) for slot in lab.slots),
+            tuple(id(history) for history in lab.earlier))
 
 
 class Panel(QWidget):
@@ -53,30 +67,24 @@ class Panel(QWidget):
         self.draw_ms = 0.0                # moving average of `refresh`, in ms
         self.step_plots: list[pg.PlotItem] = []      # plots whose x axis is the training step
         self._markers: dict[int, list[pg.InfiniteLine]] = {}
-        self._marked_run: RunHistory | None = None
         self._items_seen = 0
-
-    @staticmethod
-    def _key(lab: Lab) -> tuple:
-        run = lab.current
-        return id(run), run.generation if run is not None else -1, len(lab.runs)
 
     def invalidate(self) -> None:
         """Draw again at the next frame, though the lab did not change."""
         self._drawn = None
 
-    def stale(self, lab: Lab) -> bool:
+    def stale(self, lab) -> bool:
         """Whether the lab changed since this panel last drew it."""
-        return self._key(lab) != self._drawn
+        return lab_key(lab) != self._drawn
 
-    def refresh(self, lab: Lab, force: bool = False) -> None:
-        key = self._key(lab)
+    def refresh(self, lab, force: bool = False) -> None:
+        key = lab_key(lab)
         if key == self._drawn and not force:
             return
         self._drawn = key
         began = time.perf_counter()
-        self.draw(lab, lab.current)
-        self._sync_markers(lab.current)
+        self.draw(lab)
+        self._sync_markers(lab.slots)
         self._cache_text()
         self.draw_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.draw_ms)
 
@@ -85,7 +93,7 @@ class Panel(QWidget):
         """What a refresh of this panel costs the GUI thread: feeding its plots, then painting."""
         return self.draw_ms + self.graphics.paint_ms
 
-    def draw(self, lab: Lab, run: RunHistory | None) -> None:
+    def draw(self, lab) -> None:
         raise NotImplementedError
 
     def _cache_text(self) -> None:
@@ -105,27 +113,109 @@ class Panel(QWidget):
         self._markers[id(plot)] = []
         return plot
 
-    def _sync_markers(self, run: RunHistory | None) -> None:
-        self._marked_run = run
-        wanted = run.markers[-MAX_MARKERS:] if run is not None else []
+    def forget_step_plots(self, remove_lines: bool = False) -> None:
+        """The panel changes its plots: forget them and their markers (`remove_lines`: take
+        the marker lines off plots that stay; plots cleared away took theirs along)."""
+        if remove_lines:
+            for plot in self.step_plots:
+                for line in self._markers.get(id(plot), []):
+                    plot.removeItem(line)
+        self.step_plots.clear()
+        self._markers.clear()
+
+    def _sync_markers(self, slots: list[RunSlot]) -> None:
+        """The first run's setting changes and notes, and every run's divergence."""
+        wanted = []
+        for slot in slots:
+            wanted += [event for event in slot.history.markers
+                       if slot.index == 0 or event.kind == EventKind.DIVERGED.value]
+        wanted = sorted(wanted, key=lambda event: event.step)[-MAX_MARKERS:]
+        labels = {id(event): _marker_label(event, slot) for slot in slots for event in slot.history.markers}
         for plot in self.step_plots:
             lines = self._markers[id(plot)]
-            # the same events (a replay's seek hands the same ones to a new run) keep their lines
+            # the same events (a replay's seek hands the same ones to a new history) keep their lines
             if len(lines) == len(wanted) and all(line.marked_event is event for line, event in zip(lines, wanted)):
                 continue
             for line in lines:
                 plot.removeItem(line)
             lines.clear()
             for event in wanted:
+                diverged = event.kind == EventKind.DIVERGED.value
                 line = pg.InfiniteLine(pos=event.step, angle=90, movable=False,
-                                       pen=theme.pen("red" if event.kind == "diverged" else "grey", 2,
-                                                     Qt.PenStyle.DashLine),
-                                       label=marker_label(event),
+                                       pen=theme.pen("red" if diverged else "grey", 2, Qt.PenStyle.DashLine),
+                                       label=labels[id(event)],
                                        labelOpts={"position": 0.92, "color": theme.COLORS["black"],
                                                   "fill": theme.brush("#ffffff", 210), "movable": True})
                 line.marked_event = event
                 plot.addItem(line, ignoreBounds=True)
                 lines.append(line)
+
+
+def _marker_label(event, slot: RunSlot) -> str:
+    """The marker's text, as pyqtgraph's label format takes it: its braces doubled (a file's
+    event text is data, never a format), no control characters, at most 60 characters."""
+    text = f"diverged ({slot.label})" if event.kind == EventKind.DIVERGED.value and slot.label else event.label
+    text = "".join(char if char.isprintable() else " " for char in str(text))
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+class SlotCurves:
+    """One curve per run slot on one plot, created once. A lone run is drawn in the series'
+    own look (`single`: colour, width, Qt pen style or None) under the legend entry `name`;
+    compared runs in their slots' styles, with an entry per run naming what differs when
+    `legend_runs` (the plot's main series), none otherwise."""
+
+    def __init__(self, plot: pg.PlotItem, single: tuple, *, name: str | None = None, legend_runs: bool = True,
+                 long: bool = False, width: float | None = None, alpha: int = 255,
+                 compared_width: float | None = None, compared_alpha: int | None = None, connect: str = "finite"):
+        self.plot = plot
+        self.single = single
+        self.name = name
+        self.legend_runs = legend_runs
+        self.width = width if width is not None else single[1]
+        self.compared_width = compared_width or (theme.COMPARED_LINE_WIDTH if long else self.width)
+        self.alpha = alpha
+        self.compared_alpha = compared_alpha if compared_alpha is not None else alpha
+        self.curves = [new_curve(plot, single[0], None, width=self.width, style=single[2], alpha=alpha, long=long,
+                                 connect=connect) for _ in range(MAX_SLOTS)]
+        self._styled: tuple | None = None
+
+    def style(self, slots: list[RunSlot]) -> None:
+        """Pens and legend entries for these slots (only when they change)."""
+        key = tuple((slot.index, slot.label) for slot in slots)
+        if key == self._styled:
+            return
+        self._styled = key
+        legend = getattr(self.plot, "legend", None)
+        compared = len(slots) > 1
+        for k, curve in enumerate(self.curves):
+            if legend is not None:
+                legend.removeItem(curve)
+            if compared:
+                curve.setPen(theme.slot_pen(slots[k].style if k < len(slots) else ("grey", "solid"),
+                                            self.compared_width, self.compared_alpha))
+            else:
+                curve.setPen(theme.pen(self.single[0], self.width, self.single[2], self.alpha))
+            if k >= len(slots):
+                curve.clear_values()
+        if legend is None:
+            return
+        if compared and self.legend_runs:
+            for slot, curve in zip(slots, self.curves):
+                legend.addItem(curve, slot.name)
+        elif not compared and slots and self.name:
+            legend.addItem(self.curves[0], self.name)
+
+    def restyle(self) -> None:
+        """Style again at the next `style` (the plot's legend was cleared)."""
+        self._styled = None
+
+    def show(self, k: int, x, y) -> None:
+        self.curves[k].show_values(x, y)
+
+    def clear(self, k: int) -> None:
+        self.curves[k].clear_values()
 
 
 @contextlib.contextmanager
@@ -141,26 +231,6 @@ def drawn_as_vectors(panels) -> Iterator[None]:
     finally:
         for item, mode in cached:
             item.setCacheMode(mode)
-
-
-def marker_label(event) -> str:
-    detail = event.detail
-    if event.kind == "clip_threshold_changed":
-        return f"clip ≤ {_short(detail.get('clip_threshold', detail.get('new')))}"
-    if event.kind == "clip_mode_changed":
-        return f"clip: {detail.get('clip_mode', detail.get('new'))}"
-    if event.kind == "lr_changed":
-        return f"lr {_short(detail.get('lr', detail.get('new')))}"
-    if event.kind == "diverged":
-        return "diverged"
-    return event.kind
-
-
-def _short(value) -> str:
-    try:
-        return f"{float(value):.3g}"
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def finite_or_nan(values: np.ndarray) -> np.ndarray:

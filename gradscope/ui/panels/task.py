@@ -1,5 +1,6 @@
-"""What the model does with its task: the char LM's latest sample, the forecast against the
-truth, the accuracy of the memory tasks."""
+"""What the task looks like from outside: the char LM's latest sample, the forecast against the
+truth, the accuracy of the memory tasks. Compared runs: each run's sample, the first run's
+forecast, every run's metric."""
 from __future__ import annotations
 
 import html
@@ -9,9 +10,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from gradscope.series import FORECAST_INPUT, FORECAST_PREDICTION, FORECAST_TARGET, METRIC, SAMPLE_TEXT, metric_label
 from gradscope.ui import theme
-from gradscope.ui.history import Lab, RunHistory
-from gradscope.ui.panels.base import Panel, RangeKeeper, add_plot, finite_or_nan, new_curve
+from gradscope.ui.panels.base import Panel, RangeKeeper, SlotCurves, add_plot, finite_or_nan, new_curve
+
+ACCURACY = METRIC.name(metric="accuracy")
+BITS_PER_CHAR = METRIC.name(metric="bits_per_char")
 
 
 def sample_text(codepoints: np.ndarray) -> str:
@@ -21,6 +25,14 @@ def sample_text(codepoints: np.ndarray) -> str:
         char = chr(code) if 0 <= code < 0x110000 else "·"
         chars.append(char if char.isprintable() or char == "\n" else "·")
     return "".join(chars)
+
+
+def task_mode(run) -> str:
+    if SAMPLE_TEXT.name() in run.latest or run.task == "charlm":
+        return "text"
+    if run.task in ("sine", "csv"):
+        return "forecast"
+    return "accuracy" if ACCURACY in run.scalars or run.task in ("copy", "recall") else "metric"
 
 
 class TaskPanel(Panel):
@@ -44,75 +56,87 @@ class TaskPanel(Panel):
                                         symbolPen=theme.pen("red", 3), name="model's forecast")
         self.plot.addItem(self.truth)
         self.plot.addItem(self.forecast)
-        self.metric_curve = new_curve(self.plot, "green", None, long=True)
-        self._mode: str | None = None
-        self._mode_key: tuple | None = None
+        self.metrics = SlotCurves(self.plot, ("green", theme.LONG_LINE_WIDTH, None), long=True)
+        self.metric_curve = self.metrics.curves[0]
+        self._mode: tuple | None = None
 
-    def _set_mode(self, mode: str, run: RunHistory) -> None:
-        self._mode = mode
-        self._mode_key = run.key
-        self.step_plots.clear()
-        self._markers.clear()
-        self._markers[id(self.plot)] = []
-        self._marked_run = None
+    def _set_mode(self, mode: str, slots) -> None:
+        run = slots[0].history
+        self._mode = (mode, tuple(slot.history.key for slot in slots))
+        self.forget_step_plots(remove_lines=True)     # another run's markers must not stay
         self.range.reset()
         forecast = mode == "forecast"
         for item in (self.input_curve, self.truth, self.forecast):
             item.setVisible(forecast)
             item.setData([], [])
-        self.metric_curve.setVisible(not forecast)
-        self.metric_curve.clear_values()
-        self.plot.legend.setVisible(forecast)
+        for curve in self.metrics.curves:
+            curve.setVisible(not forecast)
+            curve.clear_values()
+        self.metrics.restyle()
+        self.plot.legend.clear()
+        if forecast:
+            for item, name in ((self.input_curve, "input sequence"), (self.truth, "true next value"),
+                               (self.forecast, "model's forecast")):
+                self.plot.legend.addItem(item, name)
         self.text.setVisible(mode == "text")
         self.graphics.setVisible(mode != "text")
         if forecast:
-            theme.style_plot(self.plot, "Forecast of the next value (first probe sequence)", "value", "timestep t")
+            which = f" ({slots[0].label})" if len(slots) > 1 else ""
+            theme.style_plot(self.plot, f"Forecast of the next value (first probe sequence){which}", "value",
+                             "timestep t")
         else:
             self.add_step_plot(self.plot)
             name = "accuracy" if mode == "accuracy" else "metric"
             theme.style_plot(self.plot, f"{run.task}: {name} over training", name, "training step")
 
-    def draw(self, lab: Lab, run: RunHistory | None) -> None:
-        if run is None:
+    def draw(self, lab) -> None:
+        slots = lab.slots
+        if not slots:
             return
-        if "sample/text" in run.latest or run.task == "charlm":
-            mode = "text"
-        elif run.task in ("sine", "csv"):
-            mode = "forecast"
-        else:
-            mode = "accuracy" if "metric/accuracy" in run.scalars else "metric"
-        if mode != self._mode or self._mode_key != run.key:
-            self._set_mode(mode, run)
+        mode = task_mode(slots[0].history)
+        if (mode, tuple(slot.history.key for slot in slots)) != self._mode:
+            self._set_mode(mode, slots)
         if mode == "text":
-            self._draw_text(run)
+            self._draw_text(slots)
         elif mode == "forecast":
-            self._draw_forecast(run)
+            self._draw_forecast(slots[0].history)
         else:
-            name = "metric/accuracy" if mode == "accuracy" else next(
-                (n for n in sorted(run.scalars) if n.startswith("metric/")), "loss")
-            steps, values = run.line(name)
-            self.metric_curve.show_values(steps, values)
-            self.range.update(steps, [values, np.array([0.0, 1.0])] if mode == "accuracy" else [values],
-                              x_fixed=run.extent)
+            self.metrics.style(slots)
+            shown, steps = [], np.empty(0)
+            for slot in slots:
+                run = slot.history
+                name = ACCURACY if mode == "accuracy" else next(
+                    (n for n in sorted(run.scalars) if n.startswith(METRIC.pattern.split("{")[0])), "loss")
+                steps, values = run.line(name)
+                self.metrics.show(slot.index, steps, values)
+                shown.append(values)
+            if mode == "accuracy":
+                shown.append(np.array([0.0, 1.0]))
+            self.range.update(steps, shown, x_fixed=slots[0].history.extent)
 
-    def _draw_text(self, run: RunHistory) -> None:
-        codes = run.latest.get("sample/text")
-        _, bpc = run.series("metric/bits_per_char")
-        header = f"<b>Sample at step {run.latest_step}</b>"
-        if bpc.size:
-            header += f" &nbsp; (bits per character now {bpc[-1]:.2f})"
-        body = html.escape(sample_text(codes)) if codes is not None else "(no probe yet)"
-        self.text.setText(f"{header}<pre style='white-space: pre-wrap; font-size: {theme.FONT_POINTS + 3}pt'>"
-                          f"{body}</pre>")
+    def _draw_text(self, slots) -> None:
+        parts = []
+        for slot in slots:
+            run = slot.history
+            codes = run.latest.get(SAMPLE_TEXT.name())
+            _, bpc = run.series(BITS_PER_CHAR)
+            who = f"{html.escape(slot.label)}: " if len(slots) > 1 else ""
+            header = f"<b>{who}Sample at step {run.latest_step}</b>"
+            if bpc.size:
+                header += f" &nbsp; ({metric_label(BITS_PER_CHAR)} now {bpc[-1]:.2f})"
+            body = html.escape(sample_text(codes)) if codes is not None else "(no probe yet)"
+            parts.append(f"{header}<pre style='white-space: pre-wrap; font-size: {theme.FONT_POINTS + 3}pt'>"
+                         f"{body}</pre>")
+        self.text.setText("".join(parts))
 
-    def _draw_forecast(self, run: RunHistory) -> None:
+    def _draw_forecast(self, run) -> None:
         latest = run.latest
-        if "forecast/input" not in latest:
+        if FORECAST_INPUT.name() not in latest:
             return
-        series = latest["forecast/input"]
+        series = latest[FORECAST_INPUT.name()]
+        target, prediction = latest[FORECAST_TARGET.name()], latest[FORECAST_PREDICTION.name()]
         timesteps = np.arange(series.size)
         self.input_curve.show_values(timesteps, series)
-        self.truth.setData([series.size], finite_or_nan(latest["forecast/target"][:1]))
-        self.forecast.setData([series.size], finite_or_nan(latest["forecast/prediction"][:1]))
-        self.range.update(None, [series, latest["forecast/target"], latest["forecast/prediction"]],
-                          x_fixed=(0, series.size + 1))
+        self.truth.setData([series.size], finite_or_nan(target[:1]))
+        self.forecast.setData([series.size], finite_or_nan(prediction[:1]))
+        self.range.update(None, [series, target, prediction], x_fixed=(0, series.size + 1))

@@ -6,9 +6,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 
+from gradscope.series import HIDDEN_GRAD_NORM, JACOBIAN_NORM, MAX_SINGULAR_VALUE, SPECTRAL_RADIUS, STEP_JACOBIAN_NORM
 from gradscope.ui import theme
-from gradscope.ui.history import Lab, RunHistory
-from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, add_plot, grown_span, new_curve, set_title
+from gradscope.ui.panels.base import (Curve, Panel, RangeKeeper, SlotCurves, add_plot, grown_span, new_curve,
+                                      set_title)
 
 OVERLAY_COLORS = ["grey", "sky", "purple"]
 
@@ -27,6 +28,9 @@ def decay_line(step_norms: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 class TimestepPanel(Panel):
+    """The error signal of every run on show against the timestep (thin: the long-range
+    Jacobian), the earlier runs faded behind, and the heatmap of the first run's history."""
+
     title = "Error signal through time"
     name = "timesteps"
 
@@ -37,12 +41,13 @@ class TimestepPanel(Panel):
         self.plot.setLogMode(x=False, y=True)
         self.legend = self.plot.legend
         self.overlays: list[Curve] = []
-        for index, color in enumerate(OVERLAY_COLORS):
-            curve = new_curve(self.plot, color, None, width=3, alpha=110)
-            self.overlays.append(curve)
-        self.hidden_curve = new_curve(self.plot, "blue", "‖dL/dh_t‖")
-        self.jacobian_curve = new_curve(self.plot, "orange", "‖dh_T/dh_t‖")
-        self.decay_curve = new_curve(self.plot, "black", "m^(T−t)", width=2, style=Qt.PenStyle.DashLine)
+        for color in OVERLAY_COLORS:
+            self.overlays.append(new_curve(self.plot, color, None, width=3, alpha=110))
+        self.hidden = SlotCurves(self.plot, ("blue", theme.LINE_WIDTH, None), name="‖dL/dh_t‖")
+        self.jacobian = SlotCurves(self.plot, ("orange", theme.LINE_WIDTH, None), name="‖dh_T/dh_t‖",
+                                   compared_width=1.5, compared_alpha=150, legend_runs=False)
+        self.hidden_curve, self.jacobian_curve = self.hidden.curves[0], self.jacobian.curves[0]
+        self.decay_curve = new_curve(self.plot, "black", None, width=2, style=Qt.PenStyle.DashLine)
         self.range = RangeKeeper(self.plot, log_y=True)
 
         self.map_plot = self.graphics.addPlot(row=1, col=0)
@@ -57,52 +62,70 @@ class TimestepPanel(Panel):
         self.map_steps: tuple[float, float] | None = None
         self.map_timesteps: int | None = None
         self._overlaid: list = []
+        self._decay_shown = False
 
-    def draw(self, lab: Lab, run: RunHistory | None) -> None:
-        previous = lab.previous
-        if [id(r) for r in previous] != self._overlaid:
-            self._overlaid = [id(r) for r in previous]
-            for curve in self.overlays:
-                self.legend.removeItem(curve)
-                curve.clear_values()
-            for curve, old in zip(self.overlays, reversed(previous)):
-                values = old.latest.get("hidden_grad_norm")
-                if values is not None:
-                    curve.show_values(np.arange(values.size), values)
-                    self.legend.addItem(curve, f"{old.label} (earlier)")
+    def draw(self, lab) -> None:
+        slots = lab.slots
+        self._draw_earlier(lab.earlier)
+        self.hidden.style(slots)
+        self.jacobian.style(slots)
+        compared = len(slots) > 1
+        if slots and compared == self._decay_shown:   # the prediction line is for one run alone
+            self._decay_shown = not compared
+            self.decay_curve.setVisible(not compared)
+            if compared:
+                self.legend.removeItem(self.decay_curve)
+                self.decay_curve.clear_values()
+            else:
+                self.legend.addItem(self.decay_curve, "m^(T−t)")
+        shown, timesteps = [], None
+        for slot in slots:
+            latest = slot.history.latest
+            hidden, jacobian = latest.get(HIDDEN_GRAD_NORM.name()), latest.get(JACOBIAN_NORM.name())
+            for curves, values in ((self.hidden, hidden), (self.jacobian, jacobian)):
+                if values is None:
+                    curves.clear(slot.index)
+                    continue
+                timesteps = np.arange(values.size) if timesteps is None or values.size > timesteps.size else timesteps
+                curves.show(slot.index, np.arange(values.size), values)
+                shown.append(values)
+        run = slots[0].history if slots else None
         if run is None or not run.latest:
             return
-        shown = []
-        hidden = run.latest.get("hidden_grad_norm")
-        jacobian = run.latest.get("jacobian_norm")
-        steps = run.latest.get("step_jacobian_norm")
-        timesteps = None
-        if hidden is not None:
-            timesteps = np.arange(hidden.size)
-            self.hidden_curve.show_values(timesteps, hidden)
-            shown.append(hidden)
-        if jacobian is not None:
-            timesteps = np.arange(jacobian.size)
-            self.jacobian_curve.show_values(timesteps, jacobian)
-            shown.append(jacobian)
-        if steps is not None:
+        steps = run.latest.get(STEP_JACOBIAN_NORM.name())
+        if steps is not None and not compared:
             line, mean = decay_line(steps)
             # the prediction may leave the view: the measured curves set the range
             self.decay_curve.show_values(np.arange(line.size), line)
             self.legend.getLabel(self.decay_curve).setText(f"{mean:.3g}^(T−t): mean step norm")
-        set_title(self.plot, f"Gradient reaching each timestep (step {run.latest_step})")
+        title = f"Gradient reaching each timestep (step {run.latest_step})"
+        set_title(self.plot, title + (" — thin: ‖dh_T/dh_t‖" if compared else ""))
         if timesteps is not None:
-            self.range.update(timesteps, shown + [np.array(p.latest.get("hidden_grad_norm", [])) for p in previous],
-                              x_fixed=(0, timesteps.size - 1))
-        self._draw_map(run)
+            ghosts = [np.array(h.latest.get(HIDDEN_GRAD_NORM.name(), [])) for h in lab.earlier]
+            self.range.update(timesteps, shown + ghosts, x_fixed=(0, timesteps.size - 1))
+        self._draw_map(run, slots[0].label)
 
-    def _draw_map(self, run: RunHistory) -> None:
+    def _draw_earlier(self, earlier: list) -> None:
+        if [id(r) for r in earlier] == self._overlaid:
+            return
+        self._overlaid = [id(r) for r in earlier]
+        for curve in self.overlays:
+            self.legend.removeItem(curve)
+            curve.clear_values()
+        for curve, old in zip(self.overlays, earlier):
+            values = old.latest.get(HIDDEN_GRAD_NORM.name())
+            if values is not None:
+                curve.show_values(np.arange(values.size), values)
+                self.legend.addItem(curve, f"{old.label} (earlier)")
+
+    def _draw_map(self, run, label: str) -> None:
         image = run.heatmap.filled
         if image is None or image.shape[0] == 0:
             return
         finite = image[np.isfinite(image)]
         if finite.size == 0:
             return
+        set_title(self.map_plot, "log10 ‖dL/dh_t‖ over training" + (f" ({label})" if label else ""))
         steps = run.heatmap.steps
         first, last = float(steps[0]), float(steps[-1])
         height = max(last - first, 1.0) * image.shape[0] / max(image.shape[0] - 1, 1)
@@ -124,15 +147,19 @@ class TimestepPanel(Panel):
 
 
 class StepJacobianPanel(Panel):
+    """The local expansion factor of every run on show, and the recurrent weights' spectra
+    over training (compared runs: each run's largest singular value)."""
+
     title = "Step Jacobians and W_hh"
     name = "step_jacobians"
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plot = self.graphics.addPlot(row=0, col=0)
+        self.plot = add_plot(self.graphics, 0, 0, legend=True)
         theme.style_plot(self.plot, "Local expansion ‖dh_t/dh_t−1‖", "spectral norm", "timestep t")
         self.plot.setLogMode(x=False, y=True)
-        self.curve = new_curve(self.plot, "blue")
+        self.steps = SlotCurves(self.plot, ("blue", theme.LINE_WIDTH, None))
+        self.curve = self.steps.curves[0]
         self.unit = pg.InfiniteLine(pos=0.0, angle=0, pen=theme.pen("red", 2, Qt.PenStyle.DashLine),
                                     label="1", labelOpts={"position": 0.97, "color": theme.COLORS["red"]})
         self.plot.addItem(self.unit, ignoreBounds=True)
@@ -142,35 +169,79 @@ class StepJacobianPanel(Panel):
         self.weights_unit = pg.InfiniteLine(pos=1.0, angle=0, pen=theme.pen("red", 2, Qt.PenStyle.DashLine))
         self.weights_plot.addItem(self.weights_unit, ignoreBounds=True)
         self.weight_curves: dict[str, Curve] = {}
+        self.largest = SlotCurves(self.weights_plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True)
         self.weights_range = RangeKeeper(self.weights_plot, y_floor=0.0)
+        self._blocks: tuple | None = None
 
-    def draw(self, lab: Lab, run: RunHistory | None) -> None:
-        if run is None:
+    def draw(self, lab) -> None:
+        slots = lab.slots
+        if not slots:
             return
-        steps = run.latest.get("step_jacobian_norm")
-        if steps is not None:
-            timesteps = np.arange(steps.size)
-            self.curve.show_values(timesteps, steps)
-            self.range.update(timesteps, [steps, np.array([1.0])], x_fixed=(0, steps.size - 1))
-        names = sorted(name for name in run.scalars
-                       if name.startswith(("spectral_radius/", "max_singular_value/")) and name.count("/") == 1)
-        if sorted(self.weight_curves) != names:
-            for curve in self.weight_curves.values():
-                self.weights_plot.removeItem(curve)
+        self.steps.style(slots)
+        shown, timesteps = [np.array([1.0])], None
+        for slot in slots:
+            values = slot.history.latest.get(STEP_JACOBIAN_NORM.name())
+            if values is None:
+                self.steps.clear(slot.index)
+                continue
+            timesteps = np.arange(values.size) if timesteps is None or values.size > timesteps.size else timesteps
+            self.steps.show(slot.index, np.arange(values.size), values)
+            shown.append(values)
+        if timesteps is not None:
+            self.range.update(timesteps, shown, x_fixed=(0, timesteps.size - 1))
+        values = [np.array([1.0])]
+        if len(slots) > 1:
+            self._set_blocks(())
+            self.largest.style(slots)
+            set_title(self.weights_plot, "Largest singular value σ_max of W_hh over training")
+            for slot in slots:
+                x, y = _largest(slot.history)
+                self.largest.show(slot.index, x, y)
+                values.append(y)
+        else:
+            self._set_blocks(self._names(slots[0].history))
+            set_title(self.weights_plot, "Recurrent weights over training")
+            for name, curve in self.weight_curves.items():
+                x, y = slots[0].history.line(name)
+                curve.show_values(x, y)
+                values.append(y)
+        last = max(slot.history.last_step for slot in slots)
+        self.weights_range.update(np.array([0.0, max(last, 1)]), values, x_fixed=slots[0].history.extent)
+
+    @staticmethod
+    def _names(run) -> tuple:
+        prefixes = (SPECTRAL_RADIUS.pattern.split("{")[0], MAX_SINGULAR_VALUE.pattern.split("{")[0])
+        return tuple(sorted(name for name in run.scalars if name.startswith(prefixes) and name.count("/") == 1))
+
+    def _set_blocks(self, names: tuple) -> None:
+        """One curve per weight block of a lone run (ρ dotted, σ_max solid), rebuilt when the
+        blocks change; none while runs are compared."""
+        if names == self._blocks:
+            return
+        self._blocks = names
+        for curve in self.weight_curves.values():
+            self.weights_plot.removeItem(curve)
+        self.weight_curves = {}
+        for curve in self.largest.curves:
+            curve.setVisible(not names)
+        if names:
             self.weights_plot.legend.clear()
-            self.weight_curves = {}
-            blocks = sorted({name.split("/")[1] for name in names})
-            for name in names:
-                kind, block = name.split("/")
-                color = theme.SERIES_COLORS[blocks.index(block) % len(theme.SERIES_COLORS)]
-                label = ("ρ" if kind == "spectral_radius" else "σ_max") + f"({block})"
-                style = Qt.PenStyle.DotLine if kind == "spectral_radius" else None
-                self.weight_curves[name] = new_curve(self.weights_plot, color, label, style=style, long=True)
-            self.weights_range.reset()
-        values, x = [np.array([1.0])], None
-        for name, curve in self.weight_curves.items():
-            x, y = run.line(name)
-            curve.show_values(x, y)
-            values.append(y)
-        if x is not None and x.size:
-            self.weights_range.update(np.array([0.0, max(run.last_step, 1)]), values, x_fixed=run.extent)
+            self.largest.restyle()
+        blocks = sorted({name.split("/")[1] for name in names})
+        for name in names:
+            kind, block = name.split("/")
+            color = theme.SERIES_COLORS[blocks.index(block) % len(theme.SERIES_COLORS)]
+            label = ("ρ" if kind == SPECTRAL_RADIUS.pattern.split("/")[0] else "σ_max") + f"({block})"
+            style = Qt.PenStyle.DotLine if kind == SPECTRAL_RADIUS.pattern.split("/")[0] else None
+            self.weight_curves[name] = new_curve(self.weights_plot, color, label, style=style, long=True)
+        self.weights_range.reset()
+
+
+def _largest(run) -> tuple[np.ndarray, np.ndarray]:
+    """The largest singular value over the weight blocks, at every probed step."""
+    prefix = MAX_SINGULAR_VALUE.pattern.split("{")[0]
+    lines = [run.line(name) for name in sorted(run.scalars) if name.startswith(prefix) and name.count("/") == 1]
+    lines = [line for line in lines if line[0].size]
+    if not lines or len({line[0].size for line in lines}) != 1:
+        return (lines[0] if lines else (np.empty(0), np.empty(0)))
+    return lines[0][0], np.fmax.reduce([line[1] for line in lines])

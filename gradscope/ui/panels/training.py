@@ -7,12 +7,17 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QLabel
 
+from gradscope.lab.history import CLIP_RATE_WINDOW
+from gradscope.series import GRAD_NORM, GRAD_NORM_CLIPPED, LOSS, METRIC, metric_label
 from gradscope.ui import theme
-from gradscope.ui.history import CLIP_RATE_WINDOW, Lab, RunHistory
-from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, add_plot, new_curve, set_title
+from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, SlotCurves, add_plot, new_curve, set_title
 
-METRIC_LABELS = {"accuracy": "accuracy", "mse": "MSE", "baseline_mse": "MSE of repeating the last value",
-                 "bits_per_char": "bits per character"}
+METRIC_PREFIX = METRIC.pattern.split("{")[0]
+MAIN_METRICS = ("accuracy", "bits_per_char", "mse")     # what a comparison draws, the first a task has
+
+
+def extent_of(slots) -> tuple[float, float] | None:
+    return slots[0].history.extent if slots else None
 
 
 class LossPanel(Panel):
@@ -25,50 +30,94 @@ class LossPanel(Panel):
         self.log_y.setToolTip("Show the loss on a logarithmic axis: steady exponential progress becomes a straight line")
         self.log_y.toggled.connect(self._on_log_toggled)
         self.layout_.insertWidget(0, self.log_y)
-        self.loss_plot = self.add_step_plot(self.graphics.addPlot(row=0, col=0))
+        self.loss_plot = self.add_step_plot(add_plot(self.graphics, 0, 0, legend=True))
         theme.style_plot(self.loss_plot, "Training loss", "loss", "training step")
-        self.loss_curve = new_curve(self.loss_plot, "blue", long=True)
+        self.loss = SlotCurves(self.loss_plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True)
+        self.loss_curve = self.loss.curves[0]
         self.metric_plot = self.add_step_plot(add_plot(self.graphics, 1, 0, legend=True))
         theme.style_plot(self.metric_plot, "Task metric", "metric", "training step")
         self.metric_plot.setXLink(self.loss_plot)
         self.metric_curves: dict[str, Curve] = {}
+        self.compared_metric = SlotCurves(self.metric_plot, ("green", theme.LONG_LINE_WIDTH, None), long=True)
         self.loss_range = RangeKeeper(self.loss_plot)
         self.metric_range = RangeKeeper(self.metric_plot)
+        self._metrics: tuple | None = None
 
     def _on_log_toggled(self, checked: bool) -> None:
         self.loss_range.set_log_y(checked)
         self._drawn = None
 
-    def draw(self, lab: Lab, run: RunHistory | None) -> None:
-        if run is None:
+    def draw(self, lab) -> None:
+        slots = lab.slots
+        if not slots:
             return
-        steps, loss = run.line("loss")
-        self.loss_curve.show_values(steps, loss)
-        self.loss_range.update(steps, [loss], x_fixed=run.extent)
-        names = sorted(name for name in run.scalars if name.startswith("metric/"))
-        if sorted(self.metric_curves) != names:
-            self.metric_plot.clear()
+        self.loss.style(slots)
+        values, x = [], np.empty(0)
+        for slot in slots:
+            x, y = slot.history.line(LOSS.name())
+            self.loss.show(slot.index, x, y)
+            values.append(y)
+        self.loss_range.update(x, values, x_fixed=extent_of(slots))
+        if len(slots) > 1:
+            self._draw_compared_metric(slots)
+        else:
+            self._draw_metrics(slots[0].history)
+
+    def _draw_metrics(self, run) -> None:
+        names = tuple(sorted(name for name in run.scalars if name.startswith(METRIC_PREFIX)))
+        if names != self._metrics:
+            self._metrics = names
+            for curve in self.metric_curves.values():
+                self.metric_plot.removeItem(curve)
+            for curve in self.compared_metric.curves:
+                curve.clear_values()
+                curve.setVisible(False)
             self.metric_plot.legend.clear()
             self.metric_curves = {}
             for index, name in enumerate(names):
-                short = name.split("/", 1)[1]
                 color = theme.SERIES_COLORS[(index + 2) % len(theme.SERIES_COLORS)]
-                style = Qt.PenStyle.DashLine if short == "baseline_mse" else None
-                self.metric_curves[name] = new_curve(self.metric_plot, color, METRIC_LABELS.get(short, short),
-                                                     style=style, long=True)
+                style = Qt.PenStyle.DashLine if name.endswith("/baseline_mse") else None
+                self.metric_curves[name] = new_curve(self.metric_plot, color, metric_label(name), style=style, long=True)
+            set_title(self.metric_plot, "Task metric")
             self.metric_range.reset()
-        values = []
+        values, x = [], np.empty(0)
         for name, curve in self.metric_curves.items():
-            steps, metric = run.line(name)
-            curve.show_values(steps, metric)
+            x, metric = run.line(name)
+            curve.show_values(x, metric)
             values.append(metric)
         if self.metric_curves:
-            self.metric_range.update(steps, values, x_fixed=run.extent)
+            self.metric_range.update(x, values, x_fixed=run.extent)
+
+    def _draw_compared_metric(self, slots) -> None:
+        """One metric (the task's main one) per compared run."""
+        present = {name for slot in slots for name in slot.history.scalars}
+        main = next((METRIC.name(metric=m) for m in MAIN_METRICS if METRIC.name(metric=m) in present), None)
+        if ("compared", main) != self._metrics:
+            self._metrics = ("compared", main)
+            for curve in self.metric_curves.values():
+                self.metric_plot.removeItem(curve)
+            self.metric_curves = {}
+            self.metric_plot.legend.clear()
+            self.compared_metric.restyle()
+            for curve in self.compared_metric.curves:
+                curve.setVisible(True)
+            set_title(self.metric_plot, metric_label(main) if main else "Task metric")
+            self.metric_range.reset()
+        self.compared_metric.style(slots)
+        if main is None:
+            return
+        values, x = [], np.empty(0)
+        for slot in slots:
+            x, y = slot.history.line(main)
+            self.compared_metric.show(slot.index, x, y)
+            values.append(y)
+        self.metric_range.update(x, values, x_fixed=extent_of(slots))
 
 
 class GradNormPanel(Panel):
     """Pre- and post-clip gradient norms, a marker on every clipped step, the rolling clip
-    rate, and the threshold as a line the user drags to change the live threshold."""
+    rate, and the threshold as a line the user drags to change the live threshold. Runs
+    compared side by side show their pre-clip norms and clip markers, each in its style."""
 
     title = "Gradient norm and clipping"
     name = "grad_norm"
@@ -79,11 +128,15 @@ class GradNormPanel(Panel):
         self.plot = self.add_step_plot(add_plot(self.graphics, 0, 0, legend=True))
         theme.style_plot(self.plot, "Gradient norm", "‖∇θ L‖", "training step")
         self.plot.setLogMode(x=False, y=True)
-        self.pre_curve = new_curve(self.plot, "blue", "before clipping", long=True)
-        self.post_curve = new_curve(self.plot, "orange", "after clipping", long=True)
-        # a short red tick above the curve at every step where clipping fired: one path of
-        # line pairs (thousands of symbols would cost a frame each time they are re-set)
-        self.clip_markers = new_curve(self.plot, "red", "clipping fired", width=2, connect="pairs")
+        self.pre = SlotCurves(self.plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True, name="before clipping")
+        self.post = SlotCurves(self.plot, ("orange", theme.LONG_LINE_WIDTH, None), long=True, name="after clipping",
+                               legend_runs=False)
+        self.pre_curve, self.post_curve = self.pre.curves[0], self.post.curves[0]
+        # a short tick above the curve at every step where clipping fired: one path of line
+        # pairs per run (thousands of symbols would cost a frame each time they are re-set)
+        self.markers = SlotCurves(self.plot, ("red", 2, None), name="clipping fired", legend_runs=False,
+                                  connect="pairs")
+        self.clip_markers = self.markers.curves[0]
         self.threshold = pg.InfiniteLine(pos=0.0, angle=0, movable=True, pen=theme.pen("red", 3),
                                          hoverPen=theme.pen("purple", 5), label="clip threshold",
                                          labelOpts={"position": 0.2, "color": theme.COLORS["red"],
@@ -99,7 +152,8 @@ class GradNormPanel(Panel):
         self.rate_plot.setYRange(0, 1.05, padding=0)
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
-        self.rate_curve = new_curve(self.rate_plot, "red", long=True)
+        self.rates = SlotCurves(self.rate_plot, ("red", theme.LONG_LINE_WIDTH, None), long=True, legend_runs=False)
+        self.rate_curve = self.rates.curves[0]
         self.range = RangeKeeper(self.plot, log_y=True)
         # on a replay: what the dragged threshold would have clipped of the recorded norms
         self.what_if_markers = new_curve(self.plot, "purple", "would clip (what-if)", width=2, connect="pairs")
@@ -165,35 +219,50 @@ class GradNormPanel(Panel):
         self.threshold_value = value
         self.threshold_dragged.emit(value)
 
-    def draw(self, lab: Lab, run: RunHistory | None) -> None:
-        if run is None:
+    def draw(self, lab) -> None:
+        slots = lab.slots
+        if not slots:
             return
-        steps, pre = run.line("grad_norm")
-        post_steps, post = run.line("grad_norm_clipped")
-        self.pre_curve.show_values(steps, pre)
-        self.post_curve.show_values(post_steps, post)
-        self._draw_clip_markers(run)
-        self.rate_curve.show_values(*run.clip_rates.line())
-        set_title(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps: {run.clip_rate:.0%}")
-        shown = [pre]
+        compared = len(slots) > 1
+        for curves in (self.pre, self.post, self.markers, self.rates):
+            curves.style(slots)
+        if compared:
+            for curve in self.post.curves:
+                curve.clear_values()
+        shown, x = [], np.empty(0)
+        for slot in slots:
+            run = slot.history
+            x, pre = run.line(GRAD_NORM.name())
+            self.pre.show(slot.index, x, pre)
+            if not compared:
+                self.post.show(slot.index, *run.line(GRAD_NORM_CLIPPED.name()))
+            self.rates.show(slot.index, *run.clip_rates.line())
+            shown.append(pre)
+        rates = ", ".join(f"{slot.label} {slot.history.clip_rate:.0%}" if compared else f"{slot.history.clip_rate:.0%}"
+                          for slot in slots)
+        set_title(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps: {rates}")
         if self.clip_mode == "norm":
             shown.append(np.array([self.threshold_value]))
-        self.range.update(steps, shown, x_fixed=run.extent)
+        self.range.update(x, shown, x_fixed=extent_of(slots))
+        for slot in slots:
+            self._draw_clip_markers(slot, len(slots))
         self._draw_what_if()
 
-    def _draw_clip_markers(self, run: RunHistory) -> None:
+    def _draw_clip_markers(self, slot, count: int) -> None:
         """Ticks from 3% to 9% of the view's height above the highest clipped norm of each
-        bucket of steps (the view is in decades: the axis is log)."""
-        clipped = run.clip_steps
+        bucket of steps (the view is in decades: the axis is log); compared runs' ticks stack
+        one above the other."""
+        clipped = slot.history.clip_steps
         if clipped.size == 0:
-            self.clip_markers.clear_values()
+            self.markers.clear(slot.index)
             return
         low, high = self.range.y if self.range.y is not None else (0.0, 1.0)
         span = max(high - low, 0.1)
+        lift = 0.07 * slot.index if count > 1 else 0.0
         peak = clipped.hi
         shown = np.isfinite(peak) & (peak > 0)
         peak = peak[shown]
         y = np.empty(2 * peak.size)
-        y[0::2] = peak * 10 ** (0.03 * span)
-        y[1::2] = peak * 10 ** (0.09 * span)
-        self.clip_markers.show_values(np.repeat(clipped.steps[shown], 2), y)
+        y[0::2] = peak * 10 ** ((0.03 + lift) * span)
+        y[1::2] = peak * 10 ** ((0.09 + lift) * span)
+        self.markers.show(slot.index, np.repeat(clipped.steps[shown], 2), y)

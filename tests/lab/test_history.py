@@ -1,17 +1,13 @@
-"""The panels' history (Qt-free): decimated for drawing within a fixed budget, never losing
-the newest value, and the log-space heatmap equal to log10 of the records."""
+"""What the panels draw of a run, its history (Qt-free): decimated for drawing within a fixed
+budget, never losing the newest value, and the log-space heatmap equal to log10 of the records."""
 from __future__ import annotations
 
 import numpy as np
 
 from gradscope.config import RunConfig
 from gradscope.records import Event, StepRecord
-from gradscope.ui.history import Heatmap, Lab, Series, log10_finite
-from gradscope.ui.panels.timesteps import decay_line
-
-
-def info(run=1, **changes):
-    return {"run": run, "config": RunConfig(**changes).to_json(), "device": "cpu"}
+from gradscope.lab.envelope import HEATMAP_ROWS, Heatmap, Series, log10_finite
+from gradscope.lab.history import RunHistory
 
 
 def test_a_series_halves_when_full_and_keeps_its_steps_in_order():
@@ -38,8 +34,7 @@ def test_the_heatmap_holds_log10_of_each_probe_and_halves_its_rows():
 
 
 def test_a_run_history_collects_scalars_probes_clips_and_markers():
-    lab = Lab()
-    run = lab.start_run(info(arch="lstm", hidden=4, seq_len=3))
+    run = RunHistory(RunConfig(arch="lstm", hidden=4, seq_len=3))
     records = []
     for step in range(10):
         arrays = {}
@@ -48,7 +43,7 @@ def test_a_run_history_collects_scalars_probes_clips_and_markers():
         records.append(StepRecord(step, {"loss": 1.0 / (step + 1), "grad_norm": 2.0 + step, "clipped": step % 2,
                                          "param_grad_norm/w": 1.0}, arrays, wall_time=100.0 + step * 0.1))
     run.add_records(records)
-    run.add_events([Event(4, "clip_threshold_changed", {"old": 1.0, "new": 0.5}), Event(5, "state_changed", {})])
+    run.add_events([Event(4, "settings_changed", {"clip_threshold": 0.5}), Event(5, "state_changed", {})])
     steps, loss = run.series("loss")
     assert np.array_equal(steps, np.arange(10)) and np.allclose(loss, 1.0 / (np.arange(10) + 1))
     assert "param_grad_norm/w" not in run.scalars        # in the session file, not drawn
@@ -57,21 +52,12 @@ def test_a_run_history_collects_scalars_probes_clips_and_markers():
     assert run.clip_rate == 0.5
     assert np.array_equal(run.heatmap.steps, [0, 3, 6, 9]) and run.latest_step == 9
     assert np.allclose(run.series("gate_saturation/forget")[1], 0.5)
-    assert [event.kind for event in run.markers] == ["clip_threshold_changed"]
+    assert [event.kind for event in run.markers] == ["settings_changed"]
+    assert run.markers[0].label == "clip threshold 0.5"
     assert abs(run.steps_per_second - 10.0) < 1e-6
     assert run.gates == ("input", "forget", "candidate", "output")
-    second = lab.start_run(info(run=2, arch="gru"))
-    assert lab.current is second and lab.previous == [run]
-
-
-def test_the_decay_line_is_the_geometric_mean_of_the_step_norms_raised_to_the_distance():
-    step_norms = np.array([0.5, 2.0, 0.25, 1.0])
-    line, mean = decay_line(step_norms)
-    expected_mean = (0.5 * 2.0 * 0.25 * 1.0) ** 0.25
-    assert np.isclose(mean, expected_mean)
-    assert np.allclose(line, [expected_mean ** 3, expected_mean ** 2, expected_mean, 1.0])
-    line, mean = decay_line(np.array([0.9] * 300))
-    assert np.isclose(line[0], 0.9 ** 299, rtol=1e-9)          # 1e-14: no underflow to 0
+    run.forget_series()                     # an earlier run, drawn faded: its newest probe only
+    assert not run.scalars and run.latest_step == 9 and "hidden_grad_norm" in run.latest
 
 
 def _series_state(series: Series) -> tuple:
@@ -116,7 +102,6 @@ def test_a_history_fed_one_block_equals_one_fed_record_batches():
     """A replay's seek hands the history everything up to a step as one block; live training
     hands it small batches. Both must give the panels the same arrays."""
     from gradscope.records import StepBlock
-    from gradscope.ui import history
 
     rng = np.random.default_rng(7)
     records = []
@@ -131,7 +116,7 @@ def test_a_history_fed_one_block_equals_one_fed_record_batches():
         if step == 1500:
             scalars["loss"] = float("nan")
         records.append(StepRecord(step, scalars, arrays, wall_time=step * 0.01))
-    live, replay = Lab().start_run(info(arch="lstm")), Lab().start_run(info(arch="lstm"))
+    live, replay = RunHistory(RunConfig(arch="lstm")), RunHistory(RunConfig(arch="lstm"))
     start = 0
     while start < len(records):
         stop = start + int(rng.integers(1, 40))
@@ -142,7 +127,7 @@ def test_a_history_fed_one_block_equals_one_fed_record_batches():
     assert a.keys() == b.keys() and "spectral_radius/W_hh" in a
     for key in a:
         assert repr(a[key]) == repr(b[key]), key
-    assert live.scalars["loss"].stride > 1 and live.heatmap.stride > 1 or history.HEATMAP_ROWS > 3000 // 7
+    assert live.scalars["loss"].stride > 1 and live.heatmap.stride > 1 or HEATMAP_ROWS > 3000 // 7
 
 
 def test_what_if_clipping_picks_the_steps_above_the_threshold_with_torchs_scale():

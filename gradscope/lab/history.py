@@ -1,38 +1,38 @@
-"""What the panels draw: each run's history, kept in numpy arrays of bounded size.
+"""What the panels draw of one run: its history, kept in numpy arrays of bounded size.
 
-The history is decimated for drawing, never the session file (the arrays: `gradscope.ui.series`): a series over training steps
-is a min/max envelope in at most `SERIES_CAPACITY` buckets, about two per pixel of a wide
-plot, whose buckets double in width each time it fills. A 100,000-step run costs the same
-memory as a 2,000-step one, and a frame draws at most twice that many points per curve
-whatever the length of the run. The heatmap of log10 `hidden_grad_norm` is kept in log space
-as rows arrive (taking log10 of the whole image each frame would cost more than drawing it).
+The history is decimated for drawing, never the session file (the arrays: `gradscope.lab.envelope`):
+a series over training steps is a min/max envelope in at most `SERIES_CAPACITY` buckets, about
+two per pixel of a wide plot, whose buckets double in width each time it fills. A 100,000-step
+run costs the same memory as a 2,000-step one, and a frame draws at most twice that many
+points per curve whatever the length of the run. The heatmap of log10 `hidden_grad_norm` is
+kept in log space as rows arrive (taking log10 of the whole image each frame would cost more
+than drawing it).
 
-Plain numpy, no Qt: live and replay fill it the same way.
+Plain numpy, no Qt: live records and a replay's blocks fill it the same way (`add_block`).
 """
 from __future__ import annotations
 
 import collections
-import json
 import warnings
 from typing import Iterable
 
 import numpy as np
 
-from gradscope.records import Event, StepBlock, StepRecord
-from gradscope.ui.series import HEATMAP_ROWS, SERIES_CAPACITY, Heatmap, Series, log10_finite  # noqa: F401
+from gradscope.config import RunConfig
+from gradscope.lab.envelope import Heatmap, Series
+from gradscope.records import Event, EventKind, StepBlock, StepRecord
+from gradscope.series import CLIPPED, GATES, GRAD_NORM, HIDDEN_GRAD_NORM, PARAM_GRAD_NORM, drawn_over_training
 
 CLIP_RATE_WINDOW = 100
 RATE_WINDOW_SECONDS = 3.0
-GATES = {"lstm": ("input", "forget", "candidate", "output"), "gru": ("reset", "update", "candidate")}
-# scalars no panel draws: kept in the session file, not here ("clipped", the 0/1 flag, reaches
-# the panels as `clip_steps` and `clip_rates` instead)
-_UNDRAWN_PREFIXES = ("param_grad_norm/", "clipped")
+MARKED_EVENTS = (EventKind.SETTINGS_CHANGED.value, EventKind.NOTE.value, EventKind.DIVERGED.value)
+KEPT_EVENTS = 1000
 
 
-def drawn_over_training(name: str) -> bool:
-    """Array series the history needs from every probe, not just the newest: what a replay
-    loads in full (the rest it loads for the probe on show only)."""
-    return name == "hidden_grad_norm" or name.startswith(("gate_saturation/", "activation_saturation"))
+def drawn_scalar(name: str) -> bool:
+    """The scalars the history keeps: not the per-parameter norms (the file keeps those), and
+    not the 0/1 `clipped` flag, which reaches the panels as clip markers and the clip rate."""
+    return not name.startswith(PARAM_GRAD_NORM.pattern.split("{")[0]) and name != CLIPPED.name()
 
 
 def _recent(times: np.ndarray) -> np.ndarray:
@@ -40,15 +40,16 @@ def _recent(times: np.ndarray) -> np.ndarray:
 
 
 class RunHistory:
-    """One run as the panels see it."""
+    """One run as the panels see it. `extent`: the steps a recording spans, so that a
+    replay's step axes hold still while it is scrubbed (None live: they grow with the run)."""
 
-    def __init__(self, info: dict) -> None:
-        self.info = dict(info)
-        self.index = int(info.get("run", 0))
-        self.config = json.loads(info["config"]) if isinstance(info.get("config"), str) else dict(info.get("config", {}))
-        self.arch = self.config.get("arch", "rnn")
-        self.task = self.config.get("task", "adding")
+    def __init__(self, config: RunConfig, run_id: int | None = None, extent: tuple[int, int] | None = None,
+                 state: str = "running"):
+        self.config = config
+        self.run_id = run_id
+        self.arch, self.task = config.arch, config.task
         self.gates = GATES.get(self.arch, ())
+        self.extent = None if extent is None else (float(extent[0]), max(float(extent[1]), float(extent[0]) + 1.0))
         self.scalars: dict[str, Series] = {}
         self.probed: dict[str, Series] = {}         # per-probe summaries over training
         self.latest: dict[str, np.ndarray] = {}     # the newest probe's arrays
@@ -56,9 +57,9 @@ class RunHistory:
         self.heatmap = Heatmap()
         self.clip_steps = Series()                  # steps where clipping fired, at grad_norm
         self.clip_rates = Series()                  # the rolling clip rate at every step
-        self.markers: list[Event] = []              # setting changes and divergence, for the time axes
+        self.markers: list[Event] = []              # setting changes, notes, divergence: for the time axes
         self.events: list[Event] = []
-        self.state = "running"
+        self.state = state
         self.last_step = -1
         self.steps_seen = 0
         self.probes_seen = 0
@@ -72,26 +73,15 @@ class RunHistory:
     @property
     def key(self) -> tuple:
         """Which run this is: a replay's seek makes a new history of the same run."""
-        return self.info.get("run_id"), self.index, self.info.get("config")
-
-    @property
-    def extent(self) -> tuple[float, float] | None:
-        """The steps a replayed recording spans, so its step axes hold still while it is
-        scrubbed; None for a live run, whose axes grow with it."""
-        extent = self.info.get("extent")
-        if not extent:
-            return None
-        first, last = float(extent[0]), float(extent[1])
-        return first, max(last, first + 1.0)
+        return self.run_id, self.config
 
     @property
     def label(self) -> str:
         c = self.config
-        layers = f" x{c.get('layers')}" if c.get("layers", 1) > 1 else ""
-        bidir = " bidir" if c.get("bidirectional") else ""
-        number = self.info.get("run_id")
-        number = self.index if number is None else number      # the id `gradscope info` shows
-        return f"run {number}: {self.arch.upper()} H={c.get('hidden')}{layers}{bidir} T={c.get('seq_len')}"
+        layers = f" x{c.layers}" if c.layers > 1 else ""
+        bidir = " bidir" if c.bidirectional else ""
+        number = "" if self.run_id is None else f"run {self.run_id}: "
+        return f"{number}{self.arch.upper()} H={c.hidden}{layers}{bidir} T={c.seq_len}"
 
     def add_records(self, records: Iterable[StepRecord]) -> None:
         """Live records go in as one block: the same path a replay takes."""
@@ -104,7 +94,7 @@ class RunHistory:
         if not len(block):
             return
         for name, (steps, values) in block.scalars.items():
-            if name.startswith(_UNDRAWN_PREFIXES):
+            if not drawn_scalar(name):
                 continue
             series = self.scalars.get(name)
             if series is None:
@@ -112,7 +102,7 @@ class RunHistory:
             series.extend(steps, values)
         self._add_clipping(block)
         for name, (steps, values) in block.probes.items():
-            if name == "hidden_grad_norm":
+            if name == HIDDEN_GRAD_NORM.name():
                 self.heatmap.extend(steps, values)
             elif drawn_over_training(name) and values.ndim == 2:
                 with warnings.catch_warnings():
@@ -132,7 +122,7 @@ class RunHistory:
 
     def _add_clipping(self, block: StepBlock) -> None:
         """The clip markers and the rolling clip rate over the last CLIP_RATE_WINDOW steps."""
-        steps, flags = block.scalars.get("clipped", (block.steps, np.zeros(len(block))))
+        steps, flags = block.scalars.get(CLIPPED.name(), (block.steps, np.zeros(len(block))))
         clipped = (np.nan_to_num(flags) > 0.5).astype(np.int64)
         held = np.fromiter(self._recent_clipped, dtype=np.int64, count=len(self._recent_clipped))
         flags_all = np.concatenate([held, clipped])
@@ -143,7 +133,7 @@ class RunHistory:
         self._recent_clipped.extend(clipped[-CLIP_RATE_WINDOW:].astype(bool).tolist())
         self._clipped_in_window = int(sum(self._recent_clipped))
         if clipped.any():
-            norm_steps, norms = block.scalars.get("grad_norm", (steps, np.full(len(steps), np.nan)))
+            norm_steps, norms = block.scalars.get(GRAD_NORM.name(), (steps, np.full(len(steps), np.nan)))
             where = np.searchsorted(norm_steps, steps[clipped > 0])
             found = (where < len(norm_steps)) & (norm_steps[np.minimum(where, len(norm_steps) - 1)] == steps[clipped > 0])
             values = np.where(found, norms[np.minimum(where, len(norm_steps) - 1)], np.nan)
@@ -158,15 +148,22 @@ class RunHistory:
     def add_events(self, events: Iterable[Event]) -> None:
         for event in events:
             self.events.append(event)
-            if event.kind in ("clip_threshold_changed", "clip_mode_changed", "lr_changed", "diverged"):
+            if event.kind in MARKED_EVENTS:
                 self.markers.append(event)
-            if event.kind == "diverged":
+            if event.kind == EventKind.DIVERGED.value:
                 self.diverged = event
-        del self.events[:-1000]
+        del self.events[:-KEPT_EVENTS]
         self.generation += 1
 
     def set_state(self, state: str) -> None:
         self.state = state
+        self.generation += 1
+
+    def forget_series(self) -> None:
+        """Keep only the newest probe: all that an earlier run, drawn faded, still needs."""
+        self.scalars.clear()
+        self.probed.clear()
+        self.heatmap = Heatmap()
         self.generation += 1
 
     def _trim_rates(self) -> None:
@@ -215,30 +212,3 @@ class RunHistory:
         if self.heatmap.image is not None:
             total += self.heatmap.image.nbytes
         return total
-
-
-class Lab:
-    """Every run of this window's session, the newest last."""
-
-    OVERLAY_RUNS = 3   # earlier runs drawn faded on the per-timestep view
-
-    def __init__(self) -> None:
-        self.runs: list[RunHistory] = []
-
-    @property
-    def current(self) -> RunHistory | None:
-        return self.runs[-1] if self.runs else None
-
-    @property
-    def previous(self) -> list[RunHistory]:
-        return [run for run in self.runs[:-1] if run.latest][-self.OVERLAY_RUNS:]
-
-    def start_run(self, info: dict) -> RunHistory:
-        run = RunHistory(info)
-        self.runs.append(run)
-        # an old run keeps only what the overlay draws: its latest probe
-        for old in self.runs[:-1 - self.OVERLAY_RUNS]:
-            old.scalars.clear()
-            old.probed.clear()
-            old.heatmap = Heatmap()
-        return run

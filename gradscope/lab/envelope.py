@@ -1,6 +1,6 @@
-"""The bounded arrays behind the history: a series over training steps as a min/max envelope,
-and the heatmap's rows, both of a fixed size however long the run (see `gradscope.ui.history`).
-Plain numpy, no Qt."""
+"""The bounded arrays behind a run's history: a series over training steps as a min/max
+envelope, and the heatmap's rows, both of a fixed size however long the run (see
+`gradscope.lab.history`). Plain numpy, no Qt."""
 from __future__ import annotations
 
 import math

@@ -1,0 +1,444 @@
+"""The lab model: the state of the live lab and of a replay, with no Qt (napari's
+`ViewerModel`, glue's state classes).
+
+It holds the configuration (the settings on the left), the comparison (runs that differ in a
+setting), the source on show (live training or a recording), the run slots (one to three) with
+their histories, the one step cursor and the run state. The window, its settings tree, its
+timeline and its panels are views: they subscribe to `lab.events` and call the lab's commands.
+
+    lab = LabModel("sessions")                 # starts its training process
+    lab.set_setting("rho", 1.5)
+    lab.compare(parse_compare(["arch=rnn,lstm"]))
+    lab.toggle_run()                           # train
+    lab.wait_until(lambda: lab.cursor >= 100)  # headless: pump the source until it holds
+    lab.open_recording("lesson.gscope")        # the live run stops; the recording is on show
+    lab.seek(250); lab.fork(run_id=0, step=250)
+
+A source that is not on show never reaches the slots: leaving live training for a recording
+stops its run and drops what it still reports, and a slot update from anywhere else than the
+source on show is counted in `stray_updates` and ignored. Events are psygnal signals, emitted
+in the thread that calls the lab (the window's: its timer calls `pump`).
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from psygnal import Signal, SignalGroup
+
+from gradscope.config import LIVE_SETTINGS, ConfigError, LiveSettings, RunConfig
+from gradscope.config.comparison import Comparison
+from gradscope.lab.history import RunHistory
+from gradscope.lab.slots import MAX_SLOTS, RunSlot
+from gradscope.lab.source import SourceError
+from gradscope.session.files import new_session_path
+
+FINAL_STATES = ("stopped", "finished", "failed", "diverged")
+MAX_EARLIER = 3        # earlier live runs drawn faded on the per-timestep view
+
+DEFAULT_CONFIG = RunConfig(arch="rnn", task="adding", hidden=32, seq_len=50, init="orthogonal", rho=1.0,
+                           steps=100_000, checkpoint_every=500)
+
+
+class LabEvents(SignalGroup):
+    config_changed = Signal(object, str)     # the RunConfig, and the setting that changed ("" for all)
+    comparison_changed = Signal(object)      # a Comparison, or None
+    source_changed = Signal(str)             # "live" or "recorded"
+    state_changed = Signal(str)              # idle, starting, running, paused, a final state; replay, playing
+    slots_changed = Signal()                 # other runs are on show
+    cursor_moved = Signal(int)               # the step on show
+    histories_changed = Signal()             # what the panels draw grew: time to redraw
+    diverged = Signal(object, object)        # the RunSlot, the divergence Event
+    run_failed = Signal(str)                 # a traceback, or what happened to the training process
+    refused = Signal(str)                    # a setting or a command the lab could not take, and why
+    file_problem = Signal(str)               # a part of a session file that cannot be read
+    notice = Signal(str)                     # something to say in passing (the device, "ready")
+    session_changed = Signal(str)            # the file recorded into, or replayed
+
+
+class LabModel:
+    def __init__(self, sessions_dir: str | os.PathLike = "sessions", config: RunConfig | None = None,
+                 training: bool = True):
+        from gradscope.lab.live import LiveSource
+
+        self.events = LabEvents()
+        self.sessions_dir = Path(sessions_dir)
+        self.sessions_dir.mkdir(parents=True, exist_ok=True)
+        self.config = config or DEFAULT_CONFIG
+        self.comparison: Comparison | None = None
+        self.slots: list[RunSlot] = []
+        self.earlier: list[RunHistory] = []
+        self.cursor = -1
+        self.state = "idle"
+        self.stray_updates = 0
+        self.errors: list[str] = []
+        self._dirty = False
+        self.live = LiveSource(new_session_path(self.sessions_dir), start=True) if training else None
+        self.recorded = None
+        self.source = self.live
+        if self.live is not None:
+            self.live.attach(self)
+
+    # -- what is on show --------------------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        """Which source is on show: "live" or "recorded"."""
+        return "recorded" if self.recorded is not None else "live"
+
+    @property
+    def active(self) -> bool:
+        """A live run exists that can go on (it may be paused, or still starting)."""
+        return self.kind == "live" and self.state in ("starting", "running", "paused")
+
+    @property
+    def session_path(self) -> Path | None:
+        if self.recorded is not None:
+            return Path(self.recorded.path)
+        return None if self.live is None else self.live.session_path
+
+    @property
+    def current(self) -> RunHistory | None:
+        """The first slot's history (the run the status bar speaks of)."""
+        return self.slots[0].history if self.slots else None
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def set_setting(self, name: str, value: Any) -> bool:
+        """Change one setting as the user did; False (and `refused`) when it makes no sense.
+        A live setting reaches the running trainers at their next step, any other starts new
+        runs (training if these were); on a replay nothing trains (Fork takes the settings)."""
+        if self.comparison is not None and name in self.comparison.varies:
+            self._refuse(f"{name} is what the comparison varies; stop comparing to set it")
+            return False
+        if getattr(self.config, name, object()) == value:
+            return True
+        try:
+            config = self.config.replace(**{name: value})
+        except (ConfigError, TypeError) as error:
+            self._refuse(_described(error))
+            return False
+        self.config = config
+        self.events.config_changed.emit(config, name)
+        if self.kind == "live" and self.active:
+            if name in LIVE_SETTINGS:
+                self.live.change_settings({name: getattr(config, name)})
+            else:
+                self.start_runs(autorun=self.state in ("running", "starting"))
+        return True
+
+    def show_config(self, config: RunConfig) -> None:
+        """Put `config` on the left without acting on it (a replay shows its run's settings)."""
+        self.config = config
+        self.events.config_changed.emit(config, "")
+
+    def compare(self, comparison: Comparison | None) -> bool:
+        """Train two or three runs that differ in a setting (None: one run again); runs live
+        now start again as the comparison."""
+        if comparison is not None:
+            try:
+                comparison.configs(self.config)
+            except ConfigError as error:
+                self._refuse(_described(error))
+                return False
+        self.comparison = comparison
+        self.events.comparison_changed.emit(comparison)
+        if self.active:
+            self.start_runs(autorun=self.state in ("running", "starting"))
+        return True
+
+    # -- running -------------------------------------------------------------------------------
+
+    def start_runs(self, autorun: bool) -> None:
+        """New runs of the configuration (of the comparison, when there is one) in the session."""
+        if self.live is None:
+            self._refuse("this window only replays: it has no training process")
+            return
+        if self.recorded is not None:
+            self._leave_recording(new_session=True)
+        configs = self.comparison.configs(self.config) if self.comparison is not None else [self.config]
+        self.live.begin(configs, autorun, self.comparison.varies if self.comparison is not None else ())
+        self._set_state("starting")
+
+    def toggle_run(self) -> None:
+        """Run / Pause: train, pause, or go on; on a replay, play or pause."""
+        if self.recorded is not None:
+            self.recorded.pause() if self.recorded.playing else self.recorded.start()
+        elif self.state == "running":
+            self.live.pause()
+        elif self.state in ("paused", "starting"):
+            self.live.start()
+        else:
+            self.start_runs(autorun=True)
+
+    def start(self) -> None:
+        if self.recorded is not None:
+            self.recorded.start()
+        elif self.active:
+            self.live.start()
+        else:
+            self.start_runs(autorun=True)
+
+    def pause(self) -> None:
+        if self.recorded is not None:
+            self.recorded.pause()
+        elif self.active:
+            self.live.pause()
+
+    def step(self) -> None:
+        """One step (of every run on show), then paused: a fresh run's first step when none
+        is live."""
+        if self.recorded is not None:
+            self.recorded.step_by(1)
+            return
+        if not self.active:
+            self.start_runs(autorun=False)
+        if self.live is not None:
+            self.live.step()
+
+    def reset(self) -> None:
+        """A fresh run with the settings on the left, paused at step 0."""
+        self.start_runs(autorun=False)
+
+    def seek(self, step: int) -> None:
+        try:
+            self.source.seek(int(step), self.cursor)
+        except SourceError as error:
+            self._refuse(str(error))
+
+    def run_to(self, step: int) -> None:
+        """Go on to `step` and pause there, exactly (live: the training process pauses after it)."""
+        if self.recorded is not None:
+            self.recorded.run_to(int(step))
+        elif self.active:
+            self.live.run_to(int(step))
+
+    def schedule(self, step: int | None, **changes: Any) -> None:
+        """Live settings from `step` on, in every run on show (a lesson's change)."""
+        LiveSettings.check(self.config, changes)
+        self.live.change_settings(changes, step)
+
+    def pause_at(self, step: int) -> None:
+        self.live.pause_at(step)
+
+    def note_at(self, step: int, text: str) -> None:
+        self.live.note_at(step, text)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def open_recording(self, path: str | os.PathLike) -> None:
+        """Replay a session file: its newest run at its end. The live run stops first; a file
+        that cannot be read raises SessionError, and what is on show stays."""
+        from gradscope.lab.recorded import RecordedSource
+        from gradscope.session import open_session
+
+        session = open_session(path)
+        try:
+            source = RecordedSource(session)
+            source.load()
+        except BaseException:
+            session.close()
+            raise
+        if self.recorded is not None:
+            self.recorded.close()
+        elif self.live is not None and self.active:
+            self.live.stop()          # its run ends `stopped`; what it still reports is dropped
+        self.recorded = self.source = source
+        self.earlier = []
+        self.events.source_changed.emit("recorded")
+        self.events.session_changed.emit(str(source.path))
+        source.attach(self)
+        self.show_slots(source.slots, live=False)
+        self.show_config(source.slots[0].config)
+        self.cursor_moved(source.cursor)
+        self._set_state("replay")
+
+    def show_runs(self, run_ids: list[int]) -> bool:
+        """Replay these runs of the file (one to three) under the cursor."""
+        if self.recorded is None:
+            return False
+        if len(run_ids) > MAX_SLOTS:
+            self._refuse(f"at most {MAX_SLOTS} runs play side by side; showing the first {MAX_SLOTS}")
+            run_ids = list(run_ids)[:MAX_SLOTS]
+        shown = self.recorded.show(run_ids, self.cursor)
+        if shown and self.slots:
+            self.show_config(self.slots[0].config)
+        return shown
+
+    def new_live_session(self) -> None:
+        """Leave the replay (or the session recorded so far): a fresh session file for live runs."""
+        if self.live is None:
+            self._refuse("this window only replays: it has no training process")
+            return
+        if self.recorded is not None:
+            self._leave_recording(new_session=False)
+        self.live.use_session(new_session_path(self.sessions_dir))
+        self.earlier = []
+        self.show_slots([], live=True)
+        self.cursor_moved(-1)
+        self._set_state("idle")
+        self.events.session_changed.emit(str(self.live.session_path))
+
+    def fork(self, run_id: int, step: int) -> None:
+        """A new live run from `step` of run `run_id` of the recording, with the live settings
+        on the left; it is added to that file and drawn beside its parent."""
+        if self.recorded is None or self.live is None:
+            self._refuse("fork from a replay: open a session first")
+            return
+        path = self.recorded.path
+        parents = [slot.history for slot in self.slots]
+        self._leave_recording(new_session=False)
+        self.earlier = parents
+        self.show_slots([], live=False)
+        self.live.fork(path, run_id, step, LiveSettings.of(self.config).values)
+        self._set_state("starting")
+        self.events.session_changed.emit(str(path))
+
+    def _leave_recording(self, new_session: bool) -> None:
+        self.recorded.close()
+        self.recorded = None
+        self.source = self.live
+        self.events.source_changed.emit("live")
+        if new_session:
+            self.live.use_session(new_session_path(self.sessions_dir))
+            self.events.session_changed.emit(str(self.live.session_path))
+
+    def what_if(self):
+        """On a replay, what the threshold on the left would have clipped of the first run's
+        recorded steps up to the cursor (a `WhatIf`); None live."""
+        if self.recorded is None or not self.slots:
+            return None
+        import numpy as np
+
+        from gradscope.series import GRAD_NORM
+        from gradscope.session.player import WhatIf
+
+        empty = np.empty(0)
+        player = self.recorded.player(self.slots[0].run_id)
+        steps, norms = player.scalars.get(GRAD_NORM.name(), (empty, empty))
+        upto = int(np.searchsorted(steps, self.cursor, "right"))
+        return WhatIf(steps[:upto], norms[:upto], self.config.clip_threshold)
+
+    # -- the pump ------------------------------------------------------------------------------
+
+    def pump(self) -> bool:
+        """Take in what the sources have (the window calls this on a timer); True, and
+        `histories_changed`, when there is something new to draw."""
+        if self.live is not None:
+            self.live.pump()
+        if self.recorded is not None:
+            self.recorded.pump()
+        if self.kind == "live" and self.slots:
+            cursor = max(slot.history.last_step for slot in self.slots)
+            if cursor != self.cursor:
+                self.cursor_moved(cursor)
+        dirty, self._dirty = self._dirty, False
+        if dirty:
+            self.events.histories_changed.emit()
+        return dirty
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.01) -> bool:
+        """Pump until `predicate()` holds or `timeout` passes (headless use: tests, notebooks)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump()
+            if predicate():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(interval)
+
+    def close(self) -> None:
+        """Stop the replay and the training process (which commits its session file)."""
+        if self.recorded is not None:
+            self.recorded.close()
+            self.recorded = None
+        if self.live is not None:
+            self.live.close()
+
+    # -- what the sources tell the lab (gradscope.lab.source) ----------------------------------
+
+    def show_slots(self, slots: list[RunSlot], live: bool) -> None:
+        if live:
+            # the runs that were on show stay, faded, behind the new ones (RNN, LSTM and GRU on one axis)
+            for slot in self.slots:
+                slot.history.forget_series()
+            self.earlier = ([slot.history for slot in self.slots] + self.earlier)[:MAX_EARLIER]
+        self.slots = list(slots)
+        self.events.slots_changed.emit()
+        self._dirty = True
+        if live:
+            self.source_state_changed()
+
+    def slot_updated(self, slot: RunSlot) -> None:
+        if slot not in self.slots:
+            self.stray_updates += 1       # never drawn: its source is not on show
+            return
+        self._dirty = True
+
+    def source_state_changed(self) -> None:
+        if self.recorded is not None:
+            self._set_state("playing" if self.recorded.playing else "replay")
+            return
+        if self.live is not None and self.live.pending:
+            self._set_state("starting")
+            return
+        states = [slot.state for slot in self.slots]
+        if not states:
+            return
+        for state in ("running", "paused", "starting"):
+            if state in states:
+                self._set_state(state)
+                return
+        if len(set(states)) == 1:
+            self._set_state(states[0])
+        else:
+            self._set_state(next(state for state in ("stopped", "finished", "diverged", "failed") if state in states))
+
+    def slot_diverged(self, slot: RunSlot, event) -> None:
+        if slot in self.slots:
+            self.events.diverged.emit(slot, event)
+
+    def run_failed(self, text: str) -> None:
+        self.errors.append(text)
+        if self.kind == "live" and self.state not in FINAL_STATES:
+            self._set_state("failed")
+        self.events.run_failed.emit(text)
+
+    def setting_refused(self, text: str) -> None:
+        if text.startswith("cannot fork") and self.state == "starting":
+            self._set_state("idle")
+        self._refuse(text)
+
+    def file_problem(self, text: str) -> None:
+        self.errors.append(text)
+        self.events.file_problem.emit(text)
+
+    def cursor_moved(self, step: int) -> None:
+        self.cursor = int(step)
+        self.events.cursor_moved.emit(self.cursor)
+
+    def notice(self, text: str) -> None:
+        self.events.notice.emit(text)
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _refuse(self, text: str) -> None:
+        self.events.refused.emit(text)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.events.state_changed.emit(state)
+
+
+def _described(error: Exception) -> str:
+    """A refusal in the window's words: the setting's label, then the problem."""
+    from gradscope.config import SETTINGS
+
+    option = getattr(error, "option", None)
+    declaration = SETTINGS.get(option) if option else None
+    problem = getattr(error, "problem", str(error))
+    return f"{declaration.label if declaration else option or 'setting'}: {problem}"

@@ -1,0 +1,109 @@
+"""The window's actions: the toolbar, the menus and their shortcuts. Every action calls a
+command of the lab model (or of the window's files) with no argument of Qt's: a QAction's
+`triggered(bool checked)` must never arrive as a path or a step."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QInputDialog, QToolBar
+
+from gradscope.config import ConfigError
+from gradscope.config.comparison import parse_compare
+from gradscope.ui import theme
+from gradscope.ui.exporting import build_export_menu
+from gradscope.ui.timeline import Timeline
+
+
+def build_actions(window) -> None:
+    """Toolbar, File, Run and View menus, and the timeline bar, on `window` (a MainWindow)."""
+    toolbar = QToolBar("Run")
+    toolbar.setObjectName("toolbar-run")
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    toolbar.setStyleSheet(f"QToolButton {{ font-size: {theme.FONT_POINTS + 2}pt; padding: 4px 12px; }}")
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+    window.toolbar = toolbar
+
+    def action(text: str, shortcut, tip: str, slot, on_toolbar: bool = True) -> QAction:
+        act = QAction(text, window)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+            tip = f"{tip} ({act.shortcut().toString()})"
+        act.setToolTip(tip)
+        act.setStatusTip(tip)
+        act.triggered.connect(lambda checked=False: slot())
+        if on_toolbar:
+            toolbar.addAction(act)
+        return act
+
+    lab, files = window.lab, window.files
+    window.run_action = action("Run", Qt.Key.Key_Space, "Train, or go on training; on a replay, play "
+                               "(Space toggles run and pause)", window.toggle_run)
+    window.step_action = action("Step", "S", "One training step of every run on show, then pause", window.step)
+    window.reset_action = action("Reset", "Ctrl+R", "A fresh run with the current settings, paused at step 0",
+                                 window.reset)
+    window.compare_action = action("Compare…", "Ctrl+K", "Train two or three runs side by side that differ in "
+                                   "one setting, e.g. arch=rnn,lstm,gru or rho=0.5,1.5", lambda: ask_compare(window))
+    toolbar.addSeparator()
+    window.save_action = action("Save As…", "Ctrl+Shift+S", "Copy this session file elsewhere", files.save_as)
+
+    menu = window.menuBar().addMenu("&File")
+    window.open_action = action("Open…", QKeySequence.StandardKey.Open, "Replay a session file", files.open_file,
+                                on_toolbar=False)
+    menu.addAction(window.open_action)
+    window.recent_menu = menu.addMenu("Open Recent")
+    window.recent_menu.aboutToShow.connect(files.fill_recent)
+    window.new_action = action("New Live Session", QKeySequence.StandardKey.New, "Leave the replay: a fresh "
+                               "session file for live runs", lab.new_live_session, on_toolbar=False)
+    menu.addAction(window.new_action)
+    menu.addAction(window.save_action)
+    window.export_menu = menu.addMenu("Export")
+    build_export_menu(window, window.export_menu)
+    menu.addSeparator()
+    menu.addAction(action("Quit", "Ctrl+Q", "Close the window; a run training stops and is saved", window.close,
+                          on_toolbar=False))
+    run_menu = window.menuBar().addMenu("&Run")
+    for act in (window.run_action, window.step_action, window.reset_action, window.compare_action):
+        run_menu.addAction(act)
+    window.stop_comparing_action = action("Stop Comparing", None, "One run again, with the settings on the left",
+                                          lambda: lab.compare(None), on_toolbar=False)
+    run_menu.addAction(window.stop_comparing_action)
+    view = window.menuBar().addMenu("&View")
+    view.addAction(window.settings_dock.toggleViewAction())
+    for dock in window.panel_docks.values():
+        view.addAction(dock.toggleViewAction())
+
+    window.timeline = Timeline(lab)
+    window.timeline.fork_requested.connect(files.fork_from)
+    window.timeline.bookmark_requested.connect(files.add_bookmark)
+    window.timeline.bookmark_removed.connect(files.remove_bookmark)
+    # a toolbar, not a dock: it keeps the height it needs and the panels get the rest
+    bar = QToolBar("Timeline", window)
+    bar.setObjectName("toolbar-timeline")
+    bar.setMovable(False)
+    bar.addWidget(window.timeline)
+    window.addToolBar(Qt.ToolBarArea.BottomToolBarArea, bar)
+    window.timeline_bar = bar
+    bar.hide()
+    window.setAcceptDrops(True)
+
+
+def ask_compare(window) -> bool:
+    """Run > Compare…: KEY=V1,V2[,V3] as on the command line; the runs start at once when a run
+    is live, else with the next Run."""
+    current = window.lab.comparison
+    text = ", ".join(current.keys) if current is not None else ""
+    answer, ok = QInputDialog.getText(window, "Compare runs side by side",
+                                      "A setting and two or three values, as on the command line\n"
+                                      "(arch=rnn,lstm,gru  rho=0.5,1.5  clip-norm=1,10); empty: one run again",
+                                      text=text)
+    if not ok:
+        return False
+    texts = [part for part in answer.replace(";", " ").split() if part.strip()]
+    if not texts:
+        return window.lab.compare(None)
+    try:
+        comparison = parse_compare(texts)
+    except ConfigError as error:
+        window.files.show_error("Cannot compare", error.problem)
+        return False
+    return window.lab.compare(comparison)
