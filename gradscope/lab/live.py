@@ -150,8 +150,10 @@ class LiveSource:
             if report.states:
                 slot.state = report.states[-1]
                 slot.history.set_state(slot.state)
-                lab.source_state_changed()
-            lab.slot_updated(slot)
+            if not self.pending:          # a comparison is shown once all its runs started
+                if report.states:
+                    lab.source_state_changed()
+                lab.slot_updated(slot)
             return True
         if isinstance(report, RunStarted):
             return self._started(lab, report)

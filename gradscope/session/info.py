@@ -5,6 +5,7 @@ import datetime
 import os
 from typing import Any
 
+from gradscope.records import EventKind
 from gradscope.session.reader import Session, open_session
 
 
@@ -24,12 +25,14 @@ def _summarise(session: Session) -> dict[str, Any]:
         for name, (kind, dtype, shape) in sorted(run.series_names().items()):
             series[name] = {"kind": kind, "dtype": dtype, "shape": list(shape),
                             "rows": int(len(run.series_steps(name)))}
+        comparison = next((dict(event.detail) for event in run.events if event.kind == EventKind.COMPARISON.value), None)
         runs.append({
             "id": run.id,
             "state": run.state.value,
             "parent": None if run.parent is None else {"run": run.parent[0], "step": run.parent[1]},
             "created": run.created,
             "config": run.config.to_dict(),
+            "comparison": comparison,
             "steps": {"count": int(len(steps)),
                       "first": int(steps[0]) if len(steps) else None,
                       "last": int(steps[-1]) if len(steps) else None},
@@ -61,6 +64,12 @@ def format_info(summary: dict[str, Any]) -> str:
                      f"T={config['seq_len']}, {run['state']}, created {created}{parent}")
         span = f" ({steps['first']}..{steps['last']})" if steps["count"] else ""
         lines.append(f"  steps: {steps['count']}{span}")
+        comparison = run.get("comparison")
+        if isinstance(comparison, dict):
+            others = [str(other) for other in comparison.get("runs", []) if other != run["id"]][:10]
+            varies = ", ".join(str(name) for name in comparison.get("varies", []))[:200]
+            lines.append(f"  compared in lockstep with run{'s' * (len(others) != 1)} {', '.join(others)}"
+                         + (f" (varying {varies})" if varies else ""))
         checkpoints = run["checkpoints"]
         shown = ", ".join(map(str, checkpoints[:8])) + (", ..." if len(checkpoints) > 8 else "")
         lines.append(f"  checkpoints: {len(checkpoints)}" + (f" at {shown}" if checkpoints else ""))

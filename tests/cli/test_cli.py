@@ -237,3 +237,55 @@ def test_the_readme_python_example_runs(tmp_path, capsys):
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     example = readme.split("```python")[1].split("```")[0].replace("sessions/vanishing.gscope", str(path))
     exec(compile(example, "README.md", "exec"), {})
+
+
+def test_record_compare_trains_the_runs_in_lockstep_into_one_session(tmp_path, capsys):
+    path = tmp_path / "compared.gscope"
+    code, out, err = run_cli("record", "--compare", "arch=rnn,lstm,gru", *FAST, "--steps", "9", "--probe-every", "3",
+                             "-o", path, "--json", capsys=capsys)
+    assert code == 0, err
+    summaries = [json.loads(line) for line in out.strip().splitlines()]
+    assert [(s["run"], s["compared"], s["steps"], s["state"]) for s in summaries] == [
+        (0, "rnn", 9, "finished"), (1, "lstm", 9, "finished"), (2, "gru", 9, "finished")]
+    with open_session(path) as session:
+        runs = session.runs
+        assert [run.config.arch for run in runs] == ["rnn", "lstm", "gru"]
+        assert all(list(run.steps) == list(range(9)) for run in runs)
+        batches = [run.probe_batch["inputs"] for run in runs]     # the same seed: the same probe batch
+        assert all(np.array_equal(batch, batches[0]) for batch in batches)
+        marks = [next(dict(e.detail) for e in run.events if e.kind == "comparison") for run in runs]
+        assert marks == [{"runs": [0, 1, 2], "varies": ["arch"]}] * 3
+    code, out, _ = run_cli("info", path, capsys=capsys)
+    assert "compared in lockstep with runs 1, 2 (varying arch)" in out
+    code, out, _ = run_cli("info", path, "--json", capsys=capsys)
+    assert json.loads(out)["runs"][1]["comparison"] == {"runs": [0, 1, 2], "varies": ["arch"]}
+
+
+def test_record_compare_of_a_number_and_of_the_clipping(tmp_path, capsys):
+    path = tmp_path / "rho.gscope"
+    code, out, err = run_cli("record", "--compare", "rho=0.5,1.5", "--compare", "clip-norm=1,100", "--init",
+                             "orthogonal", *FAST, "--steps", "4", "-o", path, "--json", capsys=capsys)
+    assert code == 0, err
+    assert [json.loads(line)["compared"] for line in out.strip().splitlines()] == [
+        "ρ = 0.5, clip threshold = 1", "ρ = 1.5, clip threshold = 100"]
+    with open_session(path) as session:
+        assert [(run.config.rho, run.config.clip_mode, run.config.clip_threshold) for run in session.runs] == [
+            (0.5, "norm", 1.0), (1.5, "norm", 100.0)]
+
+
+@pytest.mark.parametrize("compare, words", [
+    (["depth=2,3"], "unknown setting 'depth'"),
+    (["rho=0.5"], "two or three values"),
+    (["rho=0.5,1,1.5,2"], "at most 3 runs"),
+    (["hidden=8,100000"], "hidden"),
+    (["arch=rnn,transformer"], "unknown value 'transformer'"),
+    (["rho=0.5,1.5", "arch=rnn,lstm,gru"], "as many values"),
+    (["rho"], "expected KEY=V1,V2"),
+    (["hidden=8,many"], "not a whole number"),
+])
+def test_a_bad_comparison_is_one_line_and_exit_2(tmp_path, capsys, compare, words):
+    args = [item for text in compare for item in ("--compare", text)]
+    code, out, err = run_cli("record", *args, *FAST, "--steps", "2", "-o", tmp_path / "x.gscope", capsys=capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "--compare" in err, err
+    assert words in err, err
+    assert not (tmp_path / "x.gscope").exists()

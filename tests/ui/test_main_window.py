@@ -191,3 +191,32 @@ def test_save_as_copies_the_session_while_it_records(qtbot, make_window, tmp_pat
     assert target.name == "lecture.gscope"
     copied = load_session(target).runs[0]
     assert len(copied.steps) >= 10 and copied.config == small()
+
+
+def test_compare_trains_three_runs_side_by_side_and_the_legend_names_their_difference(qtbot, make_window,
+                                                                                      monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    window = make_window(small())
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("arch=rnn,lstm,gru", True))
+    window.compare_action.trigger()                               # Run > Compare…
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: len(window.lab.slots) == 3 and min(s.history.last_step for s in window.lab.slots) > 10,
+                    timeout=START)
+    assert [slot.label for slot in window.lab.slots] == ["rnn", "lstm", "gru"]
+    window.run_action.trigger()                                   # Pause: all three, at one step
+    qtbot.waitUntil(lambda: state(window) == "paused", timeout=WAIT)
+    window.lab.pump()
+    assert len({slot.history.last_step for slot in window.lab.slots}) == 1
+    window.redraw(everything=True)
+    legend = [item[1].text for item in window.panels["loss"].loss_plot.legend.items]
+    assert legend == ["rnn", "lstm", "gru"]
+    assert not window.controls.set_value("arch", "lstm")          # what the comparison varies
+    assert "comparison" in window.controls.message.text()
+    window.stop_comparing_action.trigger()
+    qtbot.waitUntil(lambda: len(window.lab.slots) == 1, timeout=WAIT)
+    window.close()
+    runs = load_session(window.lab.session_path).runs
+    assert [run.config.arch for run in runs][:3] == ["rnn", "lstm", "gru"]
+    lengths = [len(run.steps) for run in runs[:3]]
+    assert len(set(lengths)) == 1                                 # paused together, stopped together

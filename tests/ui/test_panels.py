@@ -146,3 +146,54 @@ def test_the_decay_line_is_the_geometric_mean_of_the_step_norms_raised_to_the_di
     assert np.allclose(line, [expected_mean ** 3, expected_mean ** 2, expected_mean, 1.0])
     line, mean = decay_line(np.array([0.9] * 300))
     assert np.isclose(line[0], 0.9 ** 299, rtol=1e-9)          # 1e-14: no underflow to 0
+
+
+def test_every_panel_draws_each_compared_run_in_its_own_style_with_items_made_once(qtbot):
+    """Three runs side by side: each panel's curves for slot k hold run k's data, in slot k's
+    colour and line style; the legend names only what differs; refreshing again (the next
+    frame) reuses the same items."""
+    from gradscope.ui.panels import PANEL_CLASSES
+
+    configs = [RunConfig(arch=arch, hidden=5, seq_len=12) for arch in ("rnn", "lstm", "gru")]
+    lab, histories = on_show(*configs)
+    rng = np.random.default_rng(0)
+    for index, history in enumerate(histories):
+        records = []
+        for step in range(40):
+            arrays = {}
+            if step % 4 == 0:
+                arrays = {"hidden_grad_norm": rng.lognormal(size=12) * (index + 1),
+                          "jacobian_norm": rng.lognormal(size=12), "step_jacobian_norm": rng.lognormal(size=12)}
+            records.append(StepRecord(step, {"loss": 1.0 / (step + 1 + index), "grad_norm": 1.0 + index + step,
+                                             "clipped": 0.0, "metric/accuracy": 0.1 * index}, arrays, float(step)))
+        history.add_records(records)
+    panels = {cls.name: cls() for cls in PANEL_CLASSES}
+    for panel in panels.values():
+        qtbot.addWidget(panel)
+        panel.refresh(lab)
+    timesteps, grad_norm, loss = panels["timesteps"], panels["grad_norm"], panels["loss"]
+    for k, history in enumerate(histories):
+        assert np.allclose(timesteps.hidden.curves[k].y_values, history.latest["hidden_grad_norm"])
+        assert np.array_equal(grad_norm.pre.curves[k].y_values, history.series("grad_norm")[1])
+        assert np.array_equal(loss.loss.curves[k].y_values, history.series("loss")[1])
+    for curves in (timesteps.hidden, grad_norm.pre, loss.loss):
+        pens = [curve.opts["pen"] for curve in curves.curves]
+        assert len({pen.color().name() for pen in pens}) == 3 and len({pen.style() for pen in pens}) == 3
+    labels = [item[1].text for item in timesteps.legend.items]
+    assert {"rnn", "lstm", "gru"} <= set(labels)
+    assert not any("H=5" in label for label in labels)          # only the difference is named
+    made = {name: [id(curve) for curve in getattr(panel, attr).curves]
+            for name, panel, attr in (("timesteps", timesteps, "hidden"), ("grad_norm", grad_norm, "pre"),
+                                      ("loss", loss, "loss"))}
+    for history in histories:
+        history.add_records([StepRecord(40, {"loss": 0.01, "grad_norm": 2.0, "clipped": 0.0}, {}, 40.0)])
+    for panel in panels.values():
+        panel.refresh(lab)
+    assert made == {name: [id(curve) for curve in getattr(panel, attr).curves]
+                    for name, panel, attr in (("timesteps", timesteps, "hidden"), ("grad_norm", grad_norm, "pre"),
+                                              ("loss", loss, "loss"))}
+    assert [len(curve.x_values) for curve in loss.loss.curves] == [41, 41, 41]
+    lone, (history,) = on_show(configs[0])
+    history.add_records([StepRecord(0, {"loss": 1.0, "grad_norm": 1.0, "clipped": 0.0}, {}, 0.0)])
+    loss.refresh(lone)                                          # back to one run: the others are cleared
+    assert [len(curve.x_values) for curve in loss.loss.curves] == [1, 0, 0]
