@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="measure the window instead (offscreen): tick gaps, refresh, memory, first paint")
     bench.add_argument("--replay", action="store_true",
                        help="measure the replay instead (offscreen): opening and seeking a 10,000-step session")
+    bench.add_argument("--soak", action="store_true",
+                       help="drive the window through random actions instead (offscreen) and check that none "
+                            "breaks it: no exception, stall, stray record, orphan process or gap in a session")
+    bench.add_argument("--actions", type=int, default=2000, metavar="N", help="the soak's number of actions")
+    bench.add_argument("--seed", type=int, default=1, metavar="S", help="the soak's seed, to replay a failure")
     return parser
 
 

@@ -14,6 +14,8 @@ def run_bench(args) -> int:
         return run_gui_bench(args)
     if getattr(args, "replay", False):
         return run_replay_bench(args)
+    if getattr(args, "soak", False):
+        return run_soak(args)
     import torch
 
     from gradscope.bench import probes, spectral, storage
@@ -52,6 +54,20 @@ def run_replay_bench(args) -> int:
     from gradscope.bench import replay
 
     return _run_window_bench(args, "replay", replay)
+
+
+def run_soak(args) -> int:
+    """`gradscope bench --soak`: the window through random actions; exit 1 when one broke it."""
+    from gradscope.bench import soak
+
+    if not 1 <= args.actions <= 1_000_000:
+        from gradscope.commands.usage import UsageError
+
+        raise UsageError("gradscope bench: --actions must be 1 to 1,000,000")
+    say = (lambda text: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
+    report = soak.measure(args.actions, args.seed, say)
+    print(json.dumps({"soak": report}, indent=2) if args.json else soak.format_results(report))
+    return 1 if report["failures"] else 0
 
 
 def _run_window_bench(args, name: str, module) -> int:

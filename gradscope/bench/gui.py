@@ -1,12 +1,15 @@
 """`gradscope bench --gui`: what the live lab's window costs, measured offscreen.
 
-Four figures, each with its unit in its name, reported and never asserted:
+Figures, each with its unit in its name, reported and never asserted:
 
 * tick gaps: a 16 ms timer in the GUI thread records the gaps between its ticks, with the
-  window idle and while the window's own worker trains a model at full speed (the goal: p99
-  within 40 ms);
+  window idle, while the window's own training process trains one model at full speed, and
+  while three LSTMs train side by side, in lockstep in one process and in a process each
+  (`gradscope.bench.lockstep`; the goal: p99 within 40 ms, 33 ms at best);
 * refresh: one frame (new records, `redraw`, the paint) with 10,000 steps of an LSTM run at
-  T=200 in the history (the goal: within 10 ms);
+  T=200 in the history, and with three such runs side by side (the goal: within 10 ms);
+* the lockstep's cost: three runs trained round-robin against one after the other (the goal:
+  at most 1.10 times);
 * memory: the growth of this process's RSS from 10,000 to 100,000 steps fed through the lab
   (the goal: flat within 100 MB), and what the history itself holds;
 * first paint: launching `gradscope gui` to its first painted frame, and whether torch was
@@ -14,14 +17,13 @@ Four figures, each with its unit in its name, reported and never asserted:
 
 Everything runs offscreen, on a temporary settings file and sessions folder (the launched
 app's QSettings go to a temporary XDG_CONFIG_HOME), and the window is closed at the end, which
-joins its worker thread and training process.
+stops its training process.
 """
 from __future__ import annotations
 
 import gc
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,10 +32,11 @@ import numpy as np
 
 from gradscope.bench.gui_launch import measure_first_paint
 from gradscope.bench.gui_records import SyntheticRun
+from gradscope.bench.lockstep import comparison_ticks, lockstep_cost
+from gradscope.bench.window import (TICK_MS, WINDOW_SIZE, PaintCounter, close_window, frame, open_window, rss_mb,
+                                    spin, tick_gaps_for, wait_until)
 
-TICK_MS = 16
-WINDOW_SIZE = (1600, 1000)
-GOALS = {"tick_gap_p99_ms": 40.0, "refresh_ms": 10.0, "memory_growth_mb": 100.0}
+GOALS = {"tick_gap_p99_ms": 40.0, "refresh_ms": 10.0, "memory_growth_mb": 100.0, "lockstep_over_sequential": 1.10}
 MODELS = {
     "lstm_H128_T100": dict(arch="lstm", hidden=128, seq_len=100, task="adding", steps=1_000_000),
     "lstm_H32_T20": dict(arch="lstm", hidden=32, seq_len=20, task="adding", steps=1_000_000),
@@ -58,11 +61,17 @@ def measure(quick: bool, say) -> dict:
         folder = Path(folder)
         tick_gap, refresh, memory = _window_figures(folder, sizes, say)
         first_paint = measure_first_paint(folder, sizes["first_paint_launches"], say)
+    say("bench --gui: three runs trained in lockstep against one after the other ...")
+    cost = lockstep_cost(quick)
     return {
         "tick_gap": tick_gap,
         "refresh_ms": refresh["refresh_ms"],
         "refresh_p90_ms": refresh["refresh_p90_ms"],
         "all_panels_refresh_ms": refresh["all_panels_refresh_ms"],
+        "refresh_3_runs_ms": refresh["refresh_3_runs_ms"],
+        "refresh_3_runs_p90_ms": refresh["refresh_3_runs_p90_ms"],
+        "all_panels_3_runs_refresh_ms": refresh["all_panels_3_runs_refresh_ms"],
+        "lockstep": cost,
         "memory_growth_mb": memory["memory_growth_mb"],
         "history_mb": memory["history_mb"],
         "first_paint_ms": first_paint["first_paint_ms"],
@@ -85,96 +94,14 @@ def measure(quick: bool, say) -> dict:
     }
 
 
-# -- the Qt plumbing -------------------------------------------------------------------------------
-
-def _spin(seconds: float) -> None:
-    """Let the GUI thread's event loop run for `seconds` (never sleep in the GUI thread)."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    QTimer.singleShot(max(0, int(seconds * 1000)), loop.quit)
-    loop.exec()
-
-
-def _wait_until(predicate, timeout_s: float, poll_ms: int = 20) -> bool:
-    """Run the event loop until `predicate()` holds or `timeout_s` passes; says which."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    if predicate():
-        return True
-    loop = QEventLoop()
-    deadline = time.perf_counter() + timeout_s
-    result = {"ok": False}
-
-    def check() -> None:
-        if predicate():
-            result["ok"] = True
-            loop.quit()
-        elif time.perf_counter() > deadline:
-            loop.quit()
-
-    poll = QTimer()
-    poll.setInterval(poll_ms)
-    poll.timeout.connect(check)
-    poll.start()
-    loop.exec()
-    poll.stop()
-    return result["ok"]
-
-
-def _open_window(folder: Path, name: str, config):
-    from PySide6.QtCore import QSettings
-
-    from gradscope.ui.main_window import MainWindow
-
-    settings = QSettings(str(folder / f"{name}.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(sessions_dir=folder / f"sessions-{name}", config=config, settings=settings)
-    window.resize(*WINDOW_SIZE)
-    window.show()
-    return window
-
-
-def _close_window(window) -> None:
-    """Close: the window stops and joins its worker thread and training process."""
-    from PySide6.QtCore import QCoreApplication, QEvent
-    from PySide6.QtWidgets import QApplication
-
-    window.close()
-    QApplication.processEvents()
-    window.settings.sync()
-    window.deleteLater()
-    QCoreApplication.sendPostedEvents(window, QEvent.Type.DeferredDelete)
-    QApplication.processEvents()
-
-
 def _wait_ready(window, what: str) -> None:
-    if not _wait_until(lambda: window.lab.live.ready or window.errors, READY_TIMEOUT_S):
+    if not wait_until(lambda: window.lab.live.ready or window.errors, READY_TIMEOUT_S):
         raise RuntimeError(f"bench --gui: the training process did not start within {READY_TIMEOUT_S:.0f} s ({what})")
     if window.errors:
         raise RuntimeError(f"bench --gui: the training process failed ({what}):\n{window.errors[-1]}")
 
 
 # -- tick gaps -------------------------------------------------------------------------------------
-
-def _tick_gaps_for(seconds: float) -> dict:
-    """A 16 ms precise timer in the GUI thread; the gaps between its ticks, in ms."""
-    from PySide6.QtCore import Qt, QTimer
-
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    timer.start()
-    _spin(seconds)
-    timer.stop()
-    gaps = np.diff(np.asarray(ticks)) * 1000.0
-    if gaps.size == 0:   # the loop never ticked: one gap as long as the whole wait
-        gaps = np.asarray([seconds * 1000.0])
-    return {"tick_gap_p99_ms": round(float(np.percentile(gaps, 99)), 2),
-            "tick_gap_p50_ms": round(float(np.percentile(gaps, 50)), 2),
-            "tick_gap_max_ms": round(float(gaps.max()), 2)}
-
 
 def _window_figures(folder: Path, sizes: dict, say) -> tuple[dict, dict, dict]:
     """One window, as a lecturer uses it: first idle (the baseline, then the history figures
@@ -186,12 +113,12 @@ def _window_figures(folder: Path, sizes: dict, say) -> tuple[dict, dict, dict]:
     seconds = sizes["tick_seconds"]
     configs = {name: RunConfig(**settings) for name, settings in MODELS.items()}
     ticks: dict[str, dict] = {}
-    window = _open_window(folder, "bench", next(iter(configs.values())))
+    window = open_window(folder, "bench", next(iter(configs.values())))
     try:
         _wait_ready(window, "startup")    # the training process's start must not share the CPU
-        _spin(0.5)                        # the first paints and layout settle
+        spin(0.5)                        # the first paints and layout settle
         say(f"bench --gui: tick gaps with the window idle ({seconds:g} s) ...")
-        ticks["idle"] = _tick_gaps_for(seconds)
+        ticks["idle"] = tick_gaps_for(seconds)
         refresh, memory = _history_figures(window, sizes, say)
         for index, (name, config) in enumerate(configs.items()):
             say(f"bench --gui: tick gaps while {name} trains ({seconds:g} s) ...")
@@ -202,9 +129,11 @@ def _window_figures(folder: Path, sizes: dict, say) -> tuple[dict, dict, dict]:
                 window.lab.show_config(config)
                 window.lab.start_runs(autorun=True)
             ticks[name] = _training_ticks(window, name, previous, seconds)
+        window.lab.pause()
+        ticks.update(comparison_ticks(window, seconds, say))
     finally:
-        _close_window(window)
-    return {"idle": ticks["idle"], **{name: ticks[name] for name in MODELS}}, refresh, memory
+        close_window(window)
+    return ticks, refresh, memory
 
 
 def _training_ticks(window, name: str, previous, seconds: float) -> dict:
@@ -212,132 +141,90 @@ def _training_ticks(window, name: str, previous, seconds: float) -> dict:
         run = window.lab.current
         return run is not None and run is not previous and run.last_step > RECORDS_FLOWING_STEPS
 
-    if not _wait_until(lambda: window.errors or flowing(), READY_TIMEOUT_S):
+    if not wait_until(lambda: window.errors or flowing(), READY_TIMEOUT_S):
         raise RuntimeError(f"bench --gui: no records from {name} within {READY_TIMEOUT_S:.0f} s")
     if window.errors:
         raise RuntimeError(f"bench --gui: training {name} failed:\n{window.errors[-1]}")
     run = window.lab.current
     first_step, began = run.last_step, time.perf_counter()
-    figures = _tick_gaps_for(seconds)
+    figures = tick_gaps_for(seconds)
     elapsed = time.perf_counter() - began
     figures["steps_per_s"] = round((run.last_step - first_step) / elapsed, 1)
     return figures
 
 
-class _PaintCounter:
-    """Counts the paint events of the panels' plot views (an event filter)."""
-
-    def __init__(self, window):
-        from PySide6.QtCore import QEvent, QObject
-
-        counter = self
-
-        class Filter(QObject):
-            def eventFilter(self, watched, event):
-                if event.type() == QEvent.Type.Paint:
-                    counter.paints += 1
-                return False
-
-        self.paints = 0
-        self.filter = Filter(window)
-        for panel in window.panels.values():
-            panel.graphics.viewport().installEventFilter(self.filter)
-
-
-def _frame(window, counter: _PaintCounter, everything: bool = False) -> None:
-    """One frame as the GUI thread pays for it: redraw, then the paint.
-
-    `redraw()` only feeds the plot items (setData / setImage) of the panels due this frame
-    (the window spreads the six panels over frames; `everything` draws them all at once);
-    pyqtgraph draws in the plot views' paint events, which the scenes' posted updates
-    schedule. processEvents() delivers them and paints the dirty panels synchronously,
-    exactly what the event loop does after a drain tick (checked: about one paint event per
-    redrawn panel per frame). window.repaint() would not do: offscreen it paints no plot view
-    at all. If a platform deferred the paint past processEvents, window.grab() renders the
-    whole window instead (an over-estimate: the settings tree is drawn too).
-    """
-    from PySide6.QtWidgets import QApplication
-
-    before = counter.paints
-    window.redraw(everything=everything)
-    QApplication.processEvents()
-    if counter.paints == before:
-        window.grab()
-
-
-def _rss_mb() -> float:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    import resource   # no /proc: the peak, in kB on Linux and bytes on macOS
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)
+def _frames(window, counter, runs: list, step: int, count: int, everything: bool = False) -> tuple[list, int]:
+    """`count` frames, each after a tick's records (five steps, one probed) for every run."""
+    times = []
+    for _ in range(count):
+        for synthetic, slot in runs:
+            synthetic.feed(slot.history, step, step + 5)
+        step += 5
+        began = time.perf_counter()
+        frame(window, counter, everything=everything)
+        times.append((time.perf_counter() - began) * 1000.0)
+    return times, step
 
 
 def _history_figures(window, sizes: dict, say) -> tuple[dict, dict]:
     """Refresh and memory on synthetic runs fed straight into the window's lab (no training);
     the lab is emptied again afterwards."""
+    from gradscope.config.comparison import difference_labels
     from gradscope.ui.frames import FRAME_BUDGET_MS
 
-    synthetic = SyntheticRun()
-    counter = _PaintCounter(window)
+    counter = PaintCounter(window)
+    lab = window.lab
     try:
         fill = sizes["refresh_fill_steps"]
         say(f"bench --gui: refresh with {fill:,} steps in the history ...")
-        slot = synthetic.slot()
-        window.lab.show_slots([slot], live=False)
-        run = slot.history
-        synthetic.feed(run, 0, fill)
-        step = fill
-        for _ in range(3):                # the first frames build the gate plots and caches
-            synthetic.feed(run, step, step + 5)
-            step += 5
-            _frame(window, counter)
-        frames, paints = [], counter.paints
-        for _ in range(sizes["refresh_frames"]):
-            synthetic.feed(run, step, step + 5)   # a tick's records, one of them probed
-            step += 5
-            began = time.perf_counter()
-            _frame(window, counter)
-            frames.append((time.perf_counter() - began) * 1000.0)
+        synthetic = SyntheticRun()
+        runs = [(synthetic, synthetic.slot())]
+        lab.show_slots([runs[0][1]], live=False)
+        synthetic.feed(runs[0][1].history, 0, fill)
+        _, step = _frames(window, counter, runs, fill, 3)      # the first frames build the gate plots and caches
+        paints = counter.paints
+        frames, step = _frames(window, counter, runs, step, sizes["refresh_frames"])
         paints_per_frame = (counter.paints - paints) / len(frames)
-        whole = []
-        for _ in range(sizes["refresh_frames"]):
-            synthetic.feed(run, step, step + 5)
-            step += 5
-            began = time.perf_counter()
-            _frame(window, counter, everything=True)
-            whole.append((time.perf_counter() - began) * 1000.0)
+        whole, step = _frames(window, counter, runs, step, sizes["refresh_frames"], everything=True)
+
+        say(f"bench --gui: refresh with three runs of {fill:,} steps side by side ...")
+        sources = [SyntheticRun(seed=seed) for seed in range(3)]
+        configs = [source.config.replace(lr=lr) for source, lr in zip(sources, (1e-3, 3e-3, 1e-2))]
+        labels = difference_labels(configs)
+        runs = [(source, source.slot(index, labels[index])) for index, source in enumerate(sources)]
+        lab.show_slots([slot for _, slot in runs], live=False)
+        for source, slot in runs:
+            source.feed(slot.history, 0, fill)
+        _, step = _frames(window, counter, runs, fill, 3)
+        three, step = _frames(window, counter, runs, step, sizes["refresh_frames"])
+        three_whole, step = _frames(window, counter, runs, step, sizes["refresh_frames"], everything=True)
         refresh = {"refresh_ms": round(statistics.median(frames), 2),
                    "refresh_p90_ms": round(float(np.percentile(frames, 90)), 2),
                    "all_panels_refresh_ms": round(statistics.median(whole), 2),
+                   "refresh_3_runs_ms": round(statistics.median(three), 2),
+                   "refresh_3_runs_p90_ms": round(float(np.percentile(three, 90)), 2),
+                   "all_panels_3_runs_refresh_ms": round(statistics.median(three_whole), 2),
                    "paints_per_frame": round(paints_per_frame, 2),
                    "frame_budget_ms": FRAME_BUDGET_MS}
 
         early, late = sizes["memory_steps"]
         say(f"bench --gui: memory from {early:,} to {late:,} steps ...")
+        synthetic = SyntheticRun()
         slot = synthetic.slot()
-        window.lab.show_slots([slot], live=False)
-        run = slot.history
+        lab.show_slots([slot], live=False)
         rss = {}
         for start in range(0, late, 1000):
-            synthetic.feed(run, start, start + 1000)
-            _frame(window, counter)
+            synthetic.feed(slot.history, start, start + 1000)
+            frame(window, counter)
             if start + 1000 in (early, late):
                 gc.collect()
-                rss[start + 1000] = _rss_mb()
+                rss[start + 1000] = rss_mb()
         memory = {"memory_growth_mb": round(rss[late] - rss[early], 1),
-                  "history_mb": round(run.nbytes / 1e6, 2),
+                  "history_mb": round(slot.history.nbytes / 1e6, 2),
                   "rss_mb": {f"{steps}_steps": round(value, 1) for steps, value in rss.items()}}
     finally:
-        for panel in window.panels.values():
-            panel.graphics.viewport().removeEventFilter(counter.filter)
-        window.lab.show_slots([], live=False)     # the real run that follows starts from an empty lab
+        counter.remove()
+        lab.show_slots([], live=False)     # the real runs that follow start from an empty lab
         gc.collect()
         window.redraw(everything=True)
     return refresh, memory
@@ -354,20 +241,33 @@ def format_results(gui: dict) -> str:
              f"(reported, not asserted):",
              f"  gaps between {TICK_MS} ms timer ticks in the GUI thread, p50 / p99 / max (goal: p99 <= {goal:.0f} ms):"]
     for name, figure in gui["tick_gap"].items():
-        line = (f"    {name:16s} {figure['tick_gap_p50_ms']:6.1f} / {figure['tick_gap_p99_ms']:6.1f} / "
+        line = (f"    {name:22s} {figure['tick_gap_p50_ms']:6.1f} / {figure['tick_gap_p99_ms']:6.1f} / "
                 f"{figure['tick_gap_max_ms']:6.1f} ms")
         if "steps_per_s" in figure:
             line += f"   training {figure['steps_per_s']:.0f} steps/s   {met(figure['tick_gap_p99_ms'], goal)}"
+        elif "steps_per_s_each" in figure:
+            line += (f"   three LSTMs H=64 T=50, {figure['steps_per_s_each']:.0f} steps/s each   "
+                     f"{met(figure['tick_gap_p99_ms'], goal)}")
         else:
             line += "   (baseline, no training)"
         lines.append(line)
     conditions = gui.get("conditions", {})
-    lines.append(f"  one frame with {conditions.get('refresh_history_steps', 10_000):,} steps of LSTM H=64 T=200 "
+    steps = conditions.get("refresh_history_steps", 10_000)
+    lines.append(f"  one frame with {steps:,} steps of LSTM H=64 T=200 "
                  f"in the history: median {gui['refresh_ms']:.1f} ms, p90 {gui['refresh_p90_ms']:.1f} ms "
                  f"(goal <= {GOALS['refresh_ms']:.0f} ms: {met(gui['refresh_ms'], GOALS['refresh_ms'])}); "
                  f"{conditions.get('refresh_plot_paints_per_frame', 0):.1f} panels painted a frame on average "
                  f"(the window fits them to a {conditions.get('frame_budget_ms', 8):.0f} ms budget); "
                  f"all six at once: {gui['all_panels_refresh_ms']:.1f} ms")
+    lines.append(f"  one frame with three such runs of {steps:,} steps side by side: median "
+                 f"{gui['refresh_3_runs_ms']:.1f} ms, p90 {gui['refresh_3_runs_p90_ms']:.1f} ms (goal <= "
+                 f"{GOALS['refresh_ms']:.0f} ms: {met(gui['refresh_3_runs_ms'], GOALS['refresh_ms'])}); all six "
+                 f"panels at once: {gui['all_panels_3_runs_refresh_ms']:.1f} ms")
+    cost = gui["lockstep"]
+    lines.append(f"  three LSTMs H=64 T=50, {cost['steps_each']} steps each: in lockstep {cost['lockstep_s']:.2f} s, "
+                 f"one after the other {cost['sequential_s']:.2f} s: {cost['lockstep_over_sequential']:.3f}x "
+                 f"(goal <= {GOALS['lockstep_over_sequential']:.2f}x: "
+                 f"{met(cost['lockstep_over_sequential'], GOALS['lockstep_over_sequential'])})")
     early, late = conditions.get("memory_steps", (10_000, 100_000))
     lines.append(f"  memory growth from {early:,} to {late:,} steps: {gui['memory_growth_mb']:.1f} MB, "
                  f"history {gui['history_mb']:.1f} MB "

@@ -26,7 +26,7 @@ def measure(quick: bool, say) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from gradscope.bench.gui import _close_window, _frame, _open_window, _PaintCounter
+    from gradscope.bench.window import PaintCounter, close_window, frame, open_window
     from gradscope.bench.gui_records import write_session
     from gradscope.ui.app import create_application
 
@@ -37,8 +37,8 @@ def measure(quick: bool, say) -> dict:
         path = folder / "long.gscope"
         say(f"writing a {steps:,}-step session (LSTM H=64, T=200, probed every 20th step)...")
         size = write_session(path, steps, probe_every=20)
-        window = _open_window(folder, "replay", None)
-        counter = _PaintCounter(window)
+        window = open_window(folder, "replay", None)
+        counter = PaintCounter(window)
         QApplication.processEvents()
         try:
             opens = []
@@ -46,11 +46,11 @@ def measure(quick: bool, say) -> dict:
                 began = time.perf_counter()
                 if not window.open_file(path):
                     raise RuntimeError(f"bench --replay: the window refused the session: {window.errors[-1:]}")
-                _frame(window, counter, everything=True)
+                frame(window, counter, everything=True)
                 opens.append((time.perf_counter() - began) * 1000)
                 window.lab.new_live_session()
             window.open_file(path)
-            _frame(window, counter, everything=True)
+            frame(window, counter, everything=True)
             say("seeking...")
             import numpy as np
 
@@ -59,18 +59,18 @@ def measure(quick: bool, say) -> dict:
             for step in rng.integers(0, steps, 10 if quick else 40):
                 began = time.perf_counter()
                 window.lab.seek(int(step))
-                _frame(window, counter, everything=True)
+                frame(window, counter, everything=True)
                 seeks.append((time.perf_counter() - began) * 1000)
                 # side by side: every panel redrawn and repainted at the same step, no seek; on a
                 # machine slowed down by its neighbours both figures grow, their ratio much less
                 for panel in window.panels.values():
                     panel.invalidate()
                 began = time.perf_counter()
-                _frame(window, counter, everything=True)
+                frame(window, counter, everything=True)
                 repaints.append((time.perf_counter() - began) * 1000)
             app.processEvents()
         finally:
-            _close_window(window)
+            close_window(window)
     seeks.sort()
     return {
         "session": f"{steps:,} steps, LSTM H=64 T=200, probed every 20th step, {size / 1e6:.0f} MB",

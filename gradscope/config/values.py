@@ -4,6 +4,7 @@ arithmetic the trainer does keeps it)."""
 from __future__ import annotations
 
 import math
+import struct
 import sys
 from typing import Any
 
@@ -64,13 +65,20 @@ def check_value(declaration: Setting, value: Any) -> None:
     if kind == "float":
         if not math.isfinite(value):
             raise ConfigError(name, f"must be a finite number, not {value!r}")
-        if value != 0 and abs(value) < SMALLEST_NORMAL:
+        if _denormal(float(value)):
             zero = "0 or " if declaration.in_range(0.0) else ""
-            raise ConfigError(name, f"{value!r} is too small to compute with (a denormal float); use {zero}a "
-                              f"value of at least {SMALLEST_NORMAL:.1e}")
+            raise ConfigError(name, f"is a denormal float, too small to compute with; use {zero}a value of "
+                              f"at least {SMALLEST_NORMAL:.1e}")
     if not declaration.in_range(value):
         raise ConfigError(name, f"{value!r} is out of range: {declaration.label} must be "
                           f"{declaration.describe_range()}")
+
+
+def _denormal(value: float) -> bool:
+    """Read from the float's bits: where torch has set the CPU to flush denormals to zero (as
+    the trainer does), arithmetic on one, a comparison included, already sees 0."""
+    bits = struct.unpack("<Q", struct.pack("<d", value))[0]
+    return (bits >> 52) & 0x7FF == 0 and bits & ((1 << 52) - 1) != 0
 
 
 def _shown(value: Any) -> str:

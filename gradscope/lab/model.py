@@ -243,17 +243,17 @@ class LabModel:
             raise
         if self.recorded is not None:
             self.recorded.close()
-        elif self.live is not None and self.active:
+        if self.live is not None:
             self.live.stop()          # its run ends `stopped`; what it still reports is dropped
         self.recorded = self.source = source
         self.earlier = []
-        self.events.source_changed.emit("recorded")
-        self.events.session_changed.emit(str(source.path))
         source.attach(self)
-        self.show_slots(source.slots, live=False)
-        self.show_config(source.slots[0].config)
+        self.show_slots(source.slots, live=False)     # the views hear of the source with its slots in place
         self.cursor_moved(source.cursor)
         self._set_state("replay")
+        self.events.source_changed.emit("recorded")
+        self.events.session_changed.emit(str(source.path))
+        self.show_config(source.slots[0].config)
 
     def show_runs(self, run_ids: list[int]) -> bool:
         """Replay these runs of the file (one to three) under the cursor."""
@@ -308,7 +308,7 @@ class LabModel:
     def what_if(self):
         """On a replay, what the threshold on the left would have clipped of the first run's
         recorded steps up to the cursor (a `WhatIf`); None live."""
-        if self.recorded is None or not self.slots:
+        if self.recorded is None or not self.slots or self.slots[0] not in self.recorded.slots:
             return None
         import numpy as np
 
@@ -361,6 +361,9 @@ class LabModel:
     # -- what the sources tell the lab (gradscope.lab.source) ----------------------------------
 
     def show_slots(self, slots: list[RunSlot], live: bool) -> None:
+        if live and self.recorded is not None:
+            self.stray_updates += 1           # live runs while a recording is on show: never shown
+            return
         if live:
             # the runs that were on show stay, faded, behind the new ones (RNN, LSTM and GRU on one axis)
             for slot in self.slots:

@@ -65,7 +65,9 @@ class GatesPanel(Panel):
         self.forget_step_plots()
         self.gate_images, self.gate_plots, self.saturation_curves = {}, [], {}
         self.gate_values, self._gate_shape = {}, None
+        # every item of the old plots went with graphics.clear(): none may be drawn into again
         self.cell_plot = self.activation_plot = self.compared_saturation = None
+        self.cell_curve = self.state_curve = self.activation_curve = None
         self._built = self._build_key(slots)
         compared = len(slots) > 1
         self.gated = next((slot for slot in slots if slot.history.gates), None)
