@@ -172,16 +172,28 @@ class Series:
     def hi(self) -> np.ndarray:
         return self._hi[:self.size]
 
-    def line(self) -> tuple[np.ndarray, np.ndarray]:
-        """What to draw: the values themselves while a bucket is one step, else each bucket's
-        minimum and then maximum at the bucket's first step."""
-        if self.stride == 1:
-            return self.steps, self.values
+    def envelope(self, buckets: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(first steps, minima, maxima) of the buckets, merged to at most `buckets` of them
+        (neighbours merge as when the series fills: a run compared with two others draws its
+        share of a plot's points, not three times them)."""
         n = self.size
-        x = np.repeat(self._steps[:n], 2)
-        y = np.empty(2 * n, dtype=np.float64)
-        y[0::2] = self._lo[:n]
-        y[1::2] = self._hi[:n]
+        if buckets is None or n <= buckets:
+            return self.steps, self.lo, self.hi
+        starts = np.arange(0, n, -(-n // max(int(buckets), 1)))
+        with np.errstate(invalid="ignore"):
+            return (self._steps[starts], np.fmin.reduceat(self._lo[:n], starts),
+                    np.fmax.reduceat(self._hi[:n], starts))
+
+    def line(self, buckets: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """What to draw: the values themselves while a bucket is one step (and no more than
+        `buckets` are wanted), else each bucket's minimum and then maximum at its first step."""
+        if self.stride == 1 and (buckets is None or self.size <= buckets):
+            return self.steps, self.values
+        steps, lo, hi = self.envelope(buckets)
+        x = np.repeat(steps, 2)
+        y = np.empty(2 * len(steps), dtype=np.float64)
+        y[0::2] = lo
+        y[1::2] = hi
         return x, y
 
     @property

@@ -198,12 +198,13 @@ class RunHistory:
             return np.empty(0), np.empty(0)
         return series.steps, series.values
 
-    def line(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """A series as drawn: its envelope once its buckets hold more than one step."""
+    def line(self, name: str, buckets: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A series as drawn: its envelope once its buckets hold more than one step (in at most
+        `buckets` buckets, when given)."""
         series = self.scalars.get(name) or self.probed.get(name)
         if series is None:
             return np.empty(0), np.empty(0)
-        return series.line()
+        return series.line(buckets)
 
     @property
     def nbytes(self) -> int:

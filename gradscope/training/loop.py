@@ -78,6 +78,7 @@ class Lockstep:
         targets = {id(trainer): trainer.config.steps if steps is None else trainer.step_index + steps
                    for trainer in running}
         failures: list[BaseException] = []
+        self._share_probe_thread(running)
         try:
             for trainer in running:
                 trainer.start()
@@ -129,6 +130,19 @@ class Lockstep:
         if failures:
             raise failures[0]
         return [trainer.state for trainer in self.trainers]
+
+    @staticmethod
+    def _share_probe_thread(trainers: list) -> None:
+        """Runs that probe in threads share one (see ProbeWorker): due at the same step, their
+        probes take turns beside the training instead of contending with it."""
+        from gradscope.probes.runner import ProbeWorker
+
+        waiting = [t for t in trainers if t.probe_mode == "thread" and t.probe_runner is None and t.probe_worker is None]
+        if len(waiting) > 1:
+            worker = ProbeWorker(waiting[0].threads)
+            for trainer in waiting:
+                trainer.probe_worker = worker
+                trainer.probe_runner = trainer.open_probe_runner()
 
     def _round(self, active: list, failures: list, measure: bool) -> None:
         """Step s of every active run (they all stand at s), then the pause due after it."""

@@ -20,7 +20,7 @@ import torch
 
 from gradscope import models, tasks
 from gradscope.config import RECORDED_LIVE_SETTINGS, LiveSettings, RunConfig
-from gradscope.probes.runner import ProbeProcess, ProbeThread, default_probe_mode, start_probe_runner
+from gradscope.probes.runner import ProbeProcess, ProbeThread, ProbeWorker, default_probe_mode, start_probe_runner
 from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
 from gradscope.training import checkpoints
 from gradscope.training.cadence import AutoCadence
@@ -54,6 +54,7 @@ class Trainer:
         # weights, in a process (or a thread) of their own, so training goes on meanwhile
         self.probe_mode = probe_mode or default_probe_mode("thread")
         self.probe_runner: ProbeThread | ProbeProcess | None = None
+        self.probe_worker: ProbeWorker | None = None   # a probe thread shared with other runs
         self.cadence = AutoCadence(config.probe_every)
         self._held: list[tuple[int, dict, float]] = []   # steps waiting for an earlier probe
         self.step_index = 0
@@ -216,7 +217,7 @@ class Trainer:
         if not self.cadence.due(step, self.last_probe):
             return
         if self.probe_runner is None:
-            self.probe_runner = self._start_probe_runner()
+            self.probe_runner = self.open_probe_runner()
         if self.probe_runner.busy:
             if not self.cadence.fixed:
                 return              # automatic cadence: probe when the probe thread is free
@@ -224,9 +225,9 @@ class Trainer:
         self.probe_runner.submit(step, self.model.state_dict())
         self.last_probe = step
 
-    def _start_probe_runner(self) -> ProbeThread | ProbeProcess:
+    def open_probe_runner(self) -> ProbeThread | ProbeProcess:
         return start_probe_runner(self.probe_mode, self.config, self.task, self.device,
-                                  self.probe_inputs, self.probe_targets, self.threads)
+                                  self.probe_inputs, self.probe_targets, self.threads, worker=self.probe_worker)
 
     def flush(self, wait: bool, abandon: bool = False) -> None:
         """Deliver held step records in order, each with its probe results when it has one.
@@ -328,7 +329,7 @@ class Trainer:
         if self.probe_mode == "process":
             # wait for the probe process once, up front, so that probes cover the run from its
             # first steps instead of starting seconds into it
-            self.probe_runner = self._start_probe_runner()
+            self.probe_runner = self.open_probe_runner()
             self.probe_runner.wait_ready()
         for callback in self.callbacks:
             callback.on_run_start(self)

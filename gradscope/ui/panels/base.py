@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QVBoxLayout, QWidget
 
+from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.slots import MAX_SLOTS, RunSlot
 from gradscope.records import EventKind
 from gradscope.ui import theme
@@ -39,6 +40,12 @@ class _TimedGraphics(pg.GraphicsLayoutWidget):
         began = time.perf_counter()
         super().paintEvent(event)
         self.paint_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.paint_ms)
+
+
+def buckets_for(slots) -> int | None:
+    """How many buckets each run's long series is drawn in: all of them alone, a share when
+    runs are compared, so a plot draws as many points for three runs as for one."""
+    return None if len(slots) <= 1 else SERIES_CAPACITY // len(slots)
 
 
 def lab_key(lab) -> tuple:
@@ -168,7 +175,8 @@ class SlotCurves:
 
     def __init__(self, plot: pg.PlotItem, single: tuple, *, name: str | None = None, legend_runs: bool = True,
                  long: bool = False, width: float | None = None, alpha: int = 255,
-                 compared_width: float | None = None, compared_alpha: int | None = None, connect: str = "finite"):
+                 compared_width: float | None = None, compared_alpha: int | None = None, connect: str = "finite",
+                 compared_dashes: bool = True):
         self.plot = plot
         self.single = single
         self.name = name
@@ -177,6 +185,7 @@ class SlotCurves:
         self.compared_width = compared_width or (theme.COMPARED_LINE_WIDTH if long else self.width)
         self.alpha = alpha
         self.compared_alpha = compared_alpha if compared_alpha is not None else alpha
+        self.compared_dashes = compared_dashes     # False: compared runs told apart by colour alone (ticks)
         self.curves = [new_curve(plot, single[0], None, width=self.width, style=single[2], alpha=alpha, long=long,
                                  connect=connect) for _ in range(MAX_SLOTS)]
         self._styled: tuple | None = None
@@ -193,7 +202,8 @@ class SlotCurves:
             if legend is not None:
                 legend.removeItem(curve)
             if compared:
-                curve.setPen(theme.slot_pen(slots[k].style if k < len(slots) else ("grey", "solid"),
+                color, dashes = slots[k].style if k < len(slots) else ("grey", "solid")
+                curve.setPen(theme.slot_pen((color, dashes if self.compared_dashes else "solid"),
                                             self.compared_width, self.compared_alpha))
             else:
                 curve.setPen(theme.pen(self.single[0], self.width, self.single[2], self.alpha))

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel
 
 from gradscope.series import ACTIVATION_SATURATION, CELL_JACOBIAN_NORM, GATE, GATE_SATURATION, JACOBIAN_NORM
 from gradscope.ui import theme
-from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, SlotCurves, add_plot, new_curve
+from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, SlotCurves, add_plot, buckets_for, new_curve
 
 GATE_LEVELS = {"candidate": (-1.0, 1.0)}          # the others are in [0, 1]
 NO_GATES = ("A vanilla {arch} has no gates. Shown instead: how saturated its {nonlinearity} is, the fraction of "
@@ -138,7 +138,7 @@ class GatesPanel(Panel):
             self.compared_saturation.style(slots)
             for slot in slots:
                 name, _ = carrier_series(slot.history.arch)
-                steps, values = slot.history.line(name)
+                steps, values = slot.history.line(name, buckets_for(slots))
                 self.compared_saturation.show(slot.index, steps, values)
                 shown.append(values)
             self._label_carriers(slots)

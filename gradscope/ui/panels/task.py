@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel
 
 from gradscope.series import FORECAST_INPUT, FORECAST_PREDICTION, FORECAST_TARGET, METRIC, SAMPLE_TEXT, metric_label
 from gradscope.ui import theme
-from gradscope.ui.panels.base import Panel, RangeKeeper, SlotCurves, add_plot, finite_or_nan, new_curve
+from gradscope.ui.panels.base import Panel, RangeKeeper, SlotCurves, add_plot, buckets_for, finite_or_nan, new_curve
 
 ACCURACY = METRIC.name(metric="accuracy")
 BITS_PER_CHAR = METRIC.name(metric="bits_per_char")
@@ -107,7 +107,7 @@ class TaskPanel(Panel):
                 run = slot.history
                 name = ACCURACY if mode == "accuracy" else next(
                     (n for n in sorted(run.scalars) if n.startswith(METRIC.pattern.split("{")[0])), "loss")
-                steps, values = run.line(name)
+                steps, values = run.line(name, buckets_for(slots))
                 self.metrics.show(slot.index, steps, values)
                 shown.append(values)
             if mode == "accuracy":

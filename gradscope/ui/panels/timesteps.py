@@ -8,8 +8,8 @@ from PySide6.QtCore import QRectF, Qt
 
 from gradscope.series import HIDDEN_GRAD_NORM, JACOBIAN_NORM, MAX_SINGULAR_VALUE, SPECTRAL_RADIUS, STEP_JACOBIAN_NORM
 from gradscope.ui import theme
-from gradscope.ui.panels.base import (Curve, Panel, RangeKeeper, SlotCurves, add_plot, grown_span, new_curve,
-                                      set_title)
+from gradscope.ui.panels.base import (Curve, Panel, RangeKeeper, SlotCurves, add_plot, buckets_for, grown_span,
+                                      new_curve, set_title)
 
 OVERLAY_COLORS = ["grey", "sky", "purple"]
 
@@ -195,7 +195,7 @@ class StepJacobianPanel(Panel):
             self.largest.style(slots)
             set_title(self.weights_plot, "Largest singular value σ_max of W_hh over training")
             for slot in slots:
-                x, y = _largest(slot.history)
+                x, y = _largest(slot.history, buckets_for(slots))
                 self.largest.show(slot.index, x, y)
                 values.append(y)
         else:
@@ -237,10 +237,10 @@ class StepJacobianPanel(Panel):
         self.weights_range.reset()
 
 
-def _largest(run) -> tuple[np.ndarray, np.ndarray]:
+def _largest(run, buckets: int | None) -> tuple[np.ndarray, np.ndarray]:
     """The largest singular value over the weight blocks, at every probed step."""
     prefix = MAX_SINGULAR_VALUE.pattern.split("{")[0]
-    lines = [run.line(name) for name in sorted(run.scalars) if name.startswith(prefix) and name.count("/") == 1]
+    lines = [run.line(name, buckets) for name in sorted(run.scalars) if name.startswith(prefix) and name.count("/") == 1]
     lines = [line for line in lines if line[0].size]
     if not lines or len({line[0].size for line in lines}) != 1:
         return (lines[0] if lines else (np.empty(0), np.empty(0)))

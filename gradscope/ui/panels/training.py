@@ -7,10 +7,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QLabel
 
+from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.history import CLIP_RATE_WINDOW
 from gradscope.series import GRAD_NORM, GRAD_NORM_CLIPPED, LOSS, METRIC, metric_label
 from gradscope.ui import theme
-from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, SlotCurves, add_plot, new_curve, set_title
+from gradscope.ui.panels.base import (Curve, Panel, RangeKeeper, SlotCurves, add_plot, buckets_for, new_curve,
+                                      set_title)
 
 METRIC_PREFIX = METRIC.pattern.split("{")[0]
 MAIN_METRICS = ("accuracy", "bits_per_char", "mse")     # what a comparison draws, the first a task has
@@ -53,8 +55,9 @@ class LossPanel(Panel):
             return
         self.loss.style(slots)
         values, x = [], np.empty(0)
+        buckets = buckets_for(slots)
         for slot in slots:
-            x, y = slot.history.line(LOSS.name())
+            x, y = slot.history.line(LOSS.name(), buckets)
             self.loss.show(slot.index, x, y)
             values.append(y)
         self.loss_range.update(x, values, x_fixed=extent_of(slots))
@@ -108,7 +111,7 @@ class LossPanel(Panel):
             return
         values, x = [], np.empty(0)
         for slot in slots:
-            x, y = slot.history.line(main)
+            x, y = slot.history.line(main, buckets_for(slots))
             self.compared_metric.show(slot.index, x, y)
             values.append(y)
         self.metric_range.update(x, values, x_fixed=extent_of(slots))
@@ -135,7 +138,7 @@ class GradNormPanel(Panel):
         # a short tick above the curve at every step where clipping fired: one path of line
         # pairs per run (thousands of symbols would cost a frame each time they are re-set)
         self.markers = SlotCurves(self.plot, ("red", 2, None), name="clipping fired", legend_runs=False,
-                                  connect="pairs")
+                                  connect="pairs", compared_dashes=False)
         self.clip_markers = self.markers.curves[0]
         self.threshold = pg.InfiniteLine(pos=0.0, angle=0, movable=True, pen=theme.pen("red", 3),
                                          hoverPen=theme.pen("purple", 5), label="clip threshold",
@@ -230,13 +233,14 @@ class GradNormPanel(Panel):
             for curve in self.post.curves:
                 curve.clear_values()
         shown, x = [], np.empty(0)
+        buckets = buckets_for(slots)
         for slot in slots:
             run = slot.history
-            x, pre = run.line(GRAD_NORM.name())
+            x, pre = run.line(GRAD_NORM.name(), buckets)
             self.pre.show(slot.index, x, pre)
             if not compared:
                 self.post.show(slot.index, *run.line(GRAD_NORM_CLIPPED.name()))
-            self.rates.show(slot.index, *run.clip_rates.line())
+            self.rates.show(slot.index, *run.clip_rates.line(buckets))
             shown.append(pre)
         rates = ", ".join(f"{slot.label} {slot.history.clip_rate:.0%}" if compared else f"{slot.history.clip_rate:.0%}"
                           for slot in slots)
@@ -259,10 +263,10 @@ class GradNormPanel(Panel):
         low, high = self.range.y if self.range.y is not None else (0.0, 1.0)
         span = max(high - low, 0.1)
         lift = 0.07 * slot.index if count > 1 else 0.0
-        peak = clipped.hi
+        steps, _, peak = clipped.envelope(SERIES_CAPACITY // count if count > 1 else None)
         shown = np.isfinite(peak) & (peak > 0)
         peak = peak[shown]
         y = np.empty(2 * peak.size)
         y[0::2] = peak * 10 ** ((0.03 + lift) * span)
         y[1::2] = peak * 10 ** ((0.09 + lift) * span)
-        self.markers.show(slot.index, np.repeat(clipped.steps[shown], 2), y)
+        self.markers.show(slot.index, np.repeat(steps[shown], 2), y)
