@@ -169,17 +169,17 @@ class RunConfig:
             raise ConfigError("config", f"not valid JSON ({exc})") from None
         return cls.from_dict(data)
 
-    @classmethod
-    def from_toml(cls, path) -> RunConfig:
-        from gradscope.config.toml import load_toml
-
-        return cls.from_dict(load_toml(path))
-
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
 
 
 SETTINGS = declared(RunConfig)
+
+
+def described(error: ConfigError) -> str:
+    """A refusal in the window's words: the setting's label, then the problem."""
+    declaration = SETTINGS.get(error.option)
+    return f"{declaration.label if declaration else error.option}: {error.problem}"
 
 
 def _check_combination(c: RunConfig) -> None:

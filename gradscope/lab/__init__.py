@@ -2,7 +2,8 @@
 training process; `recorded`, a session file), the run slots (`slots`) and what the panels
 draw of each run (`history`, `envelope`)."""
 from gradscope.lab.history import RunHistory
-from gradscope.lab.model import DEFAULT_CONFIG, LabEvents, LabModel
+from gradscope.lab.events import LabEvents
+from gradscope.lab.model import DEFAULT_CONFIG, LabModel
 from gradscope.lab.slots import MAX_SLOTS, SLOT_STYLES, RunSlot
 from gradscope.lab.source import SourceError
 

@@ -26,83 +26,32 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from psygnal import Signal, SignalGroup
-
 from gradscope.config import LIVE_SETTINGS, ConfigError, LiveSettings, RunConfig
 from gradscope.config.comparison import Comparison
-from gradscope.lab.history import RunHistory
-from gradscope.lab.slots import MAX_SLOTS, RunSlot
+from gradscope.config.run_config import described
+from gradscope.lab.slots import MAX_SLOTS
 from gradscope.lab.source import SourceError
+from gradscope.lab.state import LabState
 from gradscope.session.files import new_session_path
-
-FINAL_STATES = ("stopped", "finished", "failed", "diverged")
-MAX_EARLIER = 3        # earlier live runs drawn faded on the per-timestep view
 
 DEFAULT_CONFIG = RunConfig(arch="rnn", task="adding", hidden=32, seq_len=50, init="orthogonal", rho=1.0,
                            steps=100_000, checkpoint_every=500)
 
 
-class LabEvents(SignalGroup):
-    config_changed = Signal(object, str)     # the RunConfig, and the setting that changed ("" for all)
-    comparison_changed = Signal(object)      # a Comparison, or None
-    source_changed = Signal(str)             # "live" or "recorded"
-    state_changed = Signal(str)              # idle, starting, running, paused, a final state; replay, playing
-    slots_changed = Signal()                 # other runs are on show
-    cursor_moved = Signal(int)               # the step on show
-    histories_changed = Signal()             # what the panels draw grew: time to redraw
-    diverged = Signal(object, object)        # the RunSlot, the divergence Event
-    run_failed = Signal(str)                 # a traceback, or what happened to the training process
-    refused = Signal(str)                    # a setting or a command the lab could not take, and why
-    file_problem = Signal(str)               # a part of a session file that cannot be read
-    notice = Signal(str)                     # something to say in passing (the device, "ready")
-    session_changed = Signal(str)            # the file recorded into, or replayed
-
-
-class LabModel:
+class LabModel(LabState):
     def __init__(self, sessions_dir: str | os.PathLike = "sessions", config: RunConfig | None = None,
                  training: bool = True):
         from gradscope.lab.live import LiveSource
 
-        self.events = LabEvents()
+        super().__init__()
         self.sessions_dir = Path(sessions_dir)
         self.sessions_dir.mkdir(parents=True, exist_ok=True)
         self.config = config or DEFAULT_CONFIG
         self.comparison: Comparison | None = None
-        self.slots: list[RunSlot] = []
-        self.earlier: list[RunHistory] = []
-        self.cursor = -1
-        self.state = "idle"
-        self.stray_updates = 0
-        self.errors: list[str] = []
-        self._dirty = False
         self.live = LiveSource(new_session_path(self.sessions_dir), start=True) if training else None
-        self.recorded = None
         self.source = self.live
         if self.live is not None:
             self.live.attach(self)
-
-    # -- what is on show --------------------------------------------------------------------
-
-    @property
-    def kind(self) -> str:
-        """Which source is on show: "live" or "recorded"."""
-        return "recorded" if self.recorded is not None else "live"
-
-    @property
-    def active(self) -> bool:
-        """A live run exists that can go on (it may be paused, or still starting)."""
-        return self.kind == "live" and self.state in ("starting", "running", "paused")
-
-    @property
-    def session_path(self) -> Path | None:
-        if self.recorded is not None:
-            return Path(self.recorded.path)
-        return None if self.live is None else self.live.session_path
-
-    @property
-    def current(self) -> RunHistory | None:
-        """The first slot's history (the run the status bar speaks of)."""
-        return self.slots[0].history if self.slots else None
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -118,7 +67,7 @@ class LabModel:
         try:
             config = self.config.replace(**{name: value})
         except (ConfigError, TypeError) as error:
-            self._refuse(_described(error))
+            self._refuse(described(error) if isinstance(error, ConfigError) else str(error))
             return False
         self.config = config
         self.events.config_changed.emit(config, name)
@@ -141,7 +90,7 @@ class LabModel:
             try:
                 comparison.configs(self.config)
             except ConfigError as error:
-                self._refuse(_described(error))
+                self._refuse(described(error) if isinstance(error, ConfigError) else str(error))
                 return False
         self.comparison = comparison
         self.events.comparison_changed.emit(comparison)
@@ -310,16 +259,7 @@ class LabModel:
         recorded steps up to the cursor (a `WhatIf`); None live."""
         if self.recorded is None or not self.slots or self.slots[0] not in self.recorded.slots:
             return None
-        import numpy as np
-
-        from gradscope.series import GRAD_NORM
-        from gradscope.session.player import WhatIf
-
-        empty = np.empty(0)
-        player = self.recorded.player(self.slots[0].run_id)
-        steps, norms = player.scalars.get(GRAD_NORM.name(), (empty, empty))
-        upto = int(np.searchsorted(steps, self.cursor, "right"))
-        return WhatIf(steps[:upto], norms[:upto], self.config.clip_threshold)
+        return self.recorded.what_if(self.slots[0].run_id, self.config.clip_threshold)
 
     # -- the pump ------------------------------------------------------------------------------
 
@@ -357,91 +297,3 @@ class LabModel:
             self.recorded = None
         if self.live is not None:
             self.live.close()
-
-    # -- what the sources tell the lab (gradscope.lab.source) ----------------------------------
-
-    def show_slots(self, slots: list[RunSlot], live: bool) -> None:
-        if live and self.recorded is not None:
-            self.stray_updates += 1           # live runs while a recording is on show: never shown
-            return
-        if live:
-            # the runs that were on show stay, faded, behind the new ones (RNN, LSTM and GRU on one axis)
-            for slot in self.slots:
-                slot.history.forget_series()
-            self.earlier = ([slot.history for slot in self.slots] + self.earlier)[:MAX_EARLIER]
-        self.slots = list(slots)
-        self.events.slots_changed.emit()
-        self._dirty = True
-        if live:
-            self.source_state_changed()
-
-    def slot_updated(self, slot: RunSlot) -> None:
-        if slot not in self.slots:
-            self.stray_updates += 1       # never drawn: its source is not on show
-            return
-        self._dirty = True
-
-    def source_state_changed(self) -> None:
-        if self.recorded is not None:
-            self._set_state("playing" if self.recorded.playing else "replay")
-            return
-        if self.live is not None and self.live.pending:
-            self._set_state("starting")
-            return
-        states = [slot.state for slot in self.slots]
-        if not states:
-            return
-        for state in ("running", "paused", "starting"):
-            if state in states:
-                self._set_state(state)
-                return
-        if len(set(states)) == 1:
-            self._set_state(states[0])
-        else:
-            self._set_state(next(state for state in ("stopped", "finished", "diverged", "failed") if state in states))
-
-    def slot_diverged(self, slot: RunSlot, event) -> None:
-        if slot in self.slots:
-            self.events.diverged.emit(slot, event)
-
-    def run_failed(self, text: str) -> None:
-        self.errors.append(text)
-        if self.kind == "live" and self.state not in FINAL_STATES:
-            self._set_state("failed")
-        self.events.run_failed.emit(text)
-
-    def setting_refused(self, text: str) -> None:
-        if text.startswith("cannot fork") and self.state == "starting":
-            self._set_state("idle")
-        self._refuse(text)
-
-    def file_problem(self, text: str) -> None:
-        self.errors.append(text)
-        self.events.file_problem.emit(text)
-
-    def cursor_moved(self, step: int) -> None:
-        self.cursor = int(step)
-        self.events.cursor_moved.emit(self.cursor)
-
-    def notice(self, text: str) -> None:
-        self.events.notice.emit(text)
-
-    # -- pieces ---------------------------------------------------------------------------------
-
-    def _refuse(self, text: str) -> None:
-        self.events.refused.emit(text)
-
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.events.state_changed.emit(state)
-
-
-def _described(error: Exception) -> str:
-    """A refusal in the window's words: the setting's label, then the problem."""
-    from gradscope.config import SETTINGS
-
-    option = getattr(error, "option", None)
-    declaration = SETTINGS.get(option) if option else None
-    problem = getattr(error, "problem", str(error))
-    return f"{declaration.label if declaration else option or 'setting'}: {problem}"

@@ -189,6 +189,17 @@ class RecordedSource:
                 self.lab.file_problem(str(error))
             return False
 
+    def what_if(self, run_id: int, threshold: float):
+        """What a norm-clipping `threshold` would have done to run `run_id`'s recorded steps up
+        to the cursor (a `WhatIf`: which it clips, by how much)."""
+        from gradscope.series import GRAD_NORM
+        from gradscope.session.player import WhatIf
+
+        empty = np.empty(0)
+        steps, norms = self.player(run_id).scalars.get(GRAD_NORM.name(), (empty, empty))
+        upto = int(np.searchsorted(steps, self.cursor, "right"))
+        return WhatIf(steps[:upto], norms[:upto], threshold)
+
     # -- playing -------------------------------------------------------------------------------
 
     def start(self) -> None:

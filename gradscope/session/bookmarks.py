@@ -19,58 +19,19 @@ does not hold is a `MissingEntryError`); a bad argument is a TypeError or ValueE
 from __future__ import annotations
 
 import contextlib
-import math
 import operator
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from gradscope.session import migrate, schema
+from gradscope.session.bookmark_rows import SELECT_COLUMNS, Bookmark, bookmark_from_row
 from gradscope.session.errors import MissingEntryError, SessionError
+from gradscope.session.reader import open_session
 
 DEFAULT_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class Bookmark:
-    """A note on one step of one run; `created` is seconds since the epoch."""
-
-    id: int
-    run_id: int
-    step: int
-    note: str
-    created: float
-
-    def describe(self) -> str:
-        return f"step {self.step}: {self.note}" if self.note else f"step {self.step}"
-
-
-def bookmark_from_row(row: tuple, error: Callable[[str], SessionError]) -> Bookmark:
-    """A Bookmark from (id, run_id, step, note, length(note), created) of a file not trusted.
-
-    `note` is NULL when the query found it longer than the cap, so that a crafted file cannot
-    make us hold a huge string; `length(note)` then says how long it claims to be.
-    """
-    bookmark_id, run_id, step, note, length, created = row
-    if type(bookmark_id) is not int or not schema.is_index(run_id):
-        raise error(f"has a malformed bookmark id ({bookmark_id!r}, run {run_id!r})")
-    what = f"bookmark {bookmark_id}"
-    if not schema.is_index(step):
-        raise error(f"{what}: the step is not an integer in 0..{schema.MAX_INDEX} ({str(step)[:40]!r})")
-    if not isinstance(note, str):
-        if type(length) is int and length > schema.MAX_NOTE_CHARS:
-            raise error(f"{what}: the note is longer than {schema.MAX_NOTE_CHARS} characters ({length})")
-        raise error(f"{what}: the note is not text")
-    if type(created) not in (int, float) or not math.isfinite(created):
-        raise error(f"{what}: malformed creation time")
-    return Bookmark(bookmark_id, run_id, step, note, float(created))
-
-
-# What the reader and the writers select, so that both vet a row the same way.
-SELECT_COLUMNS = "id, run_id, step, CASE WHEN length(note) <= ? THEN note END, length(note), created"
 
 
 def add_bookmark(path: str | os.PathLike, run_id: int, step: int, note: str = "", *,
@@ -126,7 +87,6 @@ def remove_bookmark(path: str | os.PathLike, bookmark_id: int, *,
 
 def _vet(path: Path, timeout: float) -> None:
     """The hardened reader's checks (header, marks, schema row for row) before we open it to write."""
-    from gradscope.session.reader import open_session  # the reader imports this module
     open_session(path, timeout=timeout).close()
 
 

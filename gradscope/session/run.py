@@ -15,7 +15,7 @@ import numpy as np
 from gradscope.config import RunConfig
 from gradscope.records import Checkpoint, Event, RunState, StepRecord, legacy_event
 from gradscope.session import arrays, schema
-from gradscope.session.bookmarks import SELECT_COLUMNS, Bookmark, bookmark_from_row
+from gradscope.session.bookmark_rows import SELECT_COLUMNS, Bookmark, bookmark_from_row
 from gradscope.session.errors import MissingEntryError, SessionError
 from gradscope.session.hardened import HardenedConnection
 

@@ -9,23 +9,20 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gradscope.config import RunConfig
+from gradscope.config import LiveSettings, RunConfig
 
 
-def build_optimizer(config: RunConfig, parameters) -> torch.optim.Optimizer:
-    parameters = list(parameters)
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(parameters, lr=config.lr)
-    if config.optimizer == "momentum":
-        return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum)
-    if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(parameters, lr=config.lr)
-    return torch.optim.Adam(parameters, lr=config.lr)
-
-
+RULES = {"sgd": torch.optim.SGD, "momentum": torch.optim.SGD, "rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
 # the live settings each update rule takes from the configuration, at the start and whenever
 # one changes between two steps (plain SGD has no momentum to change, Adam's are its betas)
 LIVE_HYPERPARAMETERS = {"sgd": ("lr",), "momentum": ("lr", "momentum"), "rmsprop": ("lr",), "adam": ("lr",)}
+
+
+def build_optimizer(config: RunConfig, parameters) -> torch.optim.Optimizer:
+    """The update rule `config.optimizer`, its hyperparameters the live settings in force."""
+    live = LiveSettings.of(config)
+    return RULES[config.optimizer](list(parameters), **{name: live[name]
+                                                        for name in LIVE_HYPERPARAMETERS[config.optimizer]})
 
 
 def apply_live_settings(optimizer: torch.optim.Optimizer, kind: str, live) -> None:

@@ -86,7 +86,7 @@ def test_every_setting_is_a_toml_key_with_dashes_or_underscores(tmp_path):
 def test_the_settings_tree_shows_every_setting_declared_for_the_window(qtbot):
     from types import SimpleNamespace
 
-    from gradscope.lab.model import LabEvents
+    from gradscope.lab.events import LabEvents
     from gradscope.ui.controls import ControlPanel
 
     pytest.importorskip("pytestqt")

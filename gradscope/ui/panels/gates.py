@@ -13,7 +13,9 @@ from PySide6.QtWidgets import QLabel
 
 from gradscope.series import ACTIVATION_SATURATION, CELL_JACOBIAN_NORM, GATE, GATE_SATURATION, JACOBIAN_NORM
 from gradscope.ui import theme
-from gradscope.ui.panels.base import Curve, Panel, RangeKeeper, SlotCurves, add_plot, buckets_for, new_curve
+from gradscope.ui.panels.base import Panel, add_plot, buckets_for
+from gradscope.ui.panels.curves import Curve, SlotCurves, new_curve
+from gradscope.ui.panels.ranges import RangeKeeper
 
 GATE_LEVELS = {"candidate": (-1.0, 1.0)}          # the others are in [0, 1]
 NO_GATES = ("A vanilla {arch} has no gates. Shown instead: how saturated its {nonlinearity} is, the fraction of "

@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QLabel
 
 from gradscope.series import FORECAST_INPUT, FORECAST_PREDICTION, FORECAST_TARGET, METRIC, SAMPLE_TEXT, metric_label
 from gradscope.ui import theme
-from gradscope.ui.panels.base import Panel, RangeKeeper, SlotCurves, add_plot, buckets_for, finite_or_nan, new_curve
+from gradscope.ui.panels.base import Panel, add_plot, buckets_for
+from gradscope.ui.panels.curves import SlotCurves, finite_or_nan, new_curve
+from gradscope.ui.panels.ranges import RangeKeeper
 
 ACCURACY = METRIC.name(metric="accuracy")
 BITS_PER_CHAR = METRIC.name(metric="bits_per_char")

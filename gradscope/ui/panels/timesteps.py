@@ -8,8 +8,9 @@ from PySide6.QtCore import QRectF, Qt
 
 from gradscope.series import HIDDEN_GRAD_NORM, JACOBIAN_NORM, MAX_SINGULAR_VALUE, SPECTRAL_RADIUS, STEP_JACOBIAN_NORM
 from gradscope.ui import theme
-from gradscope.ui.panels.base import (Curve, Panel, RangeKeeper, SlotCurves, add_plot, buckets_for, grown_span,
-                                      new_curve, set_title)
+from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title
+from gradscope.ui.panels.curves import Curve, SlotCurves, new_curve
+from gradscope.ui.panels.ranges import RangeKeeper, grown_span
 
 OVERLAY_COLORS = ["grey", "sky", "purple"]
 

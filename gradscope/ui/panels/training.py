@@ -11,8 +11,9 @@ from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.history import CLIP_RATE_WINDOW
 from gradscope.series import GRAD_NORM, GRAD_NORM_CLIPPED, LOSS, METRIC, metric_label
 from gradscope.ui import theme
-from gradscope.ui.panels.base import (Curve, Panel, RangeKeeper, SlotCurves, add_plot, buckets_for, new_curve,
-                                      set_title)
+from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title
+from gradscope.ui.panels.curves import Curve, SlotCurves, new_curve
+from gradscope.ui.panels.ranges import RangeKeeper
 
 METRIC_PREFIX = METRIC.pattern.split("{")[0]
 MAIN_METRICS = ("accuracy", "bits_per_char", "mse")     # what a comparison draws, the first a task has
