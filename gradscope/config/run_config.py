@@ -102,6 +102,10 @@ class RunConfig:
     momentum: float = setting(
         0.9, "momentum", group="Training", low=0, high=1, high_open=True, live=True,
         tip="The momentum of --optimizer momentum (and RMSprop's); applies from the next training step.")
+    weight_decay: float = setting(
+        0.0, "weight decay", group="Training", low=0, high=1, live=True,
+        tip="L2 weight decay of the update rule; applies from the next training step. It shrinks the weights, "
+            "and with them the recurrent matrix's spectral radius.")
     batch: int = setting(
         32, "batch size", group="Training", low=1, high=MAX_BATCH, unit="sequences",
         tip="Sequences per training step.")

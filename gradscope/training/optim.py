@@ -15,7 +15,8 @@ from gradscope.config import LiveSettings, RunConfig
 RULES = {"sgd": torch.optim.SGD, "momentum": torch.optim.SGD, "rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
 # the live settings each update rule takes from the configuration, at the start and whenever
 # one changes between two steps (plain SGD has no momentum to change, Adam's are its betas)
-LIVE_HYPERPARAMETERS = {"sgd": ("lr",), "momentum": ("lr", "momentum"), "rmsprop": ("lr",), "adam": ("lr",)}
+LIVE_HYPERPARAMETERS = {"sgd": ("lr", "weight_decay"), "momentum": ("lr", "momentum", "weight_decay"),
+                        "rmsprop": ("lr", "weight_decay"), "adam": ("lr", "weight_decay")}
 
 
 def build_optimizer(config: RunConfig, parameters) -> torch.optim.Optimizer:

@@ -105,3 +105,19 @@ def test_a_pause_at_step_137_is_exact_live_through_the_lab(tmp_path):
         run = session.runs[0]
         assert list(run.steps) == list(range(138))      # none past 137, every one committed
         assert any(e.kind == "settings_changed" and e.step == 50 for e in run.events)
+
+
+def test_weight_decay_a_live_setting_declared_in_one_place_reaches_the_update_rule_at_its_step():
+    """The live setting added last: its field's declaration and the update rules that take it
+    are all it needed; the CLI, the schedule, the records and the events follow."""
+    from gradscope.cli import build_parser
+
+    fork = build_parser()._subparsers._group_actions[0].choices["fork"]
+    assert "--weight-decay" in {flag for action in fork._actions for flag in action.option_strings}
+    log = Log()
+    with Trainer(RunConfig(**{**FAST, "steps": 20, "optimizer": "momentum"}), [log]) as trainer:
+        trainer.change_settings(12, weight_decay=0.1)
+        trainer.run()
+        assert all(group["weight_decay"] == 0.1 for group in trainer.optimizer.param_groups)
+    assert [record.scalars["weight_decay"] for record in log.records] == [0.0] * 12 + [0.1] * 8
+    assert [(e.step, dict(e.detail)) for e in log.events if e.kind == "settings_changed"] == [(12, {"weight_decay": 0.1})]
