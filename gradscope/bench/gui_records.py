@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-GATES = ("input", "forget", "candidate", "output")
+from gradscope.series import GATES
 
 
 class SyntheticRun:
@@ -44,7 +44,7 @@ class SyntheticRun:
         cell = np.exp(np.cumsum(np.log(forget.mean(1))[::-1])[::-1] - np.log(forget.mean(1)[-1]))
         arrays = {"hidden_grad_norm": hidden_grad, "jacobian_norm": jacobian,
                   "step_jacobian_norm": step_norm, "cell_jacobian_norm": np.minimum(cell, 1.0)}
-        for gate in GATES:
+        for gate in GATES["lstm"]:
             if gate == "forget":
                 values = forget
             elif gate == "candidate":

@@ -9,21 +9,25 @@ import numpy as np
 
 from gradscope.config import RunConfig
 from gradscope.records import StepRecord
+from gradscope.series import (CELL_JACOBIAN_NORM, GATE, GATE_SATURATION, GATES, HIDDEN_GRAD_NORM, JACOBIAN_NORM,
+                              METRIC, PARAM_GRAD_NORM, SERIES, STEP_JACOBIAN_NORM)
 from gradscope.session import SessionWriter, open_session
 
 
 def _scalars(step: int) -> dict[str, float]:
-    names = ["loss", "grad_norm", "grad_norm_clipped", "clipped", "lr", "clip_threshold", "metric/mse",
-             "metric/baseline_mse", "metric/accuracy"] + [f"param_grad_norm/p{k}" for k in range(6)]
+    """What an LSTM's step records every step (the registry's every-step scalars)."""
+    names = [spec.name() for spec in SERIES.values() if spec.every_step and "{" not in spec.pattern]
+    names += [METRIC.name(metric=m) for m in ("mse", "baseline_mse", "accuracy")]
+    names += [PARAM_GRAD_NORM.name(param=f"p{k}") for k in range(6)]
     return {name: float(np.sin(step + index)) for index, name in enumerate(names)}
 
 
 def _arrays(rng: np.random.Generator, length: int, hidden: int) -> dict[str, np.ndarray]:
-    arrays = {name: rng.random(length) for name in ("hidden_grad_norm", "jacobian_norm", "step_jacobian_norm",
-                                                    "cell_jacobian_norm")}
-    for gate in ("input", "forget", "candidate", "output"):
-        arrays[f"gates/{gate}"] = rng.random((length, hidden), dtype=np.float32)
-        arrays[f"gate_saturation/{gate}"] = rng.random(length)
+    arrays = {spec.name(): rng.random(length) for spec in (HIDDEN_GRAD_NORM, JACOBIAN_NORM, STEP_JACOBIAN_NORM,
+                                                            CELL_JACOBIAN_NORM)}
+    for gate in GATES["lstm"]:
+        arrays[GATE.name(gate=gate)] = rng.random((length, hidden), dtype=np.float32)
+        arrays[GATE_SATURATION.name(gate=gate)] = rng.random(length)
     return arrays
 
 

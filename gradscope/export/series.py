@@ -23,15 +23,12 @@ import numpy as np
 
 from gradscope.export import ExportError
 from gradscope.export.atomic import atomic_output
+from gradscope.series import SERIES, lookup
 from gradscope.session import MissingEntryError, Run, Session, SessionError
 
 StepRange = tuple[int | None, int | None]
 
-SCALAR_ORDER = ("loss", "grad_norm", "grad_norm_clipped", "clipped", "lr", "clip_threshold",
-                "metric", "metrics")
-ARRAY_ORDER = ("hidden_grad_norm", "jacobian_norm", "step_jacobian_norm", "cell_jacobian_norm",
-               "gate_saturation", "activation_saturation")
-CSV_SKIPPED = frozenset({"sample/text"})
+DECLARED = list(SERIES)        # columns come in the registry's order, undeclared names last
 _CHUNK = 2048   # rows formatted at a time, so a long run never holds its whole table as text
 
 
@@ -113,7 +110,7 @@ def write_npz(run: Run, path: str | os.PathLike, steps: StepRange | None = None)
         put("steps", selected)
         put("config.json", np.frombuffer(run.config.to_json().encode("utf-8"), dtype=np.uint8).copy())
         names = run.series_names()
-        for name in _ordered(names, "scalar", SCALAR_ORDER) + _ordered(names, "array", ARRAY_ORDER):
+        for name in _ordered(names, "scalar") + _ordered(names, "array"):
             series_steps, values = run.series_with_steps(name)
             keep = _in_range(series_steps, steps)
             series_steps, values = series_steps[keep], values[keep]
@@ -136,27 +133,30 @@ def _reading(run: Run) -> Iterator[None]:
         raise ExportError(str(exc)) from exc
 
 
-def _family_rank(name: str, families: tuple[str, ...]) -> int:
-    for rank, family in enumerate(families):
-        if name == family or name.startswith(family + "/"):
-            return rank
-    return len(families)
+def _rank(name: str) -> int:
+    spec = lookup(name)
+    return DECLARED.index(spec.pattern) if spec is not None else len(DECLARED)
 
 
-def _ordered(names: dict[str, tuple[str, str, tuple[int, ...]]], kind: str,
-             families: tuple[str, ...]) -> list[str]:
-    """The series of one kind: the known families first, in their order, then the rest by name."""
+def _ordered(names: dict[str, tuple[str, str, tuple[int, ...]]], kind: str) -> list[str]:
+    """The series of one kind: in the order the registry declares them, then the rest by name."""
     chosen = [name for name, (series_kind, _, _) in names.items() if series_kind == kind]
-    return sorted(chosen, key=lambda name: (_family_rank(name, families), name))
+    return sorted(chosen, key=lambda name: (_rank(name), name))
+
+
+def _fits_a_table(name: str, shape: tuple[int, ...]) -> bool:
+    """One number per step or a row of them: not an image ([T, H] gates) and not text."""
+    spec = lookup(name)
+    return len(shape) <= 1 and (spec is None or "character" not in spec.axes)
 
 
 def _csv_series(run: Run) -> list[tuple[str, list[str]]]:
     """(series name, its CSV columns) for every series that fits a table, in column order."""
     names = run.series_names()
-    plan = [(name, [name]) for name in _ordered(names, "scalar", SCALAR_ORDER)]
-    for name in _ordered(names, "array", ARRAY_ORDER):
+    plan = [(name, [name]) for name in _ordered(names, "scalar")]
+    for name in _ordered(names, "array"):
         shape = names[name][2]
-        if name in CSV_SKIPPED or len(shape) > 1:
+        if not _fits_a_table(name, shape):
             continue
         plan.append((name, [name] if not shape else [f"{name}[{t}]" for t in range(shape[0])]))
     return plan

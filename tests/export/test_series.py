@@ -258,7 +258,8 @@ def test_a_recorded_lstm_run_exports_its_gate_and_cell_series(tmp_path):
         run = session.runs[0]
         assert write_csv(run, tmp_path / "lstm.csv") == len(run.steps)
         header, rows = read_csv(tmp_path / "lstm.csv")
-        assert header[:7] == ["step", "loss", "grad_norm", "grad_norm_clipped", "clipped", "lr", "clip_threshold"]
+        assert header[:9] == ["step", "loss", "grad_norm", "grad_norm_clipped", "clipped", "lr", "momentum",
+                              "weight_decay", "clip_threshold"]
         for column in ("hidden_grad_norm[0]", "cell_jacobian_norm[5]", "gate_saturation/forget[0]"):
             assert column in header
         assert not any(column.startswith("gates/") for column in header)

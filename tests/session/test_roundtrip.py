@@ -247,3 +247,36 @@ def test_opening_is_lazy_and_bounded_by_the_deadline(tmp_path):
     with open_session(path, timeout=0.0) as session:
         with pytest.raises(SessionError, match="took longer than 0 s"):
             session.run(0).series("loss")
+
+
+def test_a_version_2_file_of_before_reads_its_setting_changes_as_one_kind(tmp_path):
+    """Files written before settings changes were one event kind hold lr_changed and
+    clip_threshold_changed ({old, new}), and checkpoints with three settings arrays (the shipped
+    examples do): they read as settings_changed {name: new} and as the live settings they were,
+    and a fork replays them."""
+    import shutil
+    import sqlite3
+    from pathlib import Path
+
+    from gradscope.training import checkpoints
+    from gradscope.training.fork import plan_fork
+
+    path = tmp_path / "clipped.gscope"
+    shutil.copy(Path(__file__).parents[2] / "sessions" / "exploding-rnn-clipped.gscope", path)
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO event (run_id, step, kind, detail, wall_time) VALUES "
+               "(0, 120, 'lr_changed', '{\"old\": 0.01, \"new\": 0.02}', 0), "
+               "(0, 130, 'clip_threshold_changed', '{\"old\": 1.0, \"new\": 2.0}', 0)")
+    db.commit()
+    db.close()
+    with open_session(path) as session:
+        run = session.runs[0]
+        changes = [(e.step, e.kind, dict(e.detail)) for e in run.events if e.kind.endswith("changed")
+                   and e.kind != "state_changed"]
+        assert changes == [(120, "settings_changed", {"lr": 0.02}), (130, "settings_changed", {"clip_threshold": 2.0})]
+        live = checkpoints.live_settings(run.checkpoint(0), run.config)
+        assert (live["lr"], live["clip_mode"], live["clip_threshold"]) == (run.config.lr, "norm", 1.0)
+        plan = plan_fork(run, None, 140)
+        assert plan.settings_at_step["lr"] == 0.02 and plan.settings_at_step["clip_threshold"] == 2.0
+        assert {step: dict(change) for step, change in plan.replay.items()} == {120: {"lr": 0.02},
+                                                                                 130: {"clip_threshold": 2.0}}
