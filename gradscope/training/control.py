@@ -58,3 +58,23 @@ class RunControl:
             self._wake.wait(timeout)
             self._wake.clear()
         return self._running.is_set() and not self._stop.is_set()
+
+
+class Controlled:
+    """Pause, resume, stop and one step, from any thread, for whatever trains under a
+    `RunControl` in its `control` (a trainer, a lockstep)."""
+
+    control: RunControl
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def request_step(self) -> None:
+        """One step while `run` is paused; the run stays paused after it."""
+        self.control.request_step()

@@ -16,11 +16,11 @@ from typing import Any, Iterable
 
 from gradscope.config import LiveSettings
 from gradscope.records import EventKind, RunState
-from gradscope.training.control import RunControl
+from gradscope.training.control import Controlled, RunControl
 from gradscope.training.schedule import Schedule
 
 
-class Lockstep:
+class Lockstep(Controlled):
     def __init__(self, trainers: Iterable, control: RunControl | None = None):
         self.trainers = list(trainers)
         if not self.trainers:
@@ -31,19 +31,7 @@ class Lockstep:
         self.control = control if control is not None else RunControl()
         self.schedule = Schedule()           # pauses for all of them
 
-    # -- control, from any thread -----------------------------------------------------------
-
-    def pause(self) -> None:
-        self.control.pause()
-
-    def resume(self) -> None:
-        self.control.resume()
-
-    def stop(self) -> None:
-        self.control.stop()
-
-    def request_step(self) -> None:
-        self.control.request_step()
+    # -- control, from any thread (and pause, resume, stop, request_step: Controlled) ----------
 
     @property
     def step_index(self) -> int:

@@ -26,7 +26,7 @@ from gradscope.training import checkpoints
 from gradscope.training.cadence import AutoCadence
 from gradscope.training.callbacks import Callback
 from gradscope.training.clipping import clip_gradients, gradient_norms
-from gradscope.training.control import RunControl
+from gradscope.training.control import Controlled, RunControl
 from gradscope.training.device import resolve_device
 from gradscope.training.optim import apply_live_settings, build_optimizer
 from gradscope.training.schedule import Due, Schedule
@@ -34,7 +34,7 @@ from gradscope.training.schedule import Due, Schedule
 PROBE_SEED_OFFSET = 7919  # the probe batch is drawn apart from the training stream
 
 
-class Trainer:
+class Trainer(Controlled):
     def __init__(self, config: RunConfig, callbacks: list[Callback] | None = None, task=None,
                  probe_mode: str | None = None):
         self.config = config
@@ -68,20 +68,7 @@ class Trainer:
         self._threads_before: int | None = None
         self._closed = False
 
-    # -- control, from any thread -----------------------------------------------------------
-
-    def pause(self) -> None:
-        self.control.pause()
-
-    def resume(self) -> None:
-        self.control.resume()
-
-    def stop(self) -> None:
-        self.control.stop()
-
-    def request_step(self) -> None:
-        """One step while `run` is paused; the run stays paused after it."""
-        self.control.request_step()
+    # -- control, from any thread (and pause, resume, stop, request_step: Controlled) ----------
 
     def change_settings(self, step: int | None = None, **changes) -> dict:
         """Live settings in force from `step` (None: the next step taken). Checked here, in

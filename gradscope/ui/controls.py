@@ -62,6 +62,7 @@ class ControlPanel(QWidget):
         self.parameters.sigTreeStateChanged.connect(self._on_tree_changed)
         lab.events.config_changed.connect(self._on_config_changed)
         lab.events.refused.connect(self._on_refused)
+        lab.events.comparison_changed.connect(self._on_comparison_changed)
 
     @property
     def config(self) -> RunConfig:
@@ -106,6 +107,17 @@ class ControlPanel(QWidget):
                 continue
             if not self.lab.set_setting(name, value):
                 self._show(self.lab.config)          # the control snaps back to the value in force
+
+    def _on_comparison_changed(self, comparison) -> None:
+        """A compared setting says so, with its values, and takes no edit until Stop Comparing."""
+        varies = comparison.varies if comparison is not None else ()
+        for name, param in self._params.items():
+            declaration = SETTINGS[name]
+            if name in varies:
+                values = ", ".join(str(variant.get(name)) for variant in comparison.variants)
+                param.setOpts(title=f"{declaration.label} (compared: {values})", readonly=True)
+            elif param.opts.get("readonly"):
+                param.setOpts(title=declaration.label, readonly=False)
 
     def _on_refused(self, text: str) -> None:
         self.message.setText(f"Refused — {text}")

@@ -213,6 +213,7 @@ def test_compare_trains_three_runs_side_by_side_and_the_legend_names_their_diffe
     assert legend == ["rnn", "lstm", "gru"]
     assert not window.controls.set_value("arch", "lstm")          # what the comparison varies
     assert "comparison" in window.controls.message.text()
+    assert window.controls.parameter("arch").title() == "architecture (compared: rnn, lstm, gru)"
     window.stop_comparing_action.trigger()
     qtbot.waitUntil(lambda: len(window.lab.slots) == 1, timeout=WAIT)
     window.close()

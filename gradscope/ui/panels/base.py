@@ -22,6 +22,7 @@ from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.slots import RunSlot
 from gradscope.records import EventKind
 from gradscope.ui import theme
+from gradscope.ui.panels.curves import fold_if_empty
 
 MAX_MARKERS = 40
 CACHED_ITEMS = (QGraphicsTextItem, pg.AxisItem)
@@ -90,7 +91,7 @@ class Panel(QWidget):
         began = time.perf_counter()
         self.draw(lab)
         self._sync_markers(lab.slots)
-        self._cache_text()
+        self._cache_text()            # and folds the legends that name nothing
         self.draw_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.draw_ms)
 
     @property
@@ -112,6 +113,8 @@ class Panel(QWidget):
         for item in items:
             if isinstance(item, CACHED_ITEMS) and item.cacheMode() == QGraphicsItem.CacheMode.NoCache:
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            elif isinstance(item, pg.LegendItem):
+                fold_if_empty(item)         # its entries came or went with the items
 
     def add_step_plot(self, plot: pg.PlotItem) -> pg.PlotItem:
         self.step_plots.append(plot)
@@ -194,6 +197,8 @@ def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1,
     plot = cell.addPlot(row=1, col=0)
     plot.legend = key          # PlotItem.addItem registers named items with plot.legend
     cell.layout.setRowStretchFactor(1, 10)
+    key.setMaximumHeight(0)    # folded until it names something (see curves.fold_if_empty)
+    key.setVisible(False)
     return plot
 
 

@@ -153,3 +153,11 @@ def _span(values: np.ndarray) -> tuple:
         finite = values[np.isfinite(values)]
         return (float(finite.min()), float(finite.max())) if finite.size else (None, None)
     return lo, hi
+
+
+def fold_if_empty(legend) -> None:
+    """A legend above its plot (`add_plot`) that names nothing takes no height: a lone run's
+    loss has no key, a comparison's has one."""
+    empty = not legend.items
+    legend.setVisible(not empty)
+    legend.setMaximumHeight(0 if empty else 10_000)

@@ -170,7 +170,9 @@ class StepJacobianPanel(Panel):
         self.weights_unit = pg.InfiniteLine(pos=1.0, angle=0, pen=theme.pen("red", 2, Qt.PenStyle.DashLine))
         self.weights_plot.addItem(self.weights_unit, ignoreBounds=True)
         self.weight_curves: dict[str, Curve] = {}
-        self.largest = SlotCurves(self.weights_plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True)
+        # the runs' key is the panel's top plot's: every plot of a panel draws them alike
+        self.largest = SlotCurves(self.weights_plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True,
+                                  legend_runs=False)
         self.weights_range = RangeKeeper(self.weights_plot, y_floor=0.0)
         self._blocks: tuple | None = None
 

@@ -41,7 +41,9 @@ class LossPanel(Panel):
         theme.style_plot(self.metric_plot, "Task metric", "metric", "training step")
         self.metric_plot.setXLink(self.loss_plot)
         self.metric_curves: dict[str, Curve] = {}
-        self.compared_metric = SlotCurves(self.metric_plot, ("green", theme.LONG_LINE_WIDTH, None), long=True)
+        # the runs' key is the loss plot's: both plots draw them alike
+        self.compared_metric = SlotCurves(self.metric_plot, ("green", theme.LONG_LINE_WIDTH, None), long=True,
+                                          legend_runs=False)
         self.loss_range = RangeKeeper(self.loss_plot)
         self.metric_range = RangeKeeper(self.metric_plot)
         self._metrics: tuple | None = None
