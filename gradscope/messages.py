@@ -86,6 +86,14 @@ class PauseAt:
 
 
 @dataclass(frozen=True)
+class RunTo:
+    """Go on to step `step` and pause after it; refused (and nothing resumed) when the run has
+    begun it already."""
+
+    step: int
+
+
+@dataclass(frozen=True)
 class NoteAt:
     step: int
     text: str
@@ -139,17 +147,21 @@ class RunEnded:
 
 @dataclass(frozen=True)
 class RunFailed:
-    """A run (None: the training process itself) raised; `traceback` says where."""
+    """A run (None: the training process itself) raised; `traceback` says where. `group`: the
+    token of the start it belongs to (None when the process failed)."""
 
     run: int | None
     traceback: str
+    group: int | None = None
 
 
 @dataclass(frozen=True)
 class Refused:
-    """A command the training process could not carry out, and why."""
+    """A command the training process could not carry out, and why; `group`: the token of the
+    start it refused (None for any other command)."""
 
     message: str
+    group: int | None = None
 
 
 @dataclass(frozen=True)
@@ -159,5 +171,6 @@ class Crashed:
     exitcode: int | None
 
 
-COMMANDS = (StartRuns, ForkRun, Resume, Pause, StepOnce, Stop, Quit, ChangeSettings, PauseAt, NoteAt, UseSession)
+COMMANDS = (StartRuns, ForkRun, Resume, Pause, StepOnce, Stop, Quit, ChangeSettings, PauseAt, RunTo, NoteAt,
+            UseSession)
 REPORTS = (Ready, RunStarted, Records, RunEnded, RunFailed, Refused, Crashed)

@@ -20,12 +20,13 @@ def examples():
         messages.StartRuns((RunConfig(), RunConfig(arch="lstm")), False, ("arch",), token=4),
         messages.ForkRun("s.gscope", 0, 250, {"clip_threshold": 0.5}, None, True, token=5),
         messages.Resume(), messages.Pause(), messages.StepOnce(), messages.Stop(), messages.Quit(),
-        messages.ChangeSettings({"lr": 0.01}, 50, (0,)), messages.PauseAt(137), messages.NoteAt(10, "look"),
+        messages.ChangeSettings({"lr": 0.01}, 50, (0,)), messages.PauseAt(137), messages.RunTo(300),
+        messages.NoteAt(10, "look"),
         messages.UseSession("other.gscope"),
         messages.Ready(12, "s.gscope", False),
         messages.RunStarted(1, RunConfig(), 0, "cpu", "", (0, 250), "s.gscope", 5, 0),
         messages.Records(1, (record,), (event,), ("running",)),
-        messages.RunEnded(1, "finished"), messages.RunFailed(None, "Traceback ..."), messages.Refused("no"),
+        messages.RunEnded(1, "finished"), messages.RunFailed(None, "Traceback ..."), messages.Refused("no", 4),
         messages.Crashed(-9),
     ]
 

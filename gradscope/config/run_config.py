@@ -101,7 +101,7 @@ class RunConfig:
         tip="The step size; applies from the next training step. Too large and the run diverges to NaN.")
     momentum: float = setting(
         0.9, "momentum", group="Training", low=0, high=1, high_open=True, live=True,
-        tip="The momentum of --optimizer momentum (and RMSprop's); applies from the next training step.")
+        tip="The momentum of --optimizer momentum (the others take none); applies from the next training step.")
     weight_decay: float = setting(
         0.0, "weight decay", group="Training", low=0, high=1, live=True,
         tip="L2 weight decay of the update rule; applies from the next training step. It shrinks the weights, "
@@ -198,5 +198,7 @@ def _check_combination(c: RunConfig) -> None:
     if c.bidirectional and c.task == "charlm":
         raise ConfigError("bidirectional", "a language model must not see the characters it predicts; "
                           "the reverse direction would read them")
+    if c.task == "adding" and c.seq_len < 2:
+        raise ConfigError("seq_len", "the adding problem needs T of at least 2 to hold its two markers")
     if c.task == "csv" and not c.csv:
         raise ConfigError("csv", "the csv task needs a data file (--csv FILE)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gradscope.config.declaration import GROUPS, Setting
 from gradscope.config.run_config import SETTINGS, RunConfig
 
-BEGIN = "<!-- settings table: generated from gradscope.config by `python -m gradscope.config.table` -->"
+BEGIN = "<!-- settings table: generated from gradscope.config by `python -m gradscope.config.table --write README.md` -->"
 END = "<!-- end of the settings table -->"
 
 
@@ -48,5 +48,19 @@ def settings_table() -> str:
     return "\n".join([BEGIN, *rows, END])
 
 
+def write_into(path) -> None:
+    """Replace the table between its markers in the file at `path` (the README)."""
+    from pathlib import Path
+
+    text = Path(path).read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    Path(path).write_text(text[:start] + settings_table() + text[end:], encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(settings_table())
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--write":
+        write_into(sys.argv[2])
+    else:
+        print(settings_table())

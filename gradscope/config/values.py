@@ -27,8 +27,11 @@ def coerce(declaration: Setting, value: Any) -> Any:
             return value
         raise ConfigError(name, f"must be true or false, not {_shown(value)}")
     if kind == "int":
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or not math.isfinite(value) or value != int(value)):
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > 2**63:
+                raise ConfigError(name, "is too large for a whole number")
+            return value
+        if not isinstance(value, float) or not math.isfinite(value) or value != int(value):
             raise ConfigError(name, f"must be a whole number, not {_shown(value)}")
         return int(value)
     if kind == "float":

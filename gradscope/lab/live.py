@@ -19,7 +19,7 @@ from gradscope.config.comparison import difference_labels
 from gradscope.lab.history import RunHistory
 from gradscope.lab.slots import RunSlot
 from gradscope.messages import (ChangeSettings, Crashed, ForkRun, NoteAt, Pause, PauseAt, Ready, Records, Refused,
-                                Resume, RunEnded, RunFailed, RunStarted, StartRuns, StepOnce, Stop, UseSession)
+                                Resume, RunEnded, RunFailed, RunStarted, RunTo, StartRuns, StepOnce, Stop, UseSession)
 from gradscope.records import EventKind, StepBlock
 
 from gradscope.lab.source import PUMP_BUDGET_SECONDS, SourceError  # noqa: F401  (SourceError: raised here)
@@ -88,12 +88,13 @@ class LiveSource:
     def seek(self, step: int, cursor: int) -> None:
         if step < cursor:
             raise SourceError("a live run cannot go back; open its session file to replay it")
-        self.run_to(step)
+        if step > cursor:
+            self.run_to(step)
 
     def run_to(self, step: int) -> None:
-        """Train on to `step` and pause there: its record is the last one."""
-        self.process.send(PauseAt(int(step)))
-        self.process.send(Resume())
+        """Train on to `step` and pause there: its record is the last one (refused, and the run
+        left as it is, when it has begun that step already)."""
+        self.process.send(RunTo(int(step)))
 
     def change_settings(self, changes: Mapping[str, Any], step: int | None = None) -> None:
         self.process.send(ChangeSettings(dict(changes), step))
@@ -127,6 +128,8 @@ class LiveSource:
 
     def pump(self, budget: float = PUMP_BUDGET_SECONDS) -> bool:
         """Hand the lab what the training process reported; True when anything changed."""
+        if self.lab is None:
+            return False
         began, changed = time.perf_counter(), False
         while time.perf_counter() - began < budget:
             report = self.process.receive()
@@ -170,16 +173,19 @@ class LiveSource:
             lab.notice("training process ready")
             return False
         if isinstance(report, RunFailed):
+            if report.group is not None and report.group != self._token:
+                return False              # a start that a newer one replaced, or one left behind
             slot = self._slots.get(report.run)
             if slot is not None:
                 slot.state = "failed"
                 slot.history.set_state("failed")
-            if slot is not None or (self.pending and not self._slots) or report.run is None:
-                self.pending = False
-                lab.run_failed(report.traceback)
+            self.pending = False
+            lab.run_failed(report.traceback)
             return True
         if isinstance(report, Refused):
-            if report.message.startswith("cannot fork") and self.pending:
+            if report.group is not None:
+                if report.group != self._token:
+                    return False
                 self.pending = False
             lab.setting_refused(report.message)
             return True

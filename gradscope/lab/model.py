@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from gradscope.config import LIVE_SETTINGS, ConfigError, LiveSettings, RunConfig
+from gradscope.config import LIVE_SETTINGS, SETTINGS, ConfigError, LiveSettings, RunConfig
 from gradscope.config.comparison import Comparison
 from gradscope.config.run_config import described
 from gradscope.lab.slots import MAX_SLOTS
@@ -64,8 +64,12 @@ class LabModel(LabState):
             return False
         if getattr(self.config, name, object()) == value:
             return True
+        if name in SETTINGS and SETTINGS[name].path and value:
+            value = str(Path(value).expanduser().absolute())   # the session finds its data from anywhere
         try:
             config = self.config.replace(**{name: value})
+            if self.comparison is not None:
+                self.comparison.configs(config)       # every compared run must still make sense
         except (ConfigError, TypeError) as error:
             self._refuse(described(error) if isinstance(error, ConfigError) else str(error))
             return False
@@ -107,7 +111,11 @@ class LabModel(LabState):
             return
         if self.recorded is not None:
             self._leave_recording(new_session=True)
-        configs = self.comparison.configs(self.config) if self.comparison is not None else [self.config]
+        try:
+            configs = self.comparison.configs(self.config) if self.comparison is not None else [self.config]
+        except ConfigError as error:
+            self._refuse(described(error))
+            return
         self.live.begin(configs, autorun, self.comparison.varies if self.comparison is not None else ())
         self._set_state("starting")
 
@@ -224,8 +232,8 @@ class LabModel(LabState):
         if self.recorded is not None:
             self._leave_recording(new_session=False)
         self.live.use_session(new_session_path(self.sessions_dir))
-        self.earlier = []
-        self.show_slots([], live=True)
+        self.show_slots([], live=False)
+        self.earlier = []                    # a fresh session: nothing of the last one faded behind
         self.cursor_moved(-1)
         self._set_state("idle")
         self.events.session_changed.emit(str(self.live.session_path))
@@ -236,6 +244,9 @@ class LabModel(LabState):
         if self.recorded is None or self.live is None:
             self._refuse("fork from a replay: open a session first")
             return
+        step = self._forkable_step(run_id, step)
+        if step is None:
+            return
         path = self.recorded.path
         parents = [slot.history for slot in self.slots]
         self._leave_recording(new_session=False)
@@ -244,6 +255,28 @@ class LabModel(LabState):
         self.live.fork(path, run_id, step, LiveSettings.of(self.config).values)
         self._set_state("starting")
         self.events.session_changed.emit(str(path))
+
+    def _forkable_step(self, run_id: int, step: int) -> int | None:
+        """The recorded step of `run_id` at or before `step` that has a checkpoint before it
+        (the replay stays on show, and the reason is given, when there is none)."""
+        import numpy as np
+
+        from gradscope.session import SessionError
+
+        try:
+            run = self.recorded.player(run_id).run
+            steps, saved = run.steps, run.checkpoint_steps()
+        except SessionError as error:
+            self._refuse(f"cannot fork: {error}")
+            return None
+        steps = steps[steps <= step]
+        if not len(steps):
+            self._refuse(f"cannot fork: run {run_id} recorded no step at or before {step}")
+            return None
+        if not np.any(saved <= steps[-1]):
+            self._refuse(f"cannot fork: run {run_id} has no checkpoint at or before step {int(steps[-1])}")
+            return None
+        return int(steps[-1])
 
     def _leave_recording(self, new_session: bool) -> None:
         self.recorded.close()

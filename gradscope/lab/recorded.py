@@ -50,6 +50,7 @@ class RecordedSource:
         self.playing = False
         self._positions: dict[int, int] = {}          # run id -> its steps on show
         self._stop_at: int | None = None
+        self.bookmarks: list = []
         self._play_time = 0.0
         self._ticked = 0.0
 
@@ -70,9 +71,10 @@ class RecordedSource:
     # -- what is on show ----------------------------------------------------------------------
 
     def load(self, run_ids: list[int] | tuple = (), step: int | None = None) -> None:
-        """What `show` does, raising SessionError: for the first runs shown, before the lab
-        leaves what it showed."""
+        """What `show` does, raising SessionError, and the bookmarks read: for the first runs
+        shown, before the lab leaves what it showed."""
         self._show(list(run_ids) or [self.session.runs[-1].id], step)
+        self.bookmarks = [mark for run in self.session.runs for mark in run.bookmarks]
 
     def show(self, run_ids: list[int] | tuple = (), step: int | None = None) -> bool:
         """Show these runs (default: the newest) under one cursor at `step` (default: the
@@ -115,8 +117,12 @@ class RecordedSource:
     # -- moving --------------------------------------------------------------------------------
 
     def seek(self, step: int, cursor: int | None = None) -> bool:
-        """Show the runs as they were at `step` (the nearest recorded step at or before it)."""
-        return self._guarded(self._seek, int(step))
+        """Show the runs as they were at `step` (the nearest recorded step at or before it);
+        playing, the replay goes on from there."""
+        moved = self._guarded(self._seek, int(step))
+        if self.playing and len(self.steps):
+            self._play_time = float(self.clock[max(self.position(self.cursor) - 1, 0)])
+        return moved
 
     def position(self, step: int) -> int:
         """How many of the merged recorded steps lie at or before `step`."""
@@ -169,11 +175,15 @@ class RecordedSource:
         return self.step_by(1)
 
     def run_to(self, step: int) -> None:
-        """Play on to `step` and pause there (at once, when it is behind)."""
+        """Play on to `step` (the last recorded step at most) and pause there; at once, when it
+        is behind."""
+        if not len(self.steps):
+            return
+        step = min(int(step), int(self.steps[-1]))
         if step <= self.cursor:
             self.seek(step)
             return
-        self._stop_at = int(step)
+        self._stop_at = step
         self.start()
 
     def _guarded(self, move, *args) -> bool:
@@ -205,7 +215,7 @@ class RecordedSource:
     def start(self) -> None:
         if self.playing or not len(self.steps):
             return
-        if self.cursor >= int(self.steps[-1]):          # at the end: play from the start
+        if self.cursor >= int(self.steps[-1]) and self._stop_at is None:   # at the end: from the start
             self.seek(int(self.steps[0]))
         self._play_time = float(self.clock[max(self.position(self.cursor) - 1, 0)])
         self._ticked = time.monotonic()
@@ -236,7 +246,8 @@ class RecordedSource:
         moved = target > self.position(self.cursor)
         if moved and not self._guarded(self._seek, int(self.steps[target - 1])):
             return True
-        if self.position(self.cursor) >= len(self.steps) or (self._stop_at is not None and self.cursor >= self._stop_at):
+        if self.position(self.cursor) >= len(self.steps) or (
+                self._stop_at is not None and self.position(self.cursor) >= self.position(self._stop_at)):
             self.pause()
         return moved
 

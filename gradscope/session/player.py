@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from gradscope.records import Event, StepBlock
+from gradscope.series import lookup
 from gradscope.session.errors import SessionError
 from gradscope.session.run import Run
 
@@ -24,6 +25,16 @@ ARRAY_CACHE = 8      # probes whose full arrays are kept, for scrubbing back and
 
 def _everything(name: str) -> bool:
     return True
+
+
+def _check_rank(run: Run, name: str, rank: int, where: str) -> None:
+    """A declared series whose arrays have another rank than its axes (a file that lies about
+    its shapes) is refused before any of it reaches a panel; undeclared names are left alone."""
+    spec = lookup(name)
+    if spec is not None and spec.rank != rank:
+        axes = " x ".join(spec.axes) or "a scalar"
+        raise SessionError(run.path, f"run {run.id}: series {name!r}{where} has {rank} dimension(s); "
+                                         f"it is declared as {axes}")
 
 
 def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -42,10 +53,12 @@ class RunPlayer:
         self.run = run
         self.steps, self.wall_times = _read_only(run.steps, run.wall_times)
         if len(self.wall_times) != len(self.steps):
-            raise SessionError(run._db.path, f"run {run.id}: steps and wall times disagree")
+            raise SessionError(run.path, f"run {run.id}: steps and wall times disagree")
         names = run.series_names()
         self.scalars = {name: _read_only(*run.series_with_steps(name)) for name, (kind, _, _) in names.items()
                         if kind == "scalar" and scalars(name)}
+        for name, (kind, _, shape) in names.items():
+            _check_rank(run, name, len(shape), "")
         self.probes = {name: _read_only(*run.series_with_steps(name)) for name, (kind, _, _) in names.items()
                        if kind == "array" and arrays(name)}
         probed = [run.series_steps(name) for name, (kind, _, _) in names.items() if kind == "array"]
@@ -102,6 +115,8 @@ class RunPlayer:
             self._arrays.move_to_end(step)
             return self._arrays[step]
         arrays = self.run.arrays_at(step)
+        for name, values in arrays.items():
+            _check_rank(self.run, name, np.ndim(values), f" at step {step}")
         self._arrays[step] = arrays
         while len(self._arrays) > ARRAY_CACHE:
             self._arrays.popitem(last=False)

@@ -32,6 +32,11 @@ class Run:
     def __repr__(self) -> str:
         return f"<Run {self.id} {self.config.arch}/{self.config.task} {self.state.value}>"
 
+    @property
+    def path(self):
+        """The session file it was read from."""
+        return self._db.path
+
     def _error(self, problem: str, missing: bool = False) -> SessionError:
         return (MissingEntryError if missing else SessionError)(self._db.path, f"run {self.id}: {problem}")
 

@@ -201,7 +201,7 @@ def _find_run(session, run_id: Any):
 
 
 def _path(run) -> str | None:
-    path = getattr(getattr(run, "_db", None), "path", None)
+    path = getattr(run, "path", None)
     return None if path is None else os.fspath(path)
 
 

@@ -22,7 +22,7 @@ import time
 import traceback
 
 from gradscope.messages import (ChangeSettings, ForkRun, NoteAt, Pause, PauseAt, Quit, Ready, Records, Refused,
-                                Resume, RunEnded, RunFailed, RunStarted, StartRuns, StepOnce, Stop, UseSession)
+                                Resume, RunEnded, RunFailed, RunStarted, RunTo, StartRuns, StepOnce, Stop, UseSession)
 from gradscope.records import Event, RunState, StepRecord
 from gradscope.training.callbacks import Callback
 
@@ -130,6 +130,9 @@ class _Server:
                 loop.change_settings(command.step, command.slots, **dict(command.changes))
             elif isinstance(command, PauseAt):
                 loop.pause_at(command.step)
+            elif isinstance(command, RunTo):
+                loop.pause_at(command.step)           # refused: nothing resumes
+                loop.resume()
             elif isinstance(command, NoteAt):
                 loop.note_at(command.step, command.text)
         except (ConfigError, ValueError, IndexError, TypeError) as error:
@@ -153,7 +156,7 @@ class _Server:
                     plan = plan_fork(command.session, command.run_id, command.step, dict(command.changes),
                                      command.steps)
                 except (ConfigError, SessionError) as error:
-                    self.reports.put(Refused(f"cannot fork: {error}"))
+                    self.reports.put(Refused(f"cannot fork: {error}", group=command.token))
                     return
                 self._use_session(command.session)   # a fork is recorded beside its parent
             configs = [plan.config] if plan is not None else list(command.configs)
@@ -192,7 +195,7 @@ class _Server:
             outbox.flush()
             failed = next((forwarder.run for forwarder, trainer in zip(forwarders, trainers)
                            if trainer.state is RunState.FAILED), self.run_index)
-            self.reports.put(RunFailed(failed, traceback.format_exc()))
+            self.reports.put(RunFailed(failed, traceback.format_exc(), group=command.token))
         finally:
             with self.lock:
                 if self.loop is loop and loop is not None:
@@ -203,7 +206,10 @@ class _Server:
                 trainer.close()
             outbox.flush()
             for forwarder, trainer in zip(forwarders, trainers):
-                state = "stopped" if superseded else (trainer.state.value if trainer.state is not None else "failed")
+                # the loop has returned: a run that did not reach a final state was cut short
+                # by an error outside any one step (a full disk at a commit, say)
+                final = trainer.state is not None and trainer.state.is_final
+                state = "stopped" if superseded else (trainer.state.value if final else "failed")
                 self.reports.put(RunEnded(forwarder.run, state))
 
     def _use_session(self, path: str) -> None:

@@ -33,6 +33,7 @@ class Schedule:
         self._lock = threading.Lock()
         self._at: dict[int, Due] = {}
         self._next: dict[str, Any] = {}          # for the next step, whichever it is
+        self._taken = -1                          # steps up to this one are under way or done
 
     def change(self, step: int | None, **changes: Any) -> None:
         """Settings in force from `step` on (None: the next step taken). Callers check them
@@ -40,6 +41,14 @@ class Schedule:
         with self._lock:
             target = self._next if step is None else self._due(step).changes
             target.update(changes)
+
+    def add(self, step: int, due: Due) -> None:
+        """All of `due` at `step` at once (nothing of it when the step is refused)."""
+        with self._lock:
+            entry = self._due(step)
+            entry.changes.update(due.changes)
+            entry.notes.extend(due.notes)
+            entry.pause = entry.pause or due.pause
 
     def pause_at(self, step: int) -> None:
         with self._lock:
@@ -53,16 +62,11 @@ class Schedule:
         """Remove and return what is due at `step`: its scheduled changes with the next-step
         ones over them (made later, so they win), its notes, its pause."""
         with self._lock:
+            self._taken = max(self._taken, step)
             due = self._at.pop(step, None) or Due()
             due.changes.update(self._next)
             self._next = {}
             return due
-
-    def pauses_after(self, step: int) -> bool:
-        """Whether a pause is scheduled after `step` (not removed: `take` does that)."""
-        with self._lock:
-            due = self._at.get(step)
-            return due is not None and due.pause
 
     def pending(self) -> dict[int, Due]:
         """What is still to come, by step (a copy)."""
@@ -70,6 +74,10 @@ class Schedule:
             return {step: Due(dict(due.changes), list(due.notes), due.pause) for step, due in sorted(self._at.items())}
 
     def _due(self, step: int) -> Due:
+        """The entry of a step still to come. Checked under the lock that `take` holds, so an
+        entry for a step already taken (under way, or done) is refused, never silently lost."""
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"a schedule's step is a whole number of at least 0, not {step!r}")
+        if step <= self._taken:
+            raise ValueError(f"step {step} is under way or done (the run has begun step {self._taken})")
         return self._at.setdefault(step, Due())

@@ -33,8 +33,8 @@ class SessionFiles(QObject):
                 return False
         path = Path(path)
         try:
-            self.lab.open_recording(path)
-            bookmarks = self._bookmarks(self.lab.recorded.session)
+            self.lab.open_recording(path)         # reads the bookmarks before it leaves what is on show
+            bookmarks = self.lab.recorded.bookmarks
         except (SessionError, ValueError) as error:
             self.show_error("Cannot open the session", str(error))
             return False

@@ -149,8 +149,7 @@ class Timeline(QWidget):
             if run.id == shown[0]:
                 self.runs.setCurrentIndex(index)
         self.runs.blockSignals(False)
-        self._fill_compare_menu()
-        self.compare.setEnabled(len(session.runs) > 1)
+        self.compare.setEnabled(len(session.runs) > 1)   # its menu is filled as it opens
         steps = source.steps
         first, last = (int(steps[0]), int(steps[-1])) if len(steps) else (0, 0)
         self.slider.blockSignals(True)

@@ -147,4 +147,4 @@ def test_the_live_settings_are_one_type_checked_against_the_config():
 
 def test_the_readme_holds_the_settings_table_as_generated():
     text = README.read_text(encoding="utf-8")
-    assert settings_table() in text, "README's settings table is stale: paste `python -m gradscope.config.table`"
+    assert settings_table() in text, "README's settings table is stale: run `python -m gradscope.config.table --write README.md`"
