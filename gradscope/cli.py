@@ -119,7 +119,7 @@ def _info(args) -> int:
 
     summary = session_info(Path(args.file))
     try:
-        print(json.dumps(summary, indent=2) if args.json else format_info(summary))
+        print(json.dumps(summary, indent=2, allow_nan=False) if args.json else format_info(summary))
         sys.stdout.flush()
     except BrokenPipeError:   # `gradscope info FILE | head`
         sys.stdout = open(os.devnull, "w")

@@ -19,9 +19,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gradscope.config import RECORDED_LIVE_SETTINGS, SETTINGS
+from gradscope.config import MAX_HIDDEN, MAX_SEQ_LEN, RECORDED_LIVE_SETTINGS, SETTINGS
 
 AXES = ("timestep", "layer", "unit", "channel", "class", "character", "output")
+# the longest any axis gets in a run gradscope can record: a recorded array longer than this
+# is a file's lie, refused before anything is sized from it (the copy task's T + 2k timesteps,
+# 4 gates of the widest layer, a 200-character sample with room to spare)
+AXIS_LIMITS = {"timestep": MAX_SEQ_LEN + 2 * 64, "layer": 64, "unit": 4 * MAX_HIDDEN, "channel": 4096,
+               "class": 10_000, "character": 100_000, "output": 1024}
 SUMMARIES = ("step", "mean", "profile", "latest")
 GATES = {"lstm": ("input", "forget", "candidate", "output"), "gru": ("reset", "update", "candidate")}
 LAYER_SUFFIX = re.compile(r"/layer\d{1,3}(/reverse)?$")
@@ -119,6 +124,21 @@ def lookup(name: str) -> SeriesSpec | None:
     for spec, matcher in _MATCHERS:
         if matcher.match(name) or (spec.layered and bare != name and matcher.match(bare)):
             return spec
+    return None
+
+
+def shape_problem(name: str, kind: str, shape: tuple[int, ...]) -> str | None:
+    """What is wrong with a recorded series' kind and per-step shape, against its declaration
+    (None: nothing, or a name nobody declared)."""
+    spec = lookup(name)
+    if spec is None:
+        return None
+    if spec.kind != kind or len(shape) != spec.rank:
+        axes = " x ".join(spec.axes) or "a scalar"
+        return f"is {kind} of shape {list(shape)[:8]}, but it is declared as {axes}"
+    for axis, length in zip(spec.axes, shape):
+        if length > AXIS_LIMITS[axis]:
+            return f"declares {length:,} along its {axis} axis; no run has more than {AXIS_LIMITS[axis]:,}"
     return None
 
 

@@ -28,6 +28,34 @@ def add_export_parser(commands) -> None:
     export.add_argument("--fps", type=float, default=10.0, help="frames per second of a GIF or MP4")
     export.add_argument("--frames", type=int, default=200, help="at most this many frames in a GIF or MP4")
     export.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write")
+    export.add_argument("--force", action="store_true", help="replace the file when it exists")
+
+
+def checked_output(text: str, fmt: str, force: bool) -> Path:
+    """The file `-o` names, its format's ending added: in a folder that exists and can be
+    written, not a folder, a device or a pipe, and not an existing file without --force."""
+    from gradscope.commands.usage import UsageError
+
+    given = Path(text)
+    if text.endswith(("/", os.sep)) or given.is_dir():
+        raise UsageError(f"gradscope export: -o {text}: is a folder; name the file to write in it")
+    output = given
+    if output.suffix.lower() != f".{fmt}":
+        if os.path.lexists(given):
+            raise UsageError(f"gradscope export: -o {text}: exists and does not end in .{fmt}; "
+                             f"name the {fmt.upper()} file to write")
+        output = given.with_name(given.name + f".{fmt}")
+    folder = output.parent
+    if not folder.is_dir():
+        raise UsageError(f"gradscope export: -o {text}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"gradscope export: -o {text}: the folder {str(folder)!r} cannot be written")
+    if os.path.lexists(output):
+        if not output.is_file():
+            raise UsageError(f"gradscope export: -o {text}: {output} exists and is not a regular file")
+        if not force:
+            raise UsageError(f"gradscope export: -o {text}: {output} exists; use --force to replace it")
+    return output
 
 
 def export(args) -> int:
@@ -41,9 +69,7 @@ def export(args) -> int:
         raise UsageError(f"gradscope export: --steps: {error}") from None
     if not 1 <= args.frames <= 10_000 or not 0.1 <= args.fps <= 120:
         raise UsageError("gradscope export: --frames must be 1 to 10,000 and --fps 0.1 to 120")
-    output = Path(args.output)
-    if output.suffix.lower() != f".{args.format}":
-        output = output.with_name(output.name + f".{args.format}")
+    output = checked_output(args.output, args.format, args.force)
     try:
         with open_session(args.file) as session:
             run = find_run(session, args.run) if args.run is not None else (session.runs[-1] if session.runs else None)

@@ -19,30 +19,57 @@ from gradscope.records import RunState
 from gradscope.training import SessionRecorder
 
 
+def checked_output(args) -> Path:
+    """The session file `-o` names: a .gscope path in a folder that exists and can be written,
+    not a folder, a pipe or a device; an existing file only with --append or --force (an empty
+    one, left by a start that failed, counts as none)."""
+    import os
+    import stat
+
+    from gradscope.session.files import SESSION_SUFFIX
+
+    output = Path(args.output)
+    if args.output.endswith(("/", os.sep)) or output.is_dir():
+        raise ConfigError("output", f"{args.output} is a folder; name the session file to write in it")
+    if output.suffix != SESSION_SUFFIX:
+        raise ConfigError("output", f"session files end in {SESSION_SUFFIX}, not {output.name!r}")
+    folder = output.parent
+    if not folder.is_dir():
+        raise ConfigError("output", f"the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError("output", f"the folder {str(folder)!r} cannot be written")
+    if os.path.lexists(output):
+        mode = os.stat(output).st_mode if os.path.exists(output) else 0
+        if not stat.S_ISREG(mode):
+            raise ConfigError("output", f"{output} exists and is not a regular file")
+        if os.stat(output).st_size and not (args.append or args.force):
+            raise ConfigError("output", f"{output} exists; use --append to add this run to it, "
+                              "or --force to replace it")
+        if args.append and not os.access(output, os.W_OK):
+            raise ConfigError("output", f"{output} cannot be written (it is read-only)")
+    return output
+
+
 def record(args, config: RunConfig) -> int:
     from gradscope.probes.runner import default_probe_mode
     from gradscope.session import SessionWriter
-    from gradscope.session.files import SESSION_SUFFIX
     from gradscope.training import Trainer
     from gradscope.training.loop import Lockstep
 
-    output = Path(args.output)
-    if output.suffix != SESSION_SUFFIX:
-        raise ConfigError("output", f"session files end in {SESSION_SUFFIX}, not {output.name!r}")
-    if not output.parent.exists():
-        raise ConfigError("output", f"the folder {str(output.parent)!r} does not exist")
-    if output.exists() and not (args.append or args.force):
-        raise ConfigError("output", f"{output} exists; use --append to add this run to it, or --force to replace it")
+    output = checked_output(args)
     comparison = parse_compare(args.compare) if getattr(args, "compare", None) else None
     configs = comparison.configs(config) if comparison is not None else [config]
     began = time.perf_counter()
     # reads and checks the data first, so a bad file leaves no session behind; the probes get a
     # process of their own, which shares no interpreter lock with the training
     trainers = []
+    fresh = not (args.append and output.exists() and output.stat().st_size)
     try:
         for run_config in configs:
             trainers.append(Trainer(run_config, probe_mode=default_probe_mode("process")))
-        with SessionWriter(output, append=args.append) as writer:
+        writer = SessionWriter(output, append=args.append)
+        recorders = []
+        try:
             recorders = [SessionRecorder(writer) for _ in trainers]
             if comparison is not None:
                 for recorder in recorders:
@@ -52,6 +79,11 @@ def record(args, config: RunConfig) -> int:
                 trainer.callbacks += [recorder, bar]
             loop = trainers[0] if len(trainers) == 1 else Lockstep(trainers)
             run_interruptibly(loop, progress)
+        finally:
+            if fresh and not any(recorder.written for recorder in recorders):
+                writer.discard()             # the runs never started: no file is left behind
+            else:
+                writer.close()
     finally:
         for trainer in trainers:
             trainer.close()

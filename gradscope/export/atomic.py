@@ -20,6 +20,9 @@ def reserve_temp(path: str | os.PathLike) -> Path:
     target = Path(path)
     if target.is_dir():
         raise ExportError(f"cannot write {str(target)!r}: it is a folder")
+    if os.path.lexists(target) and not target.is_file():
+        # a device or a pipe: renaming over it would replace the node itself
+        raise ExportError(f"cannot write {str(target)!r}: it exists and is not a regular file")
     folder = target.parent
     if not folder.is_dir():
         raise ExportError(f"cannot write {str(target)!r}: the folder {str(folder)!r} does not exist")

@@ -29,6 +29,7 @@ from gradscope.session import MissingEntryError, Run, Session, SessionError
 StepRange = tuple[int | None, int | None]
 
 DECLARED = list(SERIES)        # columns come in the registry's order, undeclared names last
+MAX_CSV_COLUMNS = 100_000
 _CHUNK = 2048   # rows formatted at a time, so a long run never holds its whole table as text
 
 
@@ -151,13 +152,22 @@ def _fits_a_table(name: str, shape: tuple[int, ...]) -> bool:
 
 
 def _csv_series(run: Run) -> list[tuple[str, list[str]]]:
-    """(series name, its CSV columns) for every series that fits a table, in column order."""
+    """(series name, its CSV columns) for every series that fits a table, in column order.
+
+    An array series' columns come from its declared shape, which is a claim: one with no row
+    behind it gets none, and a table wider than `MAX_CSV_COLUMNS` is refused before anything
+    is written (NPZ holds what a table cannot)."""
     names = run.series_names()
     plan = [(name, [name]) for name in _ordered(names, "scalar")]
+    width = len(plan)
     for name in _ordered(names, "array"):
         shape = names[name][2]
-        if not _fits_a_table(name, shape):
+        if not _fits_a_table(name, shape) or not len(run.series_steps(name)):
             continue
+        width += shape[0] if shape else 1
+        if width > MAX_CSV_COLUMNS:
+            raise ExportError(f"run {run.id}: its series would make a table of more than {MAX_CSV_COLUMNS:,} "
+                              "columns; export it as NPZ instead")
         plan.append((name, [name] if not shape else [f"{name}[{t}]" for t in range(shape[0])]))
     return plan
 

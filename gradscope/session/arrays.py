@@ -74,8 +74,10 @@ def parse_shape(value: Any) -> tuple[int, ...]:
     if (not isinstance(shape, list) or len(shape) > MAX_NDIM
             or not all(type(n) is int and n >= 0 for n in shape)):
         raise ArrayFormatError(f"bad shape {_short(value)}")
-    if math.prod(shape) > MAX_ELEMENTS:
-        raise ArrayFormatError(f"shape {shape} exceeds the cap of {MAX_ELEMENTS} elements")
+    # zeros hide the rest from a product ([0, 2**31, ...] holds nothing, yet numpy refuses to
+    # size it): every dimension counts as at least one
+    if math.prod(max(n, 1) for n in shape) > MAX_ELEMENTS:
+        raise ArrayFormatError(f"shape {_short(shape)} exceeds the cap of {MAX_ELEMENTS} elements")
     return tuple(shape)
 
 

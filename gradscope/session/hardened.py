@@ -28,18 +28,26 @@ _PROGRESS_OPCODES = 10_000
 def read_header(path: Path) -> int:
     """The schema version the file claims, after checking it is a gradscope SQLite file at all."""
     try:
-        mode = os.stat(path).st_mode
+        # O_NONBLOCK, and the kind checked on what was opened: a FIFO would wait for a writer,
+        # a device never end, and a path checked before opening can change in between
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise SessionError(path, "no such session file") from None
+    except IsADirectoryError:
+        raise SessionError(path, "is a directory, not a session file") from None
+    except OSError as exc:
+        raise SessionError(path, f"cannot open ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(descriptor).st_mode
         if stat.S_ISDIR(mode):
             raise SessionError(path, "is a directory, not a session file")
         if not stat.S_ISREG(mode):
-            # a FIFO or device would block or never end
             raise SessionError(path, "is not a regular file")
-        with open(path, "rb") as handle:
-            header = handle.read(100)
-    except FileNotFoundError:
-        raise SessionError(path, "no such session file") from None
+        header = os.read(descriptor, 100)
     except OSError as exc:
-        raise SessionError(path, f"cannot open ({exc.strerror or exc})") from None
+        raise SessionError(path, f"cannot read ({exc.strerror or exc})") from None
+    finally:
+        os.close(descriptor)
     if not header:
         raise SessionError(path, "is empty, not a gradscope session")
     if not header.startswith(schema.SQLITE_MAGIC):
@@ -186,14 +194,25 @@ class HardenedConnection:
             conn.close()
 
 
+# A file's size is a claim too: a sparse file says 16 GB with 400 KB on the disk. What the disk
+# really holds bounds it, with room for a filesystem that compresses (up to 16 times).
+_COMPRESSION_ROOM = 16
+_SMALL_FILE_ROOM = 1 << 20
+
+
 def _byte_budget(path: Path) -> int:
-    """How many payload bytes the file can honestly hold: its size plus its WAL's."""
+    """How many payload bytes the file can honestly hold: its size plus its WAL's, where the
+    disk really holds them (a sparse tail holds nothing)."""
     total = 0
     for suffix in ("", "-wal"):
         try:
-            total += os.stat(str(path) + suffix).st_size
+            info = os.stat(str(path) + suffix)
         except OSError:
-            pass
+            continue
+        allocated = getattr(info, "st_blocks", None)
+        held = info.st_size if allocated is None else min(info.st_size,
+                                                           allocated * 512 * _COMPRESSION_ROOM + _SMALL_FILE_ROOM)
+        total += held
     return total
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import os
 from typing import Any
 
@@ -45,22 +46,34 @@ def _summarise(session: Session) -> dict[str, Any]:
             "probe_batch": {name: {"dtype": a.dtype.name, "shape": list(a.shape)}
                             for name, a in run.probe_batch.items()},
         })
-    return {"file": str(session.path), "schema_version": session.schema_version,
-            "writer": session.meta.get("writer"), "runs": runs}
+    return _finite({"file": str(session.path), "schema_version": session.schema_version,
+                    "writer": session.meta.get("writer"), "runs": runs})
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity (a file's event detail may hold them): they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def format_info(summary: dict[str, Any]) -> str:
-    """The summary as text for a terminal."""
-    lines = [f"{summary['file']}  (schema {summary['schema_version']}, "
-             f"written by {summary.get('writer') or 'unknown'}, {len(summary['runs'])} run(s))"]
+    """The summary as text for a terminal. Every text that came from the file is shown as
+    data: control characters escaped, long texts cut (a file could otherwise clear the screen,
+    retitle the terminal or print lines that look like ours)."""
+    lines = [f"{_shown(summary['file'], 500)}  (schema {summary['schema_version']}, "
+             f"written by {_shown(summary.get('writer') or 'unknown')}, {len(summary['runs'])} run(s))"]
     for run in summary["runs"]:
         config, steps = run["config"], run["steps"]
-        created = datetime.datetime.fromtimestamp(run["created"]).isoformat(" ", "seconds") \
-            if run["created"] > 0 else "?"
+        created = _date(run["created"])
         parent = f", forked from run {run['parent']['run']} at step {run['parent']['step']}" \
             if run["parent"] else ""
         lines.append("")
-        lines.append(f"run {run['id']}: {config['arch']} H={config['hidden']} on {config['task']} "
+        lines.append(f"run {run['id']}: {_shown(config['arch'])} H={config['hidden']} on {_shown(config['task'])} "
                      f"T={config['seq_len']}, {run['state']}, created {created}{parent}")
         span = f" ({steps['first']}..{steps['last']})" if steps["count"] else ""
         lines.append(f"  steps: {steps['count']}{span}")
@@ -75,16 +88,17 @@ def format_info(summary: dict[str, Any]) -> str:
         lines.append(f"  checkpoints: {len(checkpoints)}" + (f" at {shown}" if checkpoints else ""))
         if run["probe_batch"]:
             lines.append("  probe batch: " + ", ".join(
-                f"{name} {entry['dtype']}{entry['shape']}" for name, entry in run["probe_batch"].items()))
+                f"{_shown(name)} {entry['dtype']}{entry['shape']}" for name, entry in run["probe_batch"].items()))
         lines.append(f"  series: {len(run['series'])}")
-        width = max((len(name) for name in run["series"]), default=0)
+        names = {name: _shown(name) for name in run["series"]}
+        width = max((len(shown) for shown in names.values()), default=0)
         for name, entry in run["series"].items():
             shape = "scalar" if entry["kind"] == "scalar" else f"{entry['dtype']}{entry['shape']}"
-            lines.append(f"    {name:<{width}}  {shape:<18} {entry['rows']} rows")
+            lines.append(f"    {names[name]:<{width}}  {shape:<18} {entry['rows']} rows")
         lines.append(f"  events: {len(run['events'])}")
         for event in run["events"][:20]:
-            detail = ", ".join(f"{k}={v}" for k, v in event["detail"].items())
-            lines.append(f"    step {event['step']}: {event['kind']}" + (f" ({detail})" if detail else ""))
+            detail = _shown(", ".join(f"{k}={v}" for k, v in event["detail"].items()), 200)
+            lines.append(f"    step {event['step']}: {_shown(event['kind'])}" + (f" ({detail})" if detail else ""))
         if len(run["events"]) > 20:
             lines.append(f"    ... {len(run['events']) - 20} more")
         bookmarks = run.get("bookmarks", [])
@@ -96,6 +110,19 @@ def format_info(summary: dict[str, Any]) -> str:
         if len(bookmarks) > 50:
             lines.append(f"    ... {len(bookmarks) - 50} more")
     return "\n".join(lines)
+
+
+def _date(created: Any) -> str:
+    try:
+        return datetime.datetime.fromtimestamp(float(created)).isoformat(" ", "seconds") if created > 0 else "?"
+    except (OverflowError, OSError, ValueError, TypeError):   # a year past 9999, or no number at all
+        return "?"
+
+
+def _shown(text: Any, width: int = 80) -> str:
+    """A text from the file, as a terminal may show it: control characters escaped, cut to `width`."""
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(text))
+    return shown if len(shown) <= width else shown[:width - 3] + "..."
 
 
 def _one_line(note: str, width: int = 100) -> str:

@@ -8,6 +8,7 @@ version 1 files are migrated on read (same runs, no bookmarks; the file is not t
 """
 from __future__ import annotations
 
+import math
 import os
 from functools import cached_property
 from typing import Any, Callable
@@ -110,7 +111,7 @@ def _run(db: HardenedConnection, run_id: Any, config: Any, parent_run: Any, pare
         parent = (parent_run, parent_step)
     else:
         raise db.error(f"run {run_id}: malformed parent ({parent_run!r}, {parent_step!r})")
-    if not isinstance(created, (int, float)):
+    if not isinstance(created, (int, float)) or isinstance(created, bool) or not math.isfinite(created):
         raise db.error(f"run {run_id}: malformed creation time")
     return Run(db, run_id, parsed, state, parent, float(created), has_bookmarks=has_bookmarks)
 

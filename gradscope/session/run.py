@@ -18,6 +18,7 @@ from gradscope.session import arrays, schema
 from gradscope.session.bookmark_rows import SELECT_COLUMNS, Bookmark, bookmark_from_row
 from gradscope.session.errors import MissingEntryError, SessionError
 from gradscope.session.hardened import HardenedConnection
+from gradscope.series import shape_problem
 
 
 class Run:
@@ -72,7 +73,12 @@ class Run:
                 raise self._error(f"series {name!r}: {exc}") from None
             if kind not in (schema.KIND_SCALAR, schema.KIND_ARRAY) or (
                     kind == schema.KIND_SCALAR and (parsed[2].name != "float64" or parsed[3] != ())):
-                raise self._error(f"series {name!r} has an invalid kind {kind!r}")
+                raise self._error(f"series {_quoted(name)} has an invalid kind {_quoted(kind)}")
+            # a declared series must be what its declaration says: a shape is a claim, and
+            # panels and exports size things from it
+            problem = shape_problem(name, kind, parsed[3])
+            if problem is not None:
+                raise self._error(f"series {_quoted(name)} {problem}")
             table[name] = parsed
         return table
 
@@ -291,3 +297,9 @@ def _as_array(values: list[Any], empty_dtype) -> np.ndarray | None:
         return np.array(values)
     except (OverflowError, ValueError, TypeError):
         return None
+
+
+def _quoted(text: Any) -> str:
+    """A name from the file, as a message may show it: repr'd (no control characters), short."""
+    shown = repr(text)
+    return shown if len(shown) <= 80 else shown[:77] + "..."

@@ -15,12 +15,14 @@ Appending to a file of an older schema upgrades it in place first.
 """
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import json
 import math
 import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -70,8 +72,12 @@ class SessionWriter:
             # on our inserts once it is open read-write
             open_session(self.path).close()
         else:
-            for suffix in ("", *_SIDE_FILES):
-                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            try:
+                for suffix in ("", *_SIDE_FILES):
+                    Path(str(self.path) + suffix).unlink(missing_ok=True)
+            except OSError as exc:
+                raise SessionError(self.path, f"cannot replace it ({exc.strerror or exc})") from None
+        creating = not (append and existing == "session")
         try:
             self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_SECONDS)
             self._conn.execute("PRAGMA trusted_schema = OFF")
@@ -83,10 +89,10 @@ class SessionWriter:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
-            self._abandon()
-            raise SessionError(self.path, f"cannot create the session file ({exc})") from None
+            self._abandon(remove=creating)
+            raise SessionError(self.path, f"cannot create the session file ({_why(exc)})") from None
         except BaseException:
-            self._abandon()
+            self._abandon(remove=creating)
             raise
         self._last_commit = time.monotonic()
 
@@ -252,10 +258,20 @@ class SessionWriter:
         if time.monotonic() - self._last_commit >= self.commit_interval:
             self.commit()
 
-    def _abandon(self) -> None:
+    def _abandon(self, remove: bool = False) -> None:
+        """Close; with `remove`, take away the file this writer was creating (a full disk at
+        creation must not leave an empty file that later runs refuse as existing)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+        if remove:
+            for suffix in ("", *_SIDE_FILES):
+                with contextlib.suppress(OSError):
+                    Path(str(self.path) + suffix).unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Close and remove the file: a session that holds no run (its start failed)."""
+        self._abandon(remove=True)
 
     def _run(self, run_id: int) -> int:
         if run_id not in self._runs:
@@ -280,20 +296,42 @@ class SessionWriter:
 
 
 def _existing_kind(path: Path) -> str:
-    """'none', 'session' or 'foreign' for whatever sits at `path` now."""
+    """'none', 'session' or 'foreign' for whatever sits at `path` now; a folder, a pipe or a
+    device is refused at once (opening a pipe to look at it would wait for a writer)."""
     try:
-        with open(path, "rb") as handle:
-            header = handle.read(100)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         return "none"
+    except IsADirectoryError:
+        raise SessionError(path, "is a folder; name the session file to write in it") from None
     except OSError as exc:
         raise SessionError(path, f"cannot open ({exc.strerror or exc})") from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise SessionError(path, "is a folder; name the session file to write in it")
+        if not stat.S_ISREG(mode):
+            raise SessionError(path, "is not a regular file (a pipe, a device or a socket)")
+        header = os.read(descriptor, 100)
+    except OSError as exc:
+        raise SessionError(path, f"cannot read ({exc.strerror or exc})") from None
+    finally:
+        os.close(descriptor)
     if not header:
         return "none"  # an empty placeholder, e.g. from tempfile: nothing to lose
     if (len(header) == 100 and header.startswith(schema.SQLITE_MAGIC)
             and int.from_bytes(header[68:72], "big") == schema.APPLICATION_ID):
         return "session"
     return "foreign"
+
+
+def _why(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "readonly" in text or "unable to open" in text:
+        return f"{text}: the folder or the file cannot be written"
+    if "full" in text:
+        return f"{text}: the disk is full"
+    return text
 
 
 def _json_default(value: Any) -> Any:
