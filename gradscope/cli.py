@@ -1,4 +1,4 @@
-"""The command line: `gradscope [gui] | open | record | fork | info | export | bench`.
+"""The command line: `gradscope [gui] | open | record | fork | info | export | recover | bench`.
 
 Every problem with what the user typed is one line on stderr naming the option, and exit
 status 2. torch is imported only by the commands that train.
@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gradscope.commands.export import add_export_parser
 
     add_export_parser(commands)
+    from gradscope.commands.recover import add_recover_parser
+
+    add_recover_parser(commands)
     opener = commands.add_parser("open", help="open a session file in the window, to replay it")
     opener.add_argument("file")
     opener.add_argument("--sessions-dir", default="sessions", metavar="DIR",
@@ -94,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             return export(args)
         if args.command == "info":
             return _info(args)
+        if args.command == "recover":
+            from gradscope.commands.recover import recover
+
+            return recover(args)
         if args.command == "bench":
             from gradscope.bench import run_bench
 

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 from gradscope.session import migrate, schema
 from gradscope.session.bookmark_rows import SELECT_COLUMNS, Bookmark, bookmark_from_row
 from gradscope.session.errors import MissingEntryError, SessionError
-from gradscope.session.reader import open_session
+from gradscope.session.reader import open_session, refuse_to_write_past
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -87,7 +87,8 @@ def remove_bookmark(path: str | os.PathLike, bookmark_id: int, *,
 
 def _vet(path: Path, timeout: float) -> None:
     """The hardened reader's checks (header, marks, schema row for row) before we open it to write."""
-    open_session(path, timeout=timeout).close()
+    with open_session(path, timeout=timeout) as session:
+        refuse_to_write_past(session)
 
 
 @contextlib.contextmanager

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sqlite3
 import stat
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from gradscope.session import schema
+from gradscope.session import schema, side_files
 from gradscope.session.errors import SessionError
 
 _ALLOWED_FUNCTIONS = frozenset({"count", "length", "max", "total"})
@@ -27,6 +29,11 @@ _PROGRESS_OPCODES = 10_000
 
 def read_header(path: Path) -> int:
     """The schema version the file claims, after checking it is a gradscope SQLite file at all."""
+    return int.from_bytes(header_bytes(path)[60:64], "big", signed=True)
+
+
+def header_bytes(path: Path) -> bytes:
+    """The file's 100-byte SQLite header, checked to be a gradscope session's."""
     try:
         # O_NONBLOCK, and the kind checked on what was opened: a FIFO would wait for a writer,
         # a device never end, and a path checked before opening can change in between
@@ -56,7 +63,7 @@ def read_header(path: Path) -> int:
         raise SessionError(path, f"is truncated ({len(header)} bytes, shorter than an SQLite header)")
     check_marks(path, int.from_bytes(header[68:72], "big", signed=True),
                 int.from_bytes(header[60:64], "big", signed=True))
-    return int.from_bytes(header[60:64], "big", signed=True)
+    return header
 
 
 def check_marks(path: Path, application_id: Any, version: Any) -> None:
@@ -72,26 +79,91 @@ def check_marks(path: Path, application_id: Any, version: Any) -> None:
 
 
 class HardenedConnection:
-    """Read-only, authorizer-guarded access to one session file. Single-threaded."""
+    """Read-only, authorizer-guarded access to one session file. Single-threaded.
 
-    def __init__(self, path: str | os.PathLike, *, timeout: float = 10.0):
+    Reading creates nothing beside the file: its side files are inspected first
+    (side_files.py), a file with nothing in its `-wal` is opened `immutable=1`, and one whose
+    `-wal` must be applied but has no `-shm` is read through a private copy. `notices` holds
+    what a reader should be told about them (a junk journal or a foreign `-wal` ignored, a
+    damaged one read up to its last good commit). `alone=True` reads the file as if no side
+    file were there."""
+
+    def __init__(self, path: str | os.PathLike, *, timeout: float = 10.0, alone: bool = False):
         self.path = Path(path)
         self.timeout = float(timeout)
         self._deadline = math.inf
-        self.version = read_header(self.path)
+        self._copy: Path | None = None
+        header = header_bytes(self.path)
+        self.version = int.from_bytes(header[60:64], "big", signed=True)
         self.byte_budget = _byte_budget(self.path)
+        sides = side_files.SideFiles(immutable=True) if alone else side_files.inspect(self.path, header)
+        if sides.refusal is not None:
+            raise self.error(sides.refusal)
+        self.notices = list(sides.notices)
         try:
-            self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                         isolation_level=None)
-        except sqlite3.Error as exc:
-            raise self.error(f"cannot open ({exc})") from None
-        try:
+            self._connect(sides)
             self._harden()
             self.version = self._check_pragmas()
             self._check_schema()
+            if sides.wal_frames:
+                self._check_wal_is_ours()
         except BaseException:
             self.close()
             raise
+
+    def _connect(self, sides: side_files.SideFiles) -> None:
+        target = self.path.resolve()
+        if sides.wal_without_shm:
+            target = self._private_copy()
+        query = "mode=ro&immutable=1" if sides.immutable else "mode=ro"
+        try:
+            self._conn = sqlite3.connect(f"{target.as_uri()}?{query}", uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self.error(f"cannot open ({exc})") from None
+
+    def _private_copy(self) -> Path:
+        """The file and its -wal, copied where SQLite may make the -shm it needs to apply the log
+        (a reader never makes one beside a stranger's file, or on a read-only mount)."""
+        if os.stat(self.path).st_size > self.byte_budget:
+            raise self.error("claims more bytes than the disk holds for it (a sparse file); refusing to copy it "
+                             "to read its -wal")
+        folder = Path(tempfile.mkdtemp(prefix="gradscope-read-"))
+        self._copy = folder
+        target = folder / "session.gscope"
+        try:
+            shutil.copyfile(self.path, target)
+            shutil.copyfile(side_files.side_path(self.path, "-wal"), side_files.side_path(target, "-wal"))
+        except OSError as exc:
+            raise self.error(f"cannot copy it to read its -wal ({exc.strerror or exc})") from None
+        return target
+
+    def _check_wal_is_ours(self) -> None:
+        """A -wal from another session would be applied by SQLite as if it were this file's. A
+        writer stamps its session's id into `meta` with every commit, so the log carries it: the
+        file read alone and read with its log must name the same session."""
+        applied = self._session_id()
+        try:
+            alone = HardenedConnection(self.path, timeout=self.timeout, alone=True)
+        except SessionError:
+            return    # the file alone is not yet a session (its log holds it all): nothing to compare
+        try:
+            own = alone._session_id()
+        finally:
+            alone.close()
+        if own is None or applied is None or own == applied:
+            return
+        self.close()
+        self._connect(side_files.SideFiles(immutable=True))
+        self._harden()
+        self.version = self._check_pragmas()
+        self._check_schema()
+        self.notices.append(f"{self.path.name}-wal beside it belongs to another session, not this file; it "
+                            f"was ignored, so what it holds is not shown; `gradscope recover {self.path}` "
+                            "sets it aside")
+
+    def _session_id(self) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = 'session'")
+        return rows[0][0] if rows and isinstance(rows[0][0], str) else None
 
     def _harden(self) -> None:
         conn = self._conn
@@ -192,6 +264,9 @@ class HardenedConnection:
         conn, self._conn = getattr(self, "_conn", None), None
         if conn is not None:
             conn.close()
+        copy, self._copy = getattr(self, "_copy", None), None
+        if copy is not None:
+            shutil.rmtree(copy, ignore_errors=True)
 
 
 # A file's size is a claim too: a sparse file says 16 GB with 400 KB on the disk. What the disk

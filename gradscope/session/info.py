@@ -47,7 +47,7 @@ def _summarise(session: Session) -> dict[str, Any]:
                             for name, a in run.probe_batch.items()},
         })
     return _finite({"file": str(session.path), "schema_version": session.schema_version,
-                    "writer": session.meta.get("writer"), "runs": runs})
+                    "writer": session.meta.get("writer"), "notices": list(session.notices), "runs": runs})
 
 
 def _finite(value: Any) -> Any:
@@ -65,15 +65,16 @@ def format_info(summary: dict[str, Any]) -> str:
     """The summary as text for a terminal. Every text that came from the file is shown as
     data: control characters escaped, long texts cut (a file could otherwise clear the screen,
     retitle the terminal or print lines that look like ours)."""
-    lines = [f"{_shown(summary['file'], 500)}  (schema {summary['schema_version']}, "
-             f"written by {_shown(summary.get('writer') or 'unknown')}, {len(summary['runs'])} run(s))"]
+    lines = [f"{shown(summary['file'], 500)}  (schema {summary['schema_version']}, "
+             f"written by {shown(summary.get('writer') or 'unknown')}, {len(summary['runs'])} run(s))"]
+    lines += [f"warning: {shown(notice, 500)}" for notice in summary.get("notices", [])]
     for run in summary["runs"]:
         config, steps = run["config"], run["steps"]
         created = _date(run["created"])
         parent = f", forked from run {run['parent']['run']} at step {run['parent']['step']}" \
             if run["parent"] else ""
         lines.append("")
-        lines.append(f"run {run['id']}: {_shown(config['arch'])} H={config['hidden']} on {_shown(config['task'])} "
+        lines.append(f"run {run['id']}: {shown(config['arch'])} H={config['hidden']} on {shown(config['task'])} "
                      f"T={config['seq_len']}, {run['state']}, created {created}{parent}")
         span = f" ({steps['first']}..{steps['last']})" if steps["count"] else ""
         lines.append(f"  steps: {steps['count']}{span}")
@@ -84,21 +85,21 @@ def format_info(summary: dict[str, Any]) -> str:
             lines.append(f"  compared in lockstep with run{'s' * (len(others) != 1)} {', '.join(others)}"
                          + (f" (varying {varies})" if varies else ""))
         checkpoints = run["checkpoints"]
-        shown = ", ".join(map(str, checkpoints[:8])) + (", ..." if len(checkpoints) > 8 else "")
-        lines.append(f"  checkpoints: {len(checkpoints)}" + (f" at {shown}" if checkpoints else ""))
+        listed = ", ".join(map(str, checkpoints[:8])) + (", ..." if len(checkpoints) > 8 else "")
+        lines.append(f"  checkpoints: {len(checkpoints)}" + (f" at {listed}" if checkpoints else ""))
         if run["probe_batch"]:
             lines.append("  probe batch: " + ", ".join(
-                f"{_shown(name)} {entry['dtype']}{entry['shape']}" for name, entry in run["probe_batch"].items()))
+                f"{shown(name)} {entry['dtype']}{entry['shape']}" for name, entry in run["probe_batch"].items()))
         lines.append(f"  series: {len(run['series'])}")
-        names = {name: _shown(name) for name in run["series"]}
-        width = max((len(shown) for shown in names.values()), default=0)
+        names = {name: shown(name) for name in run["series"]}
+        width = max((len(name) for name in names.values()), default=0)
         for name, entry in run["series"].items():
             shape = "scalar" if entry["kind"] == "scalar" else f"{entry['dtype']}{entry['shape']}"
             lines.append(f"    {names[name]:<{width}}  {shape:<18} {entry['rows']} rows")
         lines.append(f"  events: {len(run['events'])}")
         for event in run["events"][:20]:
-            detail = _shown(", ".join(f"{k}={v}" for k, v in event["detail"].items()), 200)
-            lines.append(f"    step {event['step']}: {_shown(event['kind'])}" + (f" ({detail})" if detail else ""))
+            detail = shown(", ".join(f"{k}={v}" for k, v in event["detail"].items()), 200)
+            lines.append(f"    step {event['step']}: {shown(event['kind'])}" + (f" ({detail})" if detail else ""))
         if len(run["events"]) > 20:
             lines.append(f"    ... {len(run['events']) - 20} more")
         bookmarks = run.get("bookmarks", [])
@@ -119,7 +120,7 @@ def _date(created: Any) -> str:
         return "?"
 
 
-def _shown(text: Any, width: int = 80) -> str:
+def shown(text: Any, width: int = 80) -> str:
     """A text from the file, as a terminal may show it: control characters escaped, cut to `width`."""
     shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in str(text))
     return shown if len(shown) <= width else shown[:width - 3] + "..."

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from gradscope.config import RunConfig
 from gradscope.records import RunState
 from gradscope.session import schema
-from gradscope.session.errors import MissingEntryError
+from gradscope.session.errors import MissingEntryError, SessionError
 from gradscope.session.hardened import HardenedConnection
 from gradscope.session.run import Run
 
@@ -44,6 +44,8 @@ class Session:
         self._db = db
         self.path = db.path
         self.schema_version = db.version
+        # what a reader should be told about the files beside it (side_files.py), one line each
+        self.notices: tuple[str, ...] = tuple(db.notices)
         self.runs = runs
         self._by_id = {run.id: run for run in runs}
 
@@ -70,6 +72,14 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session {str(self.path)!r}: {len(self.runs)} run(s)>"
+
+
+def refuse_to_write_past(session: Session) -> None:
+    """A SessionError when something beside the file (a junk journal, a foreign or damaged
+    -wal) was set aside to read it: opened to write, SQLite would act on it, so the file is
+    recovered first."""
+    if session.notices:
+        raise SessionError(session.path, f"{session.notices[0]}; it is not written to before that")
 
 
 def _load_v1(db: HardenedConnection) -> Session:

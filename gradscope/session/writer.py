@@ -24,6 +24,7 @@ import os
 import sqlite3
 import stat
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -67,10 +68,12 @@ class SessionWriter:
         if existing == "foreign":
             raise SessionError(self.path, "exists and is not a gradscope session; refusing to overwrite it")
         if append and existing == "session":
-            from gradscope.session.reader import open_session
+            from gradscope.session.reader import open_session, refuse_to_write_past
             # the hardened reader vets the file first: triggers in a stranger's file would fire
-            # on our inserts once it is open read-write
-            open_session(self.path).close()
+            # on our inserts once it is open read-write, and SQLite would act on a junk journal
+            # or a foreign -wal beside it
+            with open_session(self.path) as session:
+                refuse_to_write_past(session)
         else:
             try:
                 for suffix in ("", *_SIDE_FILES):
@@ -86,6 +89,7 @@ class SessionWriter:
                 migrate.upgrade_file(self._conn, self.path, timeout=_BUSY_SECONDS)
             else:
                 self._create()
+            self._session = self._stamp()
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
@@ -105,6 +109,18 @@ class SessionWriter:
         self._conn.execute("INSERT INTO meta (key, value) VALUES ('writer', ?)",
                            (f"gradscope {gradscope.__version__}",))
         self._conn.execute("COMMIT")
+
+    def _stamp(self) -> str:
+        """The session's id, made once when the file is first written (a file from before ids
+        gets one now). Each commit writes it again, so the meta page is in every stretch of
+        the -wal: a reader compares the id the file alone holds with the one its -wal gives
+        and so tells a log from another session (SQLite would apply it without a word)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'session'").fetchone()
+        if row is not None and isinstance(row[0], str):
+            return row[0]
+        session = uuid.uuid4().hex
+        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('session', ?)", (session,))
+        return session
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -217,6 +233,8 @@ class SessionWriter:
     @_sqlite_errors
     def commit(self) -> None:
         if self._conn is not None and self._conn.in_transaction:
+            # every commit carries the session's id into the -wal (see _stamp)
+            self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('session', ?)", (self._session,))
             self._conn.execute("COMMIT")
         self._last_commit = time.monotonic()
 

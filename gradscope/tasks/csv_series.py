@@ -26,6 +26,13 @@ from gradscope.tasks.regression import ForecastTask
 
 Row = tuple[int, list[str]]  # (line number in the file, cells)
 
+# A series is read column-wise, every row padded to the widest: the cells it holds are what
+# costs memory, not the file's bytes (a line of 100,000 commas is 100 KB and 100,000 cells a
+# row). So the reader counts them as it goes and stops at these, whatever the file's size.
+MAX_COLUMNS = 1_000
+MAX_ROWS = 1_000_000
+MAX_CELLS = 5_000_000
+
 
 class CsvTask(ForecastTask):
     name = "csv"
@@ -76,11 +83,19 @@ def _read_rows(text: str, path: str) -> list[Row]:
         dialect = csv.excel  # one column, or nothing to sniff: commas it is
     reader = csv.reader(io.StringIO(text), dialect)
     rows: list[Row] = []
+    widest = 0
     try:
         for cells in reader:
+            if len(cells) > MAX_COLUMNS:
+                raise ConfigError("csv", f"{path}: line {reader.line_num} has {len(cells)} columns; "
+                                  f"a series file may have at most {MAX_COLUMNS}")
             cells = list(map(str.strip, cells))
             if any(cells):
                 rows.append((reader.line_num, cells))
+                widest = max(widest, len(cells))
+                if len(rows) > MAX_ROWS or len(rows) * widest > MAX_CELLS:
+                    raise ConfigError("csv", f"{path} holds more than {MAX_ROWS:,} rows or {MAX_CELLS:,} cells "
+                                      f"(by line {reader.line_num}); use a smaller extract")
     except csv.Error as exc:
         raise ConfigError("csv", f"{path} is not a readable CSV file (line {reader.line_num}: {exc})") from None
     return rows

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gradscope.config import ConfigError
+from gradscope.inputs import read_bounded
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -15,22 +16,8 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 def read_text_file(path: str | Path, option: str) -> str:
     """The file's text: UTF-8, BOM removed, line endings normalised to '\\n'."""
     path = Path(path).expanduser()
-    if not path.exists():
-        raise ConfigError(option, f"{path} does not exist")
-    if path.is_dir():
-        raise ConfigError(option, f"{path} is a folder, not a file")
-    if not path.is_file():
-        # FIFOs and devices could block or never end
-        raise ConfigError(option, f"{path} is not a regular file")
-    try:
-        # Read one byte past the limit rather than trusting stat(): the file may grow.
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(option, f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError(option, f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; "
-                                  "use a smaller extract")
+    # regular files only, checked after opening, and never more than the limit read
+    raw = read_bounded(path, option, MAX_FILE_BYTES)
     if not raw.strip():
         raise ConfigError(option, f"{path} is empty")
     if b"\x00" in raw:

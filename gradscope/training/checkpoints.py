@@ -13,7 +13,7 @@ import torch
 
 from gradscope.config import CLIP_MODES, ConfigError, LiveSettings, RunConfig
 from gradscope.records import Checkpoint
-from gradscope.training.optim import load_optimizer_arrays, optimizer_arrays
+from gradscope.training.optim import STATE_KEYS, load_optimizer_arrays, optimizer_arrays
 
 LIVE_KEY = "settings/live"
 LEGACY_KEYS = ("settings/lr", "settings/clip_mode", "settings/clip_threshold")
@@ -28,14 +28,69 @@ def take(step: int, model, optimizer, data: torch.Generator, live: LiveSettings)
     return Checkpoint(step=step, weights=weights, optimizer=extra)
 
 
+class DamagedCheckpoint(ValueError):
+    """A checkpoint that does not fit the model, optimiser or data stream it is put back
+    into; the message says what, in one line, and nothing was loaded."""
+
+
 def put_back(checkpoint: Checkpoint, model, optimizer, data: torch.Generator) -> None:
     """Load the checkpoint's weights, optimiser state and data stream (the live settings:
-    `live_settings`)."""
+    `live_settings`). Everything is checked first (`check`), so a damaged checkpoint raises
+    DamagedCheckpoint and leaves the model, optimiser and stream as they were."""
+    check(checkpoint, model, optimizer, data)
     model.load_state_dict({k: torch.tensor(np.array(v)) for k, v in checkpoint.weights.items()})
     load_optimizer_arrays(optimizer, {k: v for k, v in checkpoint.optimizer.items()
                                       if not k.startswith(SETTINGS_PREFIX)})
     if "rng/data" in checkpoint.optimizer:
         data.set_state(torch.tensor(np.array(checkpoint.optimizer["rng/data"]), dtype=torch.uint8))
+
+
+def check(checkpoint: Checkpoint, model, optimizer, data: torch.Generator) -> None:
+    """DamagedCheckpoint unless every weight, optimiser entry and the stream state has the
+    name, shape and kind that this model, optimiser and stream hold: a file may say anything."""
+    at = f"the checkpoint at step {checkpoint.step}"
+    expected = model.state_dict()
+    names, held = set(expected), set(checkpoint.weights)
+    if names != held:
+        missing, extra = sorted(names - held), sorted(held - names)
+        what = (f"lacks the weight {_named(missing)}" if missing else f"holds a weight {_named(extra)} "
+                "this model does not have")
+        raise DamagedCheckpoint(f"{at} {what}")
+    for name, tensor in expected.items():
+        _check_array(checkpoint.weights[name], tuple(tensor.shape), f"{at}: weight {_named([name])}")
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    kinds = STATE_KEYS.get(type(optimizer), frozenset())
+    for name, value in checkpoint.optimizer.items():
+        if name.startswith(SETTINGS_PREFIX) or name == "rng/data":
+            continue
+        parts = name.split("/")
+        index = parts[1] if len(parts) == 3 and parts[0] == "optimizer" else ""
+        if not (index.isdigit() and int(index) < len(parameters) and parts[2] in kinds):
+            raise DamagedCheckpoint(f"{at} holds an optimiser entry {_named([name])} this optimiser does not have")
+        shape = () if parts[2] == "step" else tuple(parameters[int(index)].shape)
+        _check_array(value, shape, f"{at}: optimiser entry {_named([name])}")
+    if "rng/data" in checkpoint.optimizer:
+        state = np.asarray(checkpoint.optimizer["rng/data"])
+        if state.dtype != np.uint8 or state.shape != tuple(data.get_state().shape):
+            raise DamagedCheckpoint(f"{at} holds a malformed data stream state")
+        probe = torch.Generator()
+        try:
+            # torch checks the mt19937 state's own consistency; try it on a generator of no use
+            probe.set_state(torch.from_numpy(state.copy()))
+        except RuntimeError:
+            raise DamagedCheckpoint(f"{at} holds a data stream state that is not a generator's") from None
+
+
+def _check_array(value, shape: tuple, what: str) -> None:
+    array = np.asarray(value)
+    if array.shape != shape:
+        raise DamagedCheckpoint(f"{what} has shape {list(array.shape)}, not {list(shape)}")
+    if array.dtype.kind not in "fiu":
+        raise DamagedCheckpoint(f"{what} holds {array.dtype} values, not numbers")
+
+
+def _named(names) -> str:
+    return ", ".join(repr(str(name)[:80]) for name in names[:3]) + (" ..." if len(names) > 3 else "")
 
 
 def live_arrays(live: LiveSettings) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ steps, so a fork with unchanged settings reproduces the parent's records exactly
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -100,12 +101,12 @@ def prepare_fork(trainer, plan: ForkPlan) -> None:
     """Bring a trainer that has not started to the parent's step S, the fork's settings queued."""
     if trainer.started:
         raise RuntimeError("a fork starts in a trainer that has not run")
-    trainer.restore(fast_forward(plan, trainer.task))
+    with _damage_named(plan):
+        trainer.restore(fast_forward(plan, trainer.task))
     inputs, targets = plan.probe_batch.get("inputs"), plan.probe_batch.get("targets")
     if inputs is not None and targets is not None:
         # the parent's probe batch, so that probed quantities compare between the two
-        trainer.probe_inputs = torch.from_numpy(np.array(inputs))
-        trainer.probe_targets = torch.from_numpy(np.array(targets))
+        trainer.probe_inputs, trainer.probe_targets = _checked_probe_batch(plan, trainer, inputs, targets)
     if plan.config.probe_every and plan.probed_before is not None and plan.probed_before < plan.step:
         trainer.last_probe = plan.probed_before   # a fixed cadence goes on probing the parent's steps
     trainer.change_settings(plan.step, **LiveSettings.of(plan.config).values)
@@ -124,7 +125,8 @@ def fast_forward(plan: ForkPlan, task=None) -> Checkpoint:
     config = plan.parent_config.replace(steps=max(plan.parent_config.steps, target + 1))
     with Trainer(config, task=task, probe_mode="thread") as twin:
         twin.cadence = _NoProbes()
-        twin.restore(plan.checkpoint)
+        with _damage_named(plan):
+            twin.restore(plan.checkpoint)
         for step, changes in plan.replay.items():
             twin.change_settings(step, **changes)
         state = twin.run(steps=target - start)
@@ -132,6 +134,44 @@ def fast_forward(plan: ForkPlan, task=None) -> Checkpoint:
             raise ConfigError("step", f"replaying run {plan.run_id} from its checkpoint at step {start} "
                               f"went non-finite at step {twin.step_index - 1}, before step {target}")
         return checkpoints.take(target, twin.model, twin.optimizer, twin.data, at_step)
+
+
+@contextlib.contextmanager
+def _damage_named(plan: ForkPlan):
+    """A damaged checkpoint, as the SessionError of the file it came from."""
+    try:
+        yield
+    except checkpoints.DamagedCheckpoint as error:
+        from gradscope.session import SessionError
+
+        raise SessionError(plan.source, f"run {plan.run_id}: {error}") from None
+
+
+def _checked_probe_batch(plan: ForkPlan, trainer, inputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
+    """The parent's probe batch as tensors, refused (a SessionError) unless it has the shapes
+    and kinds of the batch this trainer drew and the model takes it: checked here, before
+    any file is written, rather than by a probe that fails once the fork is recording."""
+    from gradscope.session import SessionError
+
+    problem = None
+    batch = {}
+    for name, value, drawn in (("inputs", inputs, trainer.probe_inputs), ("targets", targets, trainer.probe_targets)):
+        array = np.asarray(value)
+        expected = drawn.numpy()
+        if array.shape != expected.shape or array.dtype != expected.dtype:
+            problem = (f"its probe batch {name} are {array.dtype} {list(array.shape)}, not "
+                       f"{expected.dtype} {list(expected.shape)}")
+            break
+        batch[name] = torch.from_numpy(np.array(array))
+    if problem is None:
+        try:
+            with torch.no_grad():
+                trainer.task.loss(trainer.model(batch["inputs"].to(trainer.device)), batch["targets"].to(trainer.device))
+        except (IndexError, RuntimeError, ValueError):
+            problem = "its probe batch does not fit the model (a token or class out of range)"
+    if problem is not None:
+        raise SessionError(plan.source, f"run {plan.run_id}: {problem}")
+    return batch["inputs"], batch["targets"]
 
 
 class _NoProbes(AutoCadence):

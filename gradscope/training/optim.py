@@ -17,6 +17,11 @@ RULES = {"sgd": torch.optim.SGD, "momentum": torch.optim.SGD, "rmsprop": torch.o
 # one changes between two steps (plain SGD has no momentum to change, Adam's are its betas)
 LIVE_HYPERPARAMETERS = {"sgd": ("lr", "weight_decay"), "momentum": ("lr", "momentum", "weight_decay"),
                         "rmsprop": ("lr", "weight_decay"), "adam": ("lr", "weight_decay")}
+# what each rule keeps per parameter, as `optimizer_arrays` names it ("step" is a scalar, the
+# rest have their parameter's shape): a checkpoint entry of another name is damage
+STATE_KEYS = {torch.optim.SGD: frozenset({"momentum_buffer"}),
+              torch.optim.RMSprop: frozenset({"step", "square_avg", "momentum_buffer", "grad_avg"}),
+              torch.optim.Adam: frozenset({"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"})}
 
 
 def build_optimizer(config: RunConfig, parameters) -> torch.optim.Optimizer:

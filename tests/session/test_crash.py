@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -13,30 +12,10 @@ import numpy as np
 import pytest
 
 from gradscope.session import SessionWriter, open_session
+from crashed import CHILD
 
 REPO = Path(__file__).resolve().parents[2]
 
-CHILD = textwrap.dedent("""
-    import sys
-    import numpy as np
-    from gradscope.config import RunConfig
-    from gradscope.records import Checkpoint, Event, StepRecord
-    from gradscope.session import SessionWriter
-
-    writer = SessionWriter(sys.argv[1], commit_interval=0.02)
-    run_id = writer.start_run(RunConfig(hidden=8), {"x": np.arange(6, dtype=np.float32)})
-    writer.add_checkpoint(run_id, Checkpoint(0, {"w": np.eye(3, dtype=np.float32)}))
-    writer.add_event(run_id, Event(0, "run_started", {"seed": 7}))
-    step = 0
-    while True:
-        base = np.arange(200, dtype=np.float32) * np.float32(step)
-        writer.add_step(run_id, StepRecord(step, {"loss": 1.0 / (step + 1), "grad_norm": step * 0.25,
-                                                  "bad": float("nan") if step % 2 else float("inf")},
-                                           {"hidden_grad_norm": base, "gates/forget": base.reshape(10, 20)}))
-        step += 1
-        if not writer.has_uncommitted:
-            print(step, flush=True)
-""")
 
 
 @pytest.mark.timeout(30)

@@ -134,3 +134,35 @@ def test_csv_option_required():
 def test_good_csv_still_builds(tmp_path):
     task = build_csv(make(tmp_path, "good.csv", GOOD_CSV))
     assert task.length == 10
+
+
+# -- hostile data files: what is read is bounded, whatever the file is --------------------------
+
+def test_a_csv_width_bomb_is_refused_at_its_first_line(tmp_path):
+    """One line of 100,000 commas (100 KB) would be 100,000 cells in every row."""
+    bomb = make(tmp_path, "wide.csv", "1" + "," * 100_000 + "\n" + "2\n" * 2000)
+    expect("csv", "line 1 has 100001 columns", build_csv, bomb)
+
+
+def test_a_csv_of_too_many_cells_is_refused_while_it_is_read(tmp_path):
+    # 900 columns on one line, then short lines: every row is padded to the widest
+    ragged = make(tmp_path, "ragged.csv", ",".join(["1"] * 900) + "\n" + "2\n" * 6000)
+    expect("csv", "5,000,000 cells", build_csv, ragged)
+
+
+@pytest.mark.parametrize("option", ["text", "csv"])
+def test_a_fifo_or_device_is_refused_at_once(tmp_path, option):
+    build = build_text if option == "text" else build_csv
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)   # nothing writes to it: opening it blocking would wait for ever
+    expect(option, "not a regular file", build, fifo)
+    expect(option, "not a regular file", build, "/dev/zero")
+
+
+def test_a_sparse_text_file_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1 << 20)
+    sparse = tmp_path / "sparse.txt"
+    with open(sparse, "wb") as handle:
+        handle.write(b"some text ")
+        handle.truncate(5 << 30)   # 5 GB apparent, nothing on disk
+    expect("text", "larger than 1 MB", build_text, sparse)
