@@ -52,7 +52,7 @@ def checked_output(args) -> Path:
 
 def record(args, config: RunConfig) -> int:
     from gradscope.probes.runner import default_probe_mode
-    from gradscope.session import SessionWriter
+    from gradscope.session import SessionError, SessionWriter
     from gradscope.training import Trainer
     from gradscope.training.loop import Lockstep
 
@@ -80,8 +80,13 @@ def record(args, config: RunConfig) -> int:
             loop = trainers[0] if len(trainers) == 1 else Lockstep(trainers)
             run_interruptibly(loop, progress)
         finally:
-            if fresh and not any(recorder.written for recorder in recorders):
+            written = any(recorder.written for recorder in recorders) and (writer.failure is None
+                                                                           or writer.saved_a_step)
+            if fresh and not written:
                 writer.discard()             # the runs never started: no file is left behind
+                if writer.failure is not None:
+                    raise SessionError(output, f"cannot write ({writer.failure_reason}); nothing was saved, "
+                                       "so no file is left behind") from None
             else:
                 writer.close()
     finally:

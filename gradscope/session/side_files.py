@@ -139,7 +139,7 @@ def _walk(handle, page_size: int) -> WalCheck:
     if checksum != tuple(int.from_bytes(head[at:at + 4], "big") for at in (24, 28)):
         return WalCheck(problem="is damaged (its header fails its checksum)")
     frames = commits = good = 0
-    intact = True
+    intact, lost_commit = True, False
     while True:
         frame = handle.read(FRAME_HEADER + page_size)
         if len(frame) < FRAME_HEADER + page_size:
@@ -147,19 +147,22 @@ def _walk(handle, page_size: int) -> WalCheck:
         if frame[8:16] != salts:
             break    # a frame of an earlier round of the log: SQLite stops here too, and so it should
         frames += 1
+        is_commit = int.from_bytes(frame[4:8], "big") != 0   # the database size: set on a commit's last frame
         if intact:
             data = np.frombuffer(frame[:8], dtype=words), np.frombuffer(frame[FRAME_HEADER:], dtype=words)
             after = _checksum(data[1], _checksum(data[0], checksum))
             stored = tuple(int.from_bytes(frame[at:at + 4], "big") for at in (16, 20))
-            if after != stored:
-                intact = False
-            else:
+            if after == stored:
                 checksum = after
-                if int.from_bytes(frame[4:8], "big"):   # the database size: set on a commit's last frame
+                if is_commit:
                     commits, good = commits + 1, frames
-    # frames past the last good commit are lost either way; they are damage only when one of
-    # them fails its checksum (an uncommitted tail is what a crash mid-transaction leaves)
-    return WalCheck(frames=good, commits=commits, damaged=0 if intact else frames - good)
+                continue
+            intact = False
+        lost_commit = lost_commit or is_commit
+    # Frames past the last good commit are lost either way. They are damage only when a commit
+    # is among them: a transaction that was rolled back (a full disk) leaves frames of its own
+    # past the next commit's, stale and never committed, whose checksums no longer chain.
+    return WalCheck(frames=good, commits=commits, damaged=frames - good if lost_commit else 0)
 
 
 _POWERS: dict[int, np.ndarray] = {}

@@ -33,7 +33,7 @@ import numpy as np
 import gradscope
 from gradscope.config import RunConfig
 from gradscope.records import Checkpoint, Event, RunState, StepRecord
-from gradscope.session import arrays, migrate, schema
+from gradscope.session import arrays, migrate, schema, write_failure
 from gradscope.session.errors import SessionError
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -42,13 +42,16 @@ _BUSY_SECONDS = 5.0
 
 
 def _sqlite_errors(method: Callable) -> Callable:
-    """A full disk or a vanished directory reaches the worker as a SessionError naming the file."""
+    """A full disk or a vanished directory reaches the worker as a SessionError naming the file,
+    and ends the writer's writing (write_failure.py): nothing is written after a hole."""
     @functools.wraps(method)
     def wrapper(self: SessionWriter, *args: Any, **kwargs: Any) -> Any:
+        if self.failure is not None:
+            raise self.failure
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise SessionError(self.path, f"cannot write ({type(exc).__name__}: {exc})") from None
+            raise self._failed(_why(exc)) from None
     return wrapper
 
 
@@ -64,6 +67,9 @@ class SessionWriter:
         self._series: dict[tuple[int, str], tuple[int, str, str, tuple[int, ...]]] = {}
         self._runs: set[int] = set()
         self._reserved = 0            # ids below this are taken or held for a run to come
+        self._books = write_failure.Committed()
+        self.failure: SessionError | None = None   # the write that failed; nothing is written after it
+        self.failure_reason = ""
         existing = _existing_kind(self.path)
         if existing == "foreign":
             raise SessionError(self.path, "exists and is not a gradscope session; refusing to overwrite it")
@@ -90,6 +96,7 @@ class SessionWriter:
             else:
                 self._create()
             self._session = self._stamp()
+            self._room = write_failure.WalRoom(self.path, self._conn.execute("PRAGMA page_size").fetchone()[0])
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
@@ -159,6 +166,7 @@ class SessionWriter:
                       RunState.RUNNING.value, time.time()))
         self._insert_tensors(run_id, schema.ROLE_PROBE, 0, tensors)
         self._runs.add(run_id)
+        self._books.started(run_id)
         self.commit()
         return run_id
 
@@ -198,6 +206,7 @@ class SessionWriter:
                           for name, value in scalars])
         conn.executemany("INSERT INTO array_value (series_id, step, data) VALUES (?, ?, ?)",
                          [(series[run_id, name][0], step, data) for name, _, _, data in encoded])
+        self._books.stepped(run_id, step)
         self._maybe_commit()
 
     @_sqlite_errors
@@ -226,6 +235,11 @@ class SessionWriter:
     # -- transactions --------------------------------------------------------------------------
 
     @property
+    def saved_a_step(self) -> bool:
+        """Whether some step this writer added is committed (on disk, whatever happens next)."""
+        return self._books.saved_a_step
+
+    @property
     def has_uncommitted(self) -> bool:
         """True while some added data is not yet committed (and so would not survive a kill)."""
         return self._conn is not None and self._conn.in_transaction
@@ -236,11 +250,28 @@ class SessionWriter:
             # every commit carries the session's id into the -wal (see _stamp)
             self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('session', ?)", (self._session,))
             self._conn.execute("COMMIT")
+            self._books.commit()
+            full = self._room.keep()
+            if full is not None:
+                # the disk has no room left past this commit: stop now, while the note fits
+                raise self._failed(full)
         self._last_commit = time.monotonic()
 
+    def _failed(self, why: str) -> SessionError:
+        self.failure_reason = why
+        self.failure = SessionError(self.path, f"cannot write ({why}); the file keeps every step committed "
+                                    "before, and an event marks where each run stops")
+        if self._conn is not None:
+            write_failure.note_failure(self._conn, self._books, self._runs, why)
+        return self.failure
+
     def close(self) -> None:
-        """Commit, fold the WAL back into the file and close; safe to call more than once."""
+        """Commit, fold the WAL back into the file and close; safe to call more than once.
+        After a failed write it only closes (what could be saved, was)."""
         if self._conn is None:
+            return
+        if self.failure is not None:
+            self._abandon()
             return
         try:
             self.commit()

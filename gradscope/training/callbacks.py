@@ -53,13 +53,23 @@ class SessionRecorder(Callback):
     def on_run_start(self, trainer) -> None:
         self._config, self._probe_batch = trainer.config, trainer.probe_batch_arrays()
 
+    @property
+    def stopped_writing(self) -> bool:
+        """After a failed write the file says where the run stops (write_failure.py), and the
+        failure has reached the trainer once; what comes after is not written, nor raised again."""
+        return getattr(self.writer, "failure", None) is not None
+
     def _write(self, method: str, *args) -> None:
+        if self.stopped_writing:
+            return
         if not self.written:
             self._waiting.append((method, args))
             return
         getattr(self.writer, method)(self.run_id, *args)
 
     def on_step_end(self, trainer, record: StepRecord) -> None:
+        if self.stopped_writing:
+            return
         if not self.written:
             self.writer.start_run(self._config, self._probe_batch, parent=self.parent, run_id=self.run_id)
             self.written = True
@@ -82,5 +92,5 @@ class SessionRecorder(Callback):
         self._write("set_state", state)
 
     def on_run_end(self, trainer) -> None:
-        if self.written:
+        if self.written and not self.stopped_writing:
             self.writer.commit()

@@ -76,7 +76,7 @@ def test_a_file_whose_arrays_lie_about_their_rank_is_refused_before_anything_is_
     db.commit()
     db.close()
     lab = LabModel(tmp_path / "sessions", training=False)
-    with pytest.raises(SessionError, match="'hidden_grad_norm' has 0 dimension.*declared as timestep"):
+    with pytest.raises(SessionError, match="series 'hidden_grad_norm' is array of shape \\[\\], but it is declared as timestep"):
         lab.open_recording(path)
     assert lab.kind == "live" and lab.slots == []
 

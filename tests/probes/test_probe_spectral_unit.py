@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gradscope.probes.spectral import WarmPowerIteration, dense_spectral_norm, lanczos_spectral_norm
+from gradscope.probes.spectral import WarmPowerIteration, dense_spectral_norm
 
 
 def _batch(n, count, spread, seed):

@@ -145,7 +145,6 @@ def test_schema_text_edits_are_refused(table, edit, message, pristine, tmp_path)
 
 
 def test_appending_to_a_crafted_file_is_refused_before_anything_runs(pristine, tmp_path):
-    from gradscope.config import RunConfig
     from gradscope.session import SessionWriter
     path = crafted(pristine, tmp_path, "CREATE TABLE log (x)",
                    "CREATE TRIGGER evil AFTER INSERT ON run BEGIN INSERT INTO log VALUES (1); END")

@@ -146,7 +146,7 @@ SQL_MUTANTS: dict[str, list[str]] = {
     "loss values infinite": [f"UPDATE scalar_value SET value = 1e308 * 10 WHERE {LOSS}"],
     "every scalar NULL": ["UPDATE scalar_value SET value = NULL"],
     "negative step": [f"UPDATE step SET step = -5 WHERE {RUN1} AND step = 0",
-                      f"UPDATE scalar_value SET step = -5 WHERE step = 0"],
+                      "UPDATE scalar_value SET step = -5 WHERE step = 0"],
     "negative step in the step table only": [f"UPDATE step SET step = -7 WHERE {RUN1} AND step = 3"],
     "out-of-order step in the middle": [f"UPDATE step SET step = 1000 WHERE {RUN1} AND step = 20"],
     "series steps not in the step table": [f"UPDATE scalar_value SET step = step + 500 WHERE {LOSS} AND step > 40"],
