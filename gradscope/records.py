@@ -39,6 +39,7 @@ class EventKind(str, enum.Enum):
     DIVERGED = "diverged"
     FAILED = "failed"
     WRITE_FAILED = "write_failed"             # detail: {"error", "last_saved_step", "saved"}; the file stops here
+    INTERRUPTED = "interrupted"               # detail: {"reason", "last_saved_step", "saved"}; Ctrl-C mid-step
 
     @property
     def label(self) -> str:
@@ -49,7 +50,7 @@ class EventKind(str, enum.Enum):
 EVENT_LABELS = {
     "run_started": "run started", "state_changed": "state", "settings_changed": "settings changed",
     "note": "note", "comparison": "compared with", "diverged": "DIVERGED", "failed": "failed",
-    "write_failed": "NOT SAVED FROM HERE",
+    "write_failed": "NOT SAVED FROM HERE", "interrupted": "interrupted",
 }
 # kinds written before settings changes were one kind; `legacy_event` reads them as it
 LEGACY_SETTING_EVENTS = {"lr_changed": "lr", "clip_threshold_changed": "clip_threshold",

@@ -72,7 +72,7 @@ def fork(args) -> int:
             recorder = SessionRecorder(writer, parent=plan.parent)
             progress = Progress(plan.config.steps - plan.step)
             trainer.callbacks += [recorder, progress]
-            run_interruptibly(trainer, [progress])
+            run_interruptibly(trainer, [progress], writer)
     finally:
         trainer.close()
     summary = run_summary(path, recorder, trainer, progress, began, parent=list(plan.parent),

@@ -78,7 +78,7 @@ def record(args, config: RunConfig) -> int:
             for trainer, recorder, bar in zip(trainers, recorders, progress):
                 trainer.callbacks += [recorder, bar]
             loop = trainers[0] if len(trainers) == 1 else Lockstep(trainers)
-            run_interruptibly(loop, progress)
+            run_interruptibly(loop, progress, writer)
         finally:
             written = any(recorder.written for recorder in recorders) and (writer.failure is None
                                                                            or writer.saved_a_step)

@@ -3,8 +3,11 @@ stopping on Ctrl-C, and the summary they print."""
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import signal
 import sys
+import threading
 import time
 
 from gradscope.records import EventKind
@@ -48,21 +51,72 @@ class Progress(Callback):
             self.bar.close()
 
 
-def run_interruptibly(loop, progress: list[Progress]):
-    """Run `loop` (a Trainer or a Lockstep) to the end; the first Ctrl-C (or SIGTERM) stops it
-    between two steps, a second one interrupts at once. Returns what its run() returns."""
-    def stop(signum, frame):
-        loop.stop()
-        signal.signal(signum, signal.SIG_DFL if signum == signal.SIGTERM else signal.default_int_handler)
+# After a first Ctrl-C the step under way may finish and the run stop cleanly within this
+# long; a long step (a big LSTM's backward pass can take a minute, in C++, where no Python
+# signal handler runs) is not waited for.
+GRACE_SECONDS = 1.0
 
+
+def run_interruptibly(loop, progress: list[Progress], writer=None):
+    """Run `loop` (a Trainer or a Lockstep) to the end; returns what its run() returns.
+
+    It trains in a worker thread, so the main thread hears Ctrl-C (or SIGTERM) at once, even
+    in the middle of a step. The first asks the loop to stop between two steps; if the step
+    under way is still running GRACE_SECONDS later, or at a second Ctrl-C, the process ends
+    now (`_quit_now`): `writer`'s runs are marked interrupted where their saved steps end."""
+    outcome: dict = {}
+
+    def train():
+        try:
+            outcome["value"] = loop.run()
+        except BaseException as error:       # handed to the main thread, which raises it
+            outcome["error"] = error
+
+    asked: list[float] = []
+
+    def stop(signum, frame):
+        asked.append(time.monotonic())
+        loop.stop()
+        if len(asked) == 1:
+            print("\ngradscope: stopping after this step (Ctrl-C again to quit at once)", file=sys.stderr)
+
+    worker = threading.Thread(target=train, name="gradscope-train", daemon=True)
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return loop.run()
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.05)
+            if asked and worker.is_alive() and (len(asked) > 1 or time.monotonic() - asked[0] > GRACE_SECONDS):
+                _quit_now(writer)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         for bar in progress:
             bar.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _quit_now(writer) -> None:
+    """End the process in the middle of a step: mark what the file holds, stop the probe
+    processes, say what was kept, exit 130 (as a shell reports SIGINT)."""
+    saved = None if writer is None else writer.interrupt("Ctrl-C in the middle of a step")
+    for child in multiprocessing.active_children():
+        child.kill()
+    if writer is None:
+        kept = "nothing was being saved"
+    elif saved is None:
+        kept = f"{writer.path} keeps every step committed before (it was busy writing)"
+    elif not saved:
+        kept = "no step was saved, so no file is left behind"
+    else:
+        runs = ", ".join(f"run {run}: " + ("no step" if last is None else f"steps up to {last}")
+                         for run, last in sorted(saved.items()))
+        kept = f"{writer.path} keeps {runs}, marked interrupted"
+    print(f"gradscope: interrupted in the middle of a step; {kept}", file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def run_summary(path, recorder, trainer, progress: Progress, began: float, **extra) -> dict:

@@ -57,6 +57,14 @@ class Committed:
 
 def note_failure(conn: sqlite3.Connection, books: Committed, runs: set[int], why: str) -> None:
     """Roll back what is under way, then mark each of `runs` on disk as failed where it stops."""
+    note_stop(conn, books, runs, EventKind.WRITE_FAILED, RunState.FAILED, {"error": why})
+
+
+def note_stop(conn: sqlite3.Connection, books: Committed, runs: set[int], kind: EventKind, state: RunState,
+              detail: dict) -> None:
+    """Roll back what is under way; then, in one transaction, give each of `runs` on disk the
+    event `kind` at the step after its last committed one (detail: `detail` plus what was
+    saved) and the state `state`. A failure here leaves the file as of its last commit."""
     with contextlib.suppress(sqlite3.Error):
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -68,15 +76,24 @@ def note_failure(conn: sqlite3.Connection, books: Committed, runs: set[int], why
         conn.execute("BEGIN IMMEDIATE")
         for run_id, last in on_disk:
             stop = 0 if last is None else last + 1
-            detail = {"error": why, "last_saved_step": last,
-                      "saved": "nothing" if last is None else f"steps up to {last}"}
+            saved = {"last_saved_step": last, "saved": "nothing" if last is None else f"steps up to {last}"}
             conn.execute("INSERT INTO event (run_id, step, kind, detail, wall_time) VALUES (?, ?, ?, ?, ?)",
-                         (run_id, stop, EventKind.WRITE_FAILED.value, json.dumps(detail), time.time()))
-            conn.execute("UPDATE run SET state = ? WHERE id = ?", (RunState.FAILED.value, run_id))
+                         (run_id, stop, kind.value, json.dumps({**detail, **saved}), time.time()))
+            conn.execute("UPDATE run SET state = ? WHERE id = ?", (state.value, run_id))
         conn.execute("COMMIT")
     except sqlite3.Error:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
+
+
+def reason(exc: sqlite3.Error) -> str:
+    """SQLite's words for a failed write, and what they mean for the user."""
+    text = str(exc)
+    if "readonly" in text or "unable to open" in text:
+        return f"{text}: the folder or the file cannot be written"
+    if "full" in text:
+        return f"{text}: the disk is full"
+    return text
 
 
 # The failure note must fit on a disk that is already full. SQLite writes the note's frames

@@ -5,9 +5,10 @@ survives the process being killed (not a power cut), and a reader can open the f
 grows. A clean `close()` checkpoints and returns to rollback-journal mode, so the `.gscope` file
 alone is the whole session, ready to share.
 
-Threading: a writer belongs to the one thread that created it (the training worker); sqlite3
-refuses calls from any other thread. Only frozen records cross threads, so nothing else needs
-to touch it.
+Threading: a writer is used by one thread at a time, under its lock. `record` creates it in
+the main thread, trains (and writes) in a worker, and closes it in the main thread again; on a
+Ctrl-C in the middle of a long step, the main thread marks the runs interrupted (`interrupt`)
+while the worker is still computing. Only frozen records cross threads.
 
 Other processes may write bookmarks into the file while it records (see bookmarks.py); they
 wait for the writer's next commit, and the writer waits the few milliseconds they take.
@@ -22,7 +23,7 @@ import json
 import math
 import os
 import sqlite3
-import stat
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -32,11 +33,10 @@ import numpy as np
 
 import gradscope
 from gradscope.config import RunConfig
-from gradscope.records import Checkpoint, Event, RunState, StepRecord
-from gradscope.session import arrays, migrate, schema, write_failure
+from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
+from gradscope.session import arrays, migrate, schema, target, write_failure
 from gradscope.session.errors import SessionError
 
-_SIDE_FILES = ("-wal", "-shm", "-journal")
 # how long a statement waits for another writer (a bookmark being added) to let go of the lock
 _BUSY_SECONDS = 5.0
 
@@ -46,12 +46,13 @@ def _sqlite_errors(method: Callable) -> Callable:
     and ends the writer's writing (write_failure.py): nothing is written after a hole."""
     @functools.wraps(method)
     def wrapper(self: SessionWriter, *args: Any, **kwargs: Any) -> Any:
-        if self.failure is not None:
-            raise self.failure
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            raise self._failed(_why(exc)) from None
+        with self._lock:
+            if self.failure is not None:
+                raise self.failure
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise self._failed(write_failure.reason(exc)) from None
     return wrapper
 
 
@@ -68,29 +69,16 @@ class SessionWriter:
         self._runs: set[int] = set()
         self._reserved = 0            # ids below this are taken or held for a run to come
         self._books = write_failure.Committed()
+        self._lock = threading.RLock()
         self.failure: SessionError | None = None   # the write that failed; nothing is written after it
         self.failure_reason = ""
-        existing = _existing_kind(self.path)
-        if existing == "foreign":
-            raise SessionError(self.path, "exists and is not a gradscope session; refusing to overwrite it")
-        if append and existing == "session":
-            from gradscope.session.reader import open_session, refuse_to_write_past
-            # the hardened reader vets the file first: triggers in a stranger's file would fire
-            # on our inserts once it is open read-write, and SQLite would act on a junk journal
-            # or a foreign -wal beside it
-            with open_session(self.path) as session:
-                refuse_to_write_past(session)
-        else:
-            try:
-                for suffix in ("", *_SIDE_FILES):
-                    Path(str(self.path) + suffix).unlink(missing_ok=True)
-            except OSError as exc:
-                raise SessionError(self.path, f"cannot replace it ({exc.strerror or exc})") from None
-        creating = not (append and existing == "session")
+        appending = target.prepare(self.path, append)
+        self.created = not appending   # this writer made the file (so may take it away again)
         try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_SECONDS)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=_BUSY_SECONDS,
+                                         check_same_thread=False)   # one thread at a time: self._lock
             self._conn.execute("PRAGMA trusted_schema = OFF")
-            if append and existing == "session":
+            if appending:
                 # an older file is brought to the current schema first, in one transaction
                 migrate.upgrade_file(self._conn, self.path, timeout=_BUSY_SECONDS)
             else:
@@ -100,10 +88,10 @@ class SessionWriter:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
-            self._abandon(remove=creating)
-            raise SessionError(self.path, f"cannot create the session file ({_why(exc)})") from None
+            self._abandon(remove=not appending)
+            raise SessionError(self.path, f"cannot create the session file ({write_failure.reason(exc)})") from None
         except BaseException:
-            self._abandon(remove=creating)
+            self._abandon(remove=not appending)
             raise
         self._last_commit = time.monotonic()
 
@@ -265,9 +253,42 @@ class SessionWriter:
             write_failure.note_failure(self._conn, self._books, self._runs, why)
         return self.failure
 
+    def interrupt(self, reason: str, wait: float = 2.0) -> dict[int, int | None] | None:
+        """Commit what was added, mark every run interrupted (an event at the step after its
+        last saved one, state stopped) and close, from any thread; later writes are refused.
+        A file this writer created that holds no step yet is taken away instead (and {} is
+        returned). The last saved step of each run, or None when the writer stayed busy for
+        `wait` seconds (then the file is as of its last commit, which a kill keeps too)."""
+        if not self._lock.acquire(timeout=wait):
+            return None
+        try:
+            if self._conn is None:
+                return dict(self._books.last)
+            if self.failure is None:
+                with contextlib.suppress(SessionError):
+                    self.commit()
+            if self.created and not self._books.saved_a_step:
+                self._abandon(remove=True)
+                return {}
+            if self.failure is None:
+                write_failure.note_stop(self._conn, self._books, self._runs, EventKind.INTERRUPTED,
+                                        RunState.STOPPED, {"reason": reason})
+                self.failure = SessionError(self.path, f"was interrupted ({reason})")
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    self._conn.execute("PRAGMA journal_mode = DELETE")
+            self._abandon()
+            return dict(self._books.last)
+        finally:
+            self._lock.release()
+
     def close(self) -> None:
         """Commit, fold the WAL back into the file and close; safe to call more than once.
         After a failed write it only closes (what could be saved, was)."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._conn is None:
             return
         if self.failure is not None:
@@ -314,7 +335,7 @@ class SessionWriter:
         if conn is not None:
             conn.close()
         if remove:
-            for suffix in ("", *_SIDE_FILES):
+            for suffix in ("", *target.SIDE_FILES):
                 with contextlib.suppress(OSError):
                     Path(str(self.path) + suffix).unlink(missing_ok=True)
 
@@ -342,45 +363,6 @@ class SessionWriter:
             "INSERT INTO tensor (run_id, role, step, name, dtype, shape, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(run_id, role, step, name, dtype, arrays.shape_text(shape), data)
              for name, dtype, shape, data in tensors])
-
-
-def _existing_kind(path: Path) -> str:
-    """'none', 'session' or 'foreign' for whatever sits at `path` now; a folder, a pipe or a
-    device is refused at once (opening a pipe to look at it would wait for a writer)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        return "none"
-    except IsADirectoryError:
-        raise SessionError(path, "is a folder; name the session file to write in it") from None
-    except OSError as exc:
-        raise SessionError(path, f"cannot open ({exc.strerror or exc})") from None
-    try:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISDIR(mode):
-            raise SessionError(path, "is a folder; name the session file to write in it")
-        if not stat.S_ISREG(mode):
-            raise SessionError(path, "is not a regular file (a pipe, a device or a socket)")
-        header = os.read(descriptor, 100)
-    except OSError as exc:
-        raise SessionError(path, f"cannot read ({exc.strerror or exc})") from None
-    finally:
-        os.close(descriptor)
-    if not header:
-        return "none"  # an empty placeholder, e.g. from tempfile: nothing to lose
-    if (len(header) == 100 and header.startswith(schema.SQLITE_MAGIC)
-            and int.from_bytes(header[68:72], "big") == schema.APPLICATION_ID):
-        return "session"
-    return "foreign"
-
-
-def _why(exc: sqlite3.Error) -> str:
-    text = str(exc)
-    if "readonly" in text or "unable to open" in text:
-        return f"{text}: the folder or the file cannot be written"
-    if "full" in text:
-        return f"{text}: the disk is full"
-    return text
 
 
 def _json_default(value: Any) -> Any:
