@@ -10,26 +10,52 @@ from pathlib import Path
 from gradscope.config.errors import ConfigError
 
 
+class NotReadable(Exception):
+    """Why a path cannot be read as a regular file. `kind` is "missing", "folder", "special"
+    (a pipe, a device or a socket) or "error"; `reason` the OS's words for an error."""
+
+    def __init__(self, kind: str, reason: str = ""):
+        super().__init__(kind, reason)
+        self.kind, self.reason = kind, reason
+
+
+def open_regular(path: str | os.PathLike) -> int:
+    """A blocking read-only descriptor of the regular file at `path`, or NotReadable. Opened
+    with O_NONBLOCK (opening a FIFO would otherwise wait for a writer), then checked with fstat
+    on what was opened: a path checked before opening can change in between."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise NotReadable("missing") from None
+    except IsADirectoryError:
+        raise NotReadable("folder") from None
+    except OSError as exc:
+        raise NotReadable("error", str(exc.strerror or exc)) from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotReadable("folder" if stat.S_ISDIR(mode) else "special")
+        os.set_blocking(descriptor, True)
+    except OSError as exc:
+        os.close(descriptor)
+        raise NotReadable("error", str(exc.strerror or exc)) from None
+    except NotReadable:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
 def read_bounded(path: str | os.PathLike, option: str, limit: int) -> bytes:
     """The bytes of the regular file at `path`, at most `limit` of them; a ConfigError naming
     `option` and the file for anything else."""
     path = Path(path).expanduser()
     try:
-        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise ConfigError(option, f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(option, f"{path} is a folder, not a file") from None
-    except OSError as exc:
-        raise ConfigError(option, f"cannot read {path}: {exc.strerror or exc}") from None
+        descriptor = open_regular(path)
+    except NotReadable as exc:
+        problem = {"missing": "does not exist", "folder": "is a folder, not a file",
+                   "special": "is not a regular file (a pipe, a device or a socket)"}.get(exc.kind)
+        raise ConfigError(option, f"{path} {problem}" if problem else f"cannot read {path}: {exc.reason}") from None
     try:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISDIR(mode):
-            raise ConfigError(option, f"{path} is a folder, not a file")
-        if not stat.S_ISREG(mode):
-            raise ConfigError(option, f"{path} is not a regular file (a pipe, a device or a socket)")
-        os.set_blocking(descriptor, True)
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(descriptor, min(1 << 20, limit + 1 - size))

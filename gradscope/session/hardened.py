@@ -13,12 +13,12 @@ import math
 import os
 import shutil
 import sqlite3
-import stat
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from gradscope.inputs import NotReadable, open_regular
 from gradscope.session import schema, side_files
 from gradscope.session.errors import SessionError
 
@@ -35,21 +35,12 @@ def read_header(path: Path) -> int:
 def header_bytes(path: Path) -> bytes:
     """The file's 100-byte SQLite header, checked to be a gradscope session's."""
     try:
-        # O_NONBLOCK, and the kind checked on what was opened: a FIFO would wait for a writer,
-        # a device never end, and a path checked before opening can change in between
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        raise SessionError(path, "no such session file") from None
-    except IsADirectoryError:
-        raise SessionError(path, "is a directory, not a session file") from None
-    except OSError as exc:
-        raise SessionError(path, f"cannot open ({exc.strerror or exc})") from None
+        descriptor = open_regular(path)
+    except NotReadable as exc:
+        raise SessionError(path, {"missing": "no such session file", "folder": "is a directory, not a session file",
+                                  "special": "is not a regular file"}
+                           .get(exc.kind, f"cannot open ({exc.reason})")) from None
     try:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISDIR(mode):
-            raise SessionError(path, "is a directory, not a session file")
-        if not stat.S_ISREG(mode):
-            raise SessionError(path, "is not a regular file")
         header = os.read(descriptor, 100)
     except OSError as exc:
         raise SessionError(path, f"cannot read ({exc.strerror or exc})") from None

@@ -7,9 +7,9 @@ opened non-blocking and checked with fstat after the open (not before, where it 
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
+from gradscope.inputs import NotReadable, open_regular
 from gradscope.session import schema
 from gradscope.session.errors import SessionError
 
@@ -42,19 +42,14 @@ def existing_kind(path: Path) -> str:
     """'none', 'session' or 'foreign' for whatever sits at `path` now; a folder, a pipe or a
     device is refused at once (opening a pipe to look at it would wait for a writer)."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except FileNotFoundError:
-        return "none"
-    except IsADirectoryError:
-        raise SessionError(path, "is a folder; name the session file to write in it") from None
-    except OSError as exc:
-        raise SessionError(path, f"cannot open ({exc.strerror or exc})") from None
+        descriptor = open_regular(path)
+    except NotReadable as exc:
+        if exc.kind == "missing":
+            return "none"
+        raise SessionError(path, {"folder": "is a folder; name the session file to write in it",
+                                  "special": "is not a regular file (a pipe, a device or a socket)"}
+                           .get(exc.kind, f"cannot open ({exc.reason})")) from None
     try:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISDIR(mode):
-            raise SessionError(path, "is a folder; name the session file to write in it")
-        if not stat.S_ISREG(mode):
-            raise SessionError(path, "is not a regular file (a pipe, a device or a socket)")
         header = os.read(descriptor, 100)
     except OSError as exc:
         raise SessionError(path, f"cannot read ({exc.strerror or exc})") from None
