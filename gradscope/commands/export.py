@@ -83,6 +83,9 @@ def export(args) -> int:
                       file=sys.stderr)
                 return 0
             run_id = run.id
+            # the declarations are checked here, before Qt starts: a file whose series lie
+            # about their shapes is one line, not a window opened for nothing
+            run.series_names()
         return _draw(args, run_id, steps, output)
     except ExportError as error:
         raise UsageError(f"gradscope export: {error}") from None
@@ -100,6 +103,7 @@ def _draw(args, run_id: int, steps: tuple, output: Path) -> int:
     from gradscope.ui.main_window import MainWindow
 
     create_application()
+    _quiet_offscreen()
     with tempfile.TemporaryDirectory(prefix="gradscope-export-") as folder:
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(sessions_dir=Path(folder) / "sessions", settings=settings, training=False)
@@ -125,6 +129,24 @@ def _draw(args, run_id: int, steps: tuple, output: Path) -> int:
             window.close()
             window.deleteLater()
             QApplication.processEvents()
+
+
+def _quiet_offscreen() -> None:
+    """Qt's offscreen platform says "This plugin does not support propagateSizeHints()" for
+    every window shown: noise on a command's stderr, which should carry only its own lines."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(kind, context, message):
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(kind, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
 
 
 def _progress_bar():

@@ -35,7 +35,8 @@ def checked_output(args) -> Path:
         raise ConfigError("output", f"session files end in {SESSION_SUFFIX}, not {output.name!r}")
     folder = output.parent
     if not folder.is_dir():
-        raise ConfigError("output", f"the folder {str(folder)!r} does not exist")
+        problem = "is not a folder" if folder.exists() else "is a folder that does not exist"
+        raise ConfigError("output", f"{str(folder)!r} {problem}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError("output", f"the folder {str(folder)!r} cannot be written")
     if os.path.lexists(output):

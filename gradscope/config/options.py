@@ -72,9 +72,10 @@ def settings_from_args(args: argparse.Namespace, names: Iterable[str] | None = N
 
 def absolute_paths(settings: dict[str, Any]) -> dict[str, Any]:
     """File settings made absolute: the session stores the configuration, and an absolute
-    path still finds the data when the session is opened from another folder."""
+    path still finds the data when the session is opened from another folder. A value that
+    is not text is left for the validation to refuse (a TOML file may say `text = 5`)."""
     return {name: (str(Path(value).expanduser().absolute())
-                   if value and name in SETTINGS and SETTINGS[name].path else value)
+                   if isinstance(value, str) and value and name in SETTINGS and SETTINGS[name].path else value)
             for name, value in settings.items()}
 
 

@@ -42,10 +42,24 @@ class SessionFiles(QObject):
         self._remember(path)
         window.setWindowTitle(f"gradscope: {path.name} (replay)")
         window.redraw(everything=True)
+        notices = self.lab.recorded.session.notices
+        if notices:
+            # read, but with something beside it set aside (a junk journal, another session's
+            # log): say so, as `gradscope info` does, with the way out
+            self.show_warning("Opened with a warning", "\n\n".join(notices))
         return True
 
     def show_error(self, title: str, text: str) -> None:
         """A dialog naming the problem, one at a time (the newest); the window goes on."""
+        self._dialog(title, text)
+        self.window.errors.append(text)
+
+    def show_warning(self, title: str, text: str) -> None:
+        """The same dialog for what went through but should be known (`window.notices`)."""
+        self._dialog(title, text)
+        self.window.notices.append(text)
+
+    def _dialog(self, title: str, text: str) -> None:
         window = self.window
         if window.error_dialog is not None:
             window.error_dialog.close()
@@ -53,7 +67,6 @@ class SessionFiles(QObject):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
         window.error_dialog = box
-        window.errors.append(text)
 
     @staticmethod
     def _bookmarks(session) -> list:

@@ -38,7 +38,8 @@ class MainWindow(QMainWindow):
         self.lab = lab if lab is not None else LabModel(sessions_dir, config or self._saved_config(), training)
         self.sessions_dir = self.lab.sessions_dir
         self.error_dialog: QMessageBox | None = None
-        self.errors: list[str] = []
+        self.errors: list[str] = []       # every problem a dialog named, newest last
+        self.notices: list[str] = []      # every warning about a file that opened anyway
         self._closed = False
 
         self.controls = ControlPanel(self.lab)

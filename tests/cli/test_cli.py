@@ -56,7 +56,6 @@ def test_a_recorded_number_can_be_recomputed_from_the_file(tmp_path, capsys):
     inputs = torch.tensor(run.probe_batch["inputs"])
     targets = torch.tensor(run.probe_batch["targets"])
     task = gradscope.tasks.build(run.config)
-    states = []
     with torch.enable_grad():
         unrolled = model.unrolled(inputs)
         loss = task.loss(unrolled.output, targets) * inputs.shape[0]

@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -15,6 +16,8 @@ from typing import Callable
 import pytest
 
 from session_samples import write_sample
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
+import hostile_files  # noqa: E402
 from gradscope.session import (MissingEntryError, SessionError, add_bookmark, format_info, open_session,
                                session_info)
 
@@ -119,6 +122,16 @@ SQL_CASES = {
     "text scalar": (["UPDATE scalar_value SET value = 'x'"], "value is not a number"),
     "event detail not JSON": (["UPDATE event SET detail = '{'"], "unreadable detail"),
     "event detail a list": (["UPDATE event SET detail = '[1, 2]'"], "detail is not a table"),
+    # the hostile-input suite's shape lies: a rank that is not the declaration's, a
+    # zero-element shape whose other dimensions are huge, an axis longer than any run has
+    "per-timestep array declared []": (["UPDATE series SET shape = '[]' WHERE name = 'hidden_grad_norm'"],
+                                       "'hidden_grad_norm' is array of shape \\[\\], but it is declared as timestep"),
+    "gate array declared flat": (["UPDATE series SET shape = '[40]' WHERE name = 'gates/forget'"],
+                                 "declared as timestep x unit"),
+    "zero-element shape of 31 dimensions": ([f"UPDATE series SET shape = '[0{', 2147483648' * 30}]' "
+                                             "WHERE name = 'empty'"], "exceeds the cap"),
+    "an axis longer than any run's": (["UPDATE series SET dtype = 'bool', shape = '[2000000]' "
+                                       "WHERE name = 'hidden_grad_norm'"], "declares 2,000,000 along its timestep axis"),
 }
 
 
@@ -131,6 +144,16 @@ def test_crafted_file_is_refused_with_a_clear_message(case, pristine, tmp_path):
         read_everything(path)
     text = str(caught.value)
     assert text.startswith(str(path)) and "\n" not in text
+
+
+def test_a_blob_whose_overflow_chain_loops_in_a_sparse_file_is_refused_before_it_is_read(tmp_path):
+    """128 MB claimed by a blob whose overflow chain is one page pointing at itself, in a file
+    whose header and sparse tail back the claim (50 KB on disk): the byte budget counts the
+    disk's blocks, so the series is refused before SQLite is asked for it."""
+    path = hostile_files.overflow_loop(tmp_path / "loop.gscope")
+    assert os.stat(path).st_size > 100 << 20 and os.stat(path).st_blocks * 512 < 1 << 20
+    with pytest.raises(SessionError, match="series 'custom/loop' claims more data than the file holds"):
+        read_everything(path)
 
 
 @pytest.mark.parametrize("table, edit, message", [

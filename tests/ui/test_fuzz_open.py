@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import shutil
 import sqlite3
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -26,6 +27,9 @@ import pytest
 from test_replay import write_synthetic
 
 from gradscope.session import add_bookmark
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
+import hostile_files  # noqa: E402
 
 SEED = 20240917
 STEPS = 60
@@ -207,6 +211,17 @@ SQL_MUTANTS: dict[str, list[str]] = {
     "bookmark of a missing run": ["UPDATE bookmark SET run_id = 99"],
     "meta value a blob": ["UPDATE meta SET value = x'00ff'"],
     "schema 1 with a bookmark table": ["PRAGMA user_version = 1"],
+    # the crafts of the hostile-input suite: shapes that lie about their rank, zero-element
+    # shapes whose other dimensions are huge, a real row far longer than any run's T
+    "step Jacobians declared [2, 5]": [f"UPDATE series SET shape = '[2,5]' WHERE {RUN1} AND name = 'step_jacobian_norm'"],
+    "per-timestep norms declared []": [f"UPDATE series SET shape = '[]' WHERE {RUN1} AND name = 'hidden_grad_norm'",
+                                       f"UPDATE array_value SET data = substr(data, 1, 8) WHERE {HIDDEN}"],
+    "a zero-element shape of 31 dimensions": [f"UPDATE series SET shape = '[0{', 2147483648' * 30}]' "
+                                              f"WHERE {RUN1} AND name = 'gates/forget'"],
+    "one real row of bool[2000000]": [f"DELETE FROM array_value WHERE {HIDDEN} AND step > 0",
+                                      f"UPDATE array_value SET data = zeroblob(2000000) WHERE {HIDDEN}",
+                                      f"UPDATE series SET dtype = 'bool', shape = '[2000000]' "
+                                      f"WHERE {RUN1} AND name = 'hidden_grad_norm'"],
 }
 
 
@@ -304,6 +319,10 @@ def test_mutated_session_files_give_a_dialog_or_a_valid_prefix(qtbot, replay_onl
         path = folder / f"m{len(mutants):03d}.gscope"
         sql_mutant(pristine, path, statements)
         mutants.append((f"SQL: {label}", path, stored_last_step(path)))
+    # an overflow chain looping on one page of a sparse file (hostile_files.py builds it)
+    path = folder / f"m{len(mutants):03d}.gscope"
+    hostile_files.overflow_loop(path)
+    mutants.append(("a blob whose overflow chain loops, in a sparse file", path, LAST_STEP))
     assert len(mutants) >= 300
 
     started = time.monotonic()

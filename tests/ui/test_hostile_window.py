@@ -1,0 +1,70 @@
+"""The window gets the hostile-input suite's files too (tests/hostile/hostile_cases.py): opened
+through File > Open and exported through File > Export, each gives a dialog naming the
+problem, or opens (with a warning where something beside the file was set aside) and
+exports; no exception reaches a slot, and the window opens a good file after each."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QFileDialog
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
+
+from hostile_cases import CASES, S  # noqa: E402
+import hostile_files  # noqa: E402
+
+ON_A_FILE = {name: case for name, case in CASES.items() if S in case.command or case.api}
+
+
+def triggered(menu, text: str):
+    action = next(action for action in menu.actions() if action.text() == text)
+    action.trigger()
+
+
+@pytest.mark.timeout(300)
+def test_the_hostile_files_give_the_window_a_dialog_or_a_file_it_can_show_and_export(
+        qtbot, replay_only_window, tmp_path, monkeypatch):
+    window = replay_only_window
+    good = tmp_path / "good.gscope"
+    good.write_bytes(hostile_files.recording())
+    chosen: dict[str, str] = {}
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (chosen["open"], ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (chosen["save"], ""))
+    seen = {"refused": [], "opened": [], "export refused": [], "warned": []}
+    assert len(ON_A_FILE) >= 15
+    for index, (name, case) in enumerate(ON_A_FILE.items()):
+        folder = tmp_path / f"case{index:02d}"
+        folder.mkdir()
+        case.prepare(folder)
+        errors, notices = len(window.errors), len(window.notices)
+        chosen["open"], chosen["save"] = str(folder / "s.gscope"), str(folder / "out.npz")
+        with qtbot.capture_exceptions() as raised:
+            window.open_action.trigger()
+            if len(window.errors) > errors:
+                assert len(window.errors) == errors + 1, name
+                assert "s.gscope" in window.errors[-1] and window.error_dialog.isVisible(), name
+                seen["refused"].append(name)
+            else:
+                assert window.lab.kind == "recorded", name
+                seen["opened"].append(name)
+                if len(window.notices) > notices:
+                    seen["warned"].append(name)
+                window.redraw(everything=True)
+                triggered(window.export_menu, "Run's series as NPZ…")
+                if len(window.errors) > errors:
+                    assert window.error_dialog.isVisible() and not (folder / "out.npz").exists(), name
+                    seen["export refused"].append(name)
+                else:
+                    assert (folder / "out.npz").stat().st_size > 0, name
+        assert not raised, f"{name}: {raised}"
+        chosen["open"] = str(good)
+        window.open_action.trigger()
+        assert window.lab.kind == "recorded" and window.lab.current.last_step == 11, f"after {name}"
+    # what the suite's command line refuses, the window refuses too (or, for a fork's damage
+    # and the overflow loop, shows and then refuses to export)
+    assert {"one row of bool[2000000]", "step_jacobian_norm declared [2,5]", "per-timestep arrays declared []",
+            "created inf, --json", "a zero-element shape of 31 dims"} <= set(seen["refused"]), seen
+    assert "an overflow loop, sparse (export)" in seen["export refused"], seen
+    assert {"a junk -journal (info)", "a -wal of another session", "a damaged -wal"} <= set(seen["warned"]), seen
