@@ -82,6 +82,7 @@ def write_csv(run: Run, path: str | os.PathLike, steps: StepRange | None = None)
         if len(set(header)) != len(header):
             duplicated = sorted({column for column in header if header.count(column) > 1})
             raise ExportError(f"run {run.id}: series names collide as CSV columns: {', '.join(duplicated[:5])}")
+        _check_padding(run, plan, selected)
         blocks = [_CsvBlock(run, name, selected) for name, _ in plan]
         with atomic_output(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
@@ -170,6 +171,25 @@ def _csv_series(run: Run) -> list[tuple[str, list[str]]]:
                               "columns; export it as NPZ instead")
         plan.append((name, [name] if not shape else [f"{name}[{t}]" for t in range(shape[0])]))
     return plan
+
+
+# a table pads a series without a row at some step with empty cells; honest files need a few
+# times their values (arrays are probed every few steps), a crafted one could ask for a
+# gigabyte of commas around one row
+MAX_PADDING = 50
+MIN_CELLS = 1_000_000
+
+
+def _check_padding(run: Run, plan: list[tuple[str, list[str]]], selected: np.ndarray) -> None:
+    """Refuse a table whose cells outnumber the values behind them by more than MAX_PADDING."""
+    cells = len(selected) * (1 + sum(len(columns) for _, columns in plan))
+    if cells <= MIN_CELLS:
+        return
+    values = len(selected) + sum(len(columns) * int(np.isin(run.series_steps(name), selected).sum())
+                                 for name, columns in plan)
+    if cells > MAX_PADDING * values:
+        raise ExportError(f"run {run.id}: a table of its series would have {cells:,} cells for {values:,} "
+                          "recorded values; export it as NPZ instead")
 
 
 def _check_range(steps: StepRange | None) -> StepRange:

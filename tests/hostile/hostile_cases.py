@@ -226,6 +226,10 @@ CASES: dict[str, Case] = {
                                      "UPDATE series SET dtype = 'bool', shape = '[2000000]' "
                                      "WHERE name = 'hidden_grad_norm'"),
         leaves=("s.gscope",)),
+    "a wide row padded to a gigabyte": Case(
+        "1 sizes", "export --format csv of one row of 99,000 floats in a run of 20,000 steps (2e9 cells)",
+        ["export", S, "--format", "csv", "-o", "{dir}/x.csv"], r"export it as NPZ",
+        lambda folder: files.wide_row_in_a_long_run(folder / "s.gscope"), leaves=("s.gscope",)),
     "an overflow loop, sparse (info)": Case(
         "1 sizes", "info on a blob whose overflow chain loops on one page (128 MB claimed, 50 KB on disk)",
         ["info", S], r"custom/loop", lambda folder: files.overflow_loop(folder / "s.gscope"), code=0),

@@ -64,6 +64,19 @@ def one_row(path: Path, name: str, dtype: str, shape: list[int], data: bytes) ->
     return path
 
 
+def wide_row_in_a_long_run(path: Path) -> Path:
+    """One real row of 99,000 floats in a run stretched to 20,000 steps: as a table, a
+    gigabyte of empty cells around 400 KB of values."""
+    one_row(path, "custom/wide", "float32", [99_000], b"\0" * (4 * 99_000))
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("WITH RECURSIVE n(x) AS (SELECT 12 UNION ALL SELECT x + 1 FROM n WHERE x < 20000) "
+                   "INSERT INTO step (run_id, step, wall_time) SELECT 0, x, 0 FROM n")
+    finally:
+        db.close()
+    return path
+
+
 def overflow_loop(path: Path) -> Path:
     """A float32 series 'custom/loop' of one row whose blob says 128 MB: its overflow chain is
     one page pointing to itself, the header's page count is raised to cover the chain and the
