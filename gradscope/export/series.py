@@ -76,6 +76,7 @@ def csv_columns(run: Run) -> list[str]:
 def write_csv(run: Run, path: str | os.PathLike, steps: StepRange | None = None) -> int:
     """Write the recorded series of `run` (steps in [a, b)) to `path`; returns the data rows."""
     with _reading(run):
+        run.check_size()
         selected = _selected_steps(run, steps)
         plan = _csv_series(run)
         header = ["step"] + [column for _, columns in plan for column in columns]
@@ -99,6 +100,7 @@ def write_csv(run: Run, path: str | os.PathLike, steps: StepRange | None = None)
 def write_npz(run: Run, path: str | os.PathLike, steps: StepRange | None = None) -> list[str]:
     """Write every recorded series of `run` (steps in [a, b)) to `path` as NPZ; returns its keys."""
     with _reading(run):
+        run.check_size()
         selected = _selected_steps(run, steps)
         entries: dict[str, np.ndarray] = {}
 

@@ -64,7 +64,9 @@ class RecordedSource:
     def player(self, run_id: int) -> RunPlayer:
         player = self.players.get(run_id)
         if player is None:
-            player = RunPlayer(self.session.run(run_id), scalars=_needed_scalar, arrays=drawn_over_training)
+            run = self.session.run(run_id)
+            run.check_size()        # what a replay draws over the whole run, added up
+            player = RunPlayer(run, scalars=_needed_scalar, arrays=drawn_over_training)
             self.players[run_id] = player
         return player
 

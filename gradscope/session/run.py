@@ -119,6 +119,15 @@ class Run:
         except arrays.ArrayFormatError as exc:
             raise self._error(f"series {name!r}: {exc}") from None
 
+    def check_size(self) -> None:
+        """Refuse a run whose arrays, all together, claim more bytes than the file holds: in a
+        crafted file rows can share overflow pages, so each series may fit its budget alone
+        while a whole-run read (an export, a replay) adds them up. One query, no data read."""
+        total = self._db.query("SELECT total(length(data)) FROM array_value WHERE series_id IN "
+                               "(SELECT id FROM series WHERE run_id = ?)", (self.id,))[0][0]
+        if not isinstance(total, (int, float)) or total > self._db.byte_budget:
+            raise self._error("its arrays claim more data than the file holds")
+
     def record(self, step: int) -> StepRecord:
         """The StepRecord recorded at `step`, as the trainer produced it (for replay)."""
         step = int(step)

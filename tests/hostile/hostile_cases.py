@@ -239,7 +239,7 @@ CASES: dict[str, Case] = {
         api="from gradscope import load_session\nload_session('{dir}/s.gscope').runs[0].series('custom/loop')"),
     "an overflow loop, sparse (export)": Case(
         "1 sizes", "export --format npz of that blob",
-        ["export", S, "--format", "npz", "-o", "{dir}/x.npz"], r"claims more data than the file holds",
+        ["export", S, "--format", "npz", "-o", "{dir}/x.npz"], r"claims? more data than the file holds",
         lambda folder: files.overflow_loop(folder / "s.gscope"), leaves=("s.gscope",)),
     "a zero-element shape of 31 dims": Case(
         "1 sizes", "export --format npz of a series shaped [0, 2147483648, ...] (31 dimensions)",

@@ -299,3 +299,18 @@ def test_fuzzed_write_ahead_logs_give_session_errors_or_valid_sessions(crashed, 
             pytest.fail(f"WAL mutation {index} ({label}) raised {type(exc).__name__}: {exc}")
         shutil.rmtree(folder)
     assert outcomes["ok"] >= 20, outcomes  # a torn WAL tail must still leave the committed part readable
+
+
+def test_a_run_whose_arrays_together_claim_more_than_the_file_holds_is_refused_whole(pristine, tmp_path):
+    """Rows of a crafted file can share overflow pages: each series fits the byte budget alone
+    while the run's arrays together do not. An export or a replay, which reads them all, is
+    refused before any is read; a single series still loads."""
+    path = crafted(pristine, tmp_path)
+    with open_session(path) as session:
+        run = session.runs[0]
+        sizes = {name: run.series(name).nbytes for name, (kind, _, _) in run.series_names().items()
+                 if kind == "array"}
+        session.runs[0]._db.byte_budget = max(sizes.values()) + 64      # as if the disk held no more
+        run.series(max(sizes, key=sizes.get))
+        with pytest.raises(SessionError, match="run 0: its arrays claim more data than the file holds"):
+            run.check_size()
