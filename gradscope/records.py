@@ -151,6 +151,8 @@ class Event:
         label = EVENT_LABELS.get(self.kind, self.kind)
         if self.kind == EventKind.DIVERGED.value and self.detail.get("non_finite"):
             return f"{label} ({self.detail['non_finite']})"
+        if self.kind in (EventKind.WRITE_FAILED.value, EventKind.INTERRUPTED.value):
+            return f"{label} ({self.detail.get('saved', 'nothing')} saved)"
         return label
 
 

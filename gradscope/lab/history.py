@@ -25,7 +25,8 @@ from gradscope.series import CLIPPED, GATES, GRAD_NORM, HIDDEN_GRAD_NORM, PARAM_
 
 CLIP_RATE_WINDOW = 100
 RATE_WINDOW_SECONDS = 3.0
-MARKED_EVENTS = (EventKind.SETTINGS_CHANGED.value, EventKind.NOTE.value, EventKind.DIVERGED.value)
+MARKED_EVENTS = (EventKind.SETTINGS_CHANGED.value, EventKind.NOTE.value, EventKind.DIVERGED.value,
+                 EventKind.WRITE_FAILED.value, EventKind.INTERRUPTED.value)
 KEPT_EVENTS = 1000
 
 

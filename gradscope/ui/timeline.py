@@ -20,7 +20,8 @@ from gradscope.ui import theme
 CLIP_EPISODE_GAP = 20        # clipped steps closer than this are one episode in the list
 MAX_LIST_ITEMS = 500
 LISTED_EVENTS = (EventKind.RUN_STARTED.value, EventKind.SETTINGS_CHANGED.value, EventKind.NOTE.value,
-                 EventKind.DIVERGED.value, EventKind.FAILED.value)
+                 EventKind.DIVERGED.value, EventKind.FAILED.value, EventKind.WRITE_FAILED.value,
+                 EventKind.INTERRUPTED.value)
 
 
 def clip_episodes(steps: np.ndarray, clipped: np.ndarray, gap: int = CLIP_EPISODE_GAP) -> list[tuple[int, int, int]]:
@@ -183,8 +184,10 @@ class Timeline(QWidget):
             if event.kind in LISTED_EVENTS:
                 label = EVENT_LABELS[event.kind]
                 detail = event.label if event.kind != EventKind.RUN_STARTED.value else ""
-                entries.append((event.step, f"step {event.step:,}: {label}" + (f" ({detail})" if detail and
-                                                                                detail != label else ""), None))
+                if detail.startswith(label):       # the event's own line already names its kind
+                    label, detail = detail, ""
+                entries.append((event.step, f"step {event.step:,}: {label}" + (f" ({detail})" if detail else ""),
+                                None))
         if CLIPPED.name() in player.scalars:
             for first, last, count in clip_episodes(*player.scalars[CLIPPED.name()]):
                 span = f"steps {first:,}–{last:,}" if last > first else f"step {first:,}"

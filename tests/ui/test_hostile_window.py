@@ -4,6 +4,8 @@ problem, or opens (with a warning where something beside the file was set aside)
 exports; no exception reaches a slot, and the window opens a good file after each."""
 from __future__ import annotations
 
+import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -68,3 +70,23 @@ def test_the_hostile_files_give_the_window_a_dialog_or_a_file_it_can_show_and_ex
             "created inf, --json", "a zero-element shape of 31 dims",
             "an overflow loop, sparse (export)"} <= set(seen["refused"]), seen
     assert {"a junk -journal (info)", "a -wal of another session", "a damaged -wal"} <= set(seen["warned"]), seen
+
+
+@pytest.mark.parametrize("kind, saved, line", [
+    ("write_failed", "steps up to 41", "step 42: NOT SAVED FROM HERE (steps up to 41 saved)"),
+    ("interrupted", "steps up to 41", "step 42: interrupted (steps up to 41 saved)"),
+])
+def test_the_timeline_lists_where_a_file_stops_being_saved(replay_only_window, tmp_path, monkeypatch, kind, saved,
+                                                           line):
+    path = tmp_path / "stopped.gscope"
+    path.write_bytes(hostile_files.recording())
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("INSERT INTO event (run_id, step, kind, detail, wall_time) VALUES (0, 42, ?, ?, 0)",
+                   (kind, json.dumps({"error": "database or disk is full", "last_saved_step": 41, "saved": saved})))
+    db.close()
+    window = replay_only_window
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(path), ""))
+    window.open_action.trigger()
+    texts = [window.timeline.events.item(i).text() for i in range(window.timeline.events.count())]
+    assert line in texts, texts
