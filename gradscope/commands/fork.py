@@ -53,12 +53,14 @@ def fork(args) -> int:
     from gradscope.config import ConfigError
     from gradscope.probes.runner import default_probe_mode
     from gradscope.records import RunState
-    from gradscope.session import SessionWriter
+    from gradscope.session import SessionWriter, target
     from gradscope.training import SessionRecorder
     from gradscope.training.fork import plan_fork, start_fork
 
     path = Path(args.file)
     changes = fork_changes(args)
+    if path.is_file():
+        target.check_writable(path)       # the fork is a new run in this file: said before the replay
     began = time.perf_counter()
     try:
         plan = plan_fork(path, args.run, args.step, changes, args.steps)

@@ -248,6 +248,12 @@ class LabModel(LabState):
         if step is None:
             return
         path = self.recorded.path
+        from gradscope.session import SessionError, target
+        try:
+            target.check_writable(path)     # the fork is a new run in this file
+        except SessionError as error:
+            self._refuse(f"cannot fork: {error}")
+            return
         parents = [slot.history for slot in self.slots]
         self._leave_recording(new_session=False)
         self.earlier = parents

@@ -16,6 +16,15 @@ from gradscope.session.errors import SessionError
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
+def check_writable(path: Path) -> None:
+    """Refuse, before any work is done, to add to a session file that cannot be written (a
+    read-only file, folder or disk: SQLite also needs the folder for its side files)."""
+    path = Path(path)
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)):
+        raise SessionError(path, "cannot be written (a read-only file, folder or disk); copy it somewhere "
+                           "writable to add to it")
+
+
 def prepare(path: Path, append: bool) -> bool:
     """Make `path` ready for a writer; whether it appends to the session there (False: a new
     file is to be created, and whatever was there, with its side files, is gone)."""

@@ -89,7 +89,8 @@ class SessionWriter:
             self._conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             self._abandon(remove=not appending)
-            raise SessionError(self.path, f"cannot create the session file ({write_failure.reason(exc)})") from None
+            doing = "cannot write to it" if appending else "cannot create the session file"
+            raise SessionError(self.path, f"{doing} ({write_failure.reason(exc)})") from None
         except BaseException:
             self._abandon(remove=not appending)
             raise

@@ -81,6 +81,28 @@ def test_a_file_whose_arrays_lie_about_their_rank_is_refused_before_anything_is_
     assert lab.kind == "live" and lab.slots == []
 
 
+def test_fork_into_a_file_that_cannot_be_written_is_refused_before_the_replay_is_left(tmp_path, monkeypatch):
+    from gradscope.session import SessionWriter
+    from gradscope.training import SessionRecorder, Trainer
+
+    path = tmp_path / "s.gscope"
+    config = RunConfig(seq_len=6, hidden=4, batch=4, steps=12, checkpoint_every=5, device="cpu")
+    with SessionWriter(path) as writer, Trainer(config, [SessionRecorder(writer)]) as trainer:
+        trainer.run()
+    # a read-only disk (this may run as root, for whom no permission bit says no)
+    monkeypatch.setattr("gradscope.session.target.os.access", lambda *args, **kwargs: False)
+    lab = LabModel(tmp_path / "sessions")
+    refused = []
+    lab.events.refused.connect(refused.append)
+    try:
+        lab.open_recording(path)
+        lab.fork(0, 8)
+        assert refused and "cannot fork" in refused[-1] and "cannot be written" in refused[-1], refused
+        assert lab.kind == "recorded" and [slot.run_id for slot in lab.slots] == [0]
+    finally:
+        lab.close()
+
+
 def test_fork_from_a_step_the_run_did_not_record_is_refused_and_the_replay_stays(tmp_path):
     path = tmp_path / "s.gscope"
     write_session(path, 30, runs=2, length=6, hidden=4, probe_every=5)
