@@ -94,4 +94,6 @@ def format_results(results: dict) -> str:
     lines.append(f"recording: {storage['record_ms_per_step']:.3f} ms per step "
                  f"({storage['record_probed_ms_per_step']:.3f} ms for a probed step)")
     lines.append(f"loading 10,000 steps of hidden_grad_norm at T=200: {storage['load_10k_s']:.3f} s")
+    lines.append(f"a commit keeping room for a failure note: {storage['commit_ms_keeping_room']:.3f} ms per step, "
+                 f"{storage['room_cost_ratio']:.2f}x a bare commit ({storage['commit_ms_bare']:.3f} ms)")
     return "\n".join(lines)

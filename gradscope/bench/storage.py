@@ -31,6 +31,24 @@ def _arrays(rng: np.random.Generator, length: int, hidden: int) -> dict[str, np.
     return arrays
 
 
+def _room_cost(folder: Path, steps: int) -> tuple[float, float]:
+    """Seconds per committed step with the writer keeping room past its log (write_failure.py)
+    and without, in alternating rounds so the machine's swings hit both alike (medians)."""
+    config = RunConfig(hidden=32, seq_len=50)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for round_ in range(6):
+        keep = round_ % 2 == 0
+        with SessionWriter(folder / f"room{round_}.gscope", commit_interval=0.0) as writer:
+            if not keep:
+                writer._room.keep = lambda: None      # the bare writer: SQLite's commit alone
+            run = writer.start_run(config, {})
+            began = time.perf_counter()
+            for step in range(steps):
+                writer.add_step(run, StepRecord(step=step, scalars=_scalars(step)))
+            times[keep].append((time.perf_counter() - began) / steps)
+    return float(np.median(times[True])), float(np.median(times[False]))
+
+
 def measure(quick: bool, say) -> dict:
     length, hidden = 200, 128
     plain_steps, probed_steps, load_steps = (200, 20, 1000) if quick else (3000, 300, 10_000)
@@ -62,8 +80,13 @@ def measure(quick: bool, say) -> dict:
             series = session.runs[0].series("hidden_grad_norm")
         load = time.perf_counter() - began
         assert series.shape == (load_steps, length)
+        say("bench: the cost of keeping room for a failure note past the log ...")
+        kept, bare = _room_cost(Path(folder), 60 if quick else 400)
     scale = 10_000 / load_steps
     return {
+        "commit_ms_keeping_room": round(1000 * kept, 3),
+        "commit_ms_bare": round(1000 * bare, 3),
+        "room_cost_ratio": round(kept / bare, 3),
         "record_ms_per_step": round(1000 * plain, 3),
         "record_probed_ms_per_step": round(1000 * probed, 3),
         "load_10k_s": round(load * scale, 4),
