@@ -48,16 +48,24 @@ def checked_output(args) -> Path:
                               "or --force to replace it")
         if args.append and not os.access(output, os.W_OK):
             raise ConfigError("output", f"{output} cannot be written (it is read-only)")
+        if args.append and os.stat(output).st_size:
+            from gradscope.session.reader import open_session, refuse_to_write_past
+
+            # the file is vetted now, not after the trainers are built (seconds): a crafted
+            # file, a crash's journal or another session's log beside it is said at once
+            with open_session(output) as session:
+                refuse_to_write_past(session)
     return output
 
 
 def record(args, config: RunConfig) -> int:
+    output = checked_output(args)           # before torch is imported: a bad -o is said at once
+
     from gradscope.probes.runner import default_probe_mode
     from gradscope.session import SessionError, SessionWriter
     from gradscope.training import Trainer
     from gradscope.training.loop import Lockstep
 
-    output = checked_output(args)
     comparison = parse_compare(args.compare) if getattr(args, "compare", None) else None
     configs = comparison.configs(config) if comparison is not None else [config]
     began = time.perf_counter()

@@ -114,10 +114,14 @@ def format_info(summary: dict[str, Any]) -> str:
 
 
 def _date(created: Any) -> str:
+    """A creation time as a date; one no calendar can show (before 1970, past the year 9999)
+    as the number the file holds."""
     try:
-        return datetime.datetime.fromtimestamp(float(created)).isoformat(" ", "seconds") if created > 0 else "?"
-    except (OverflowError, OSError, ValueError, TypeError):   # a year past 9999, or no number at all
-        return "?"
+        if created > 0:
+            return datetime.datetime.fromtimestamp(float(created)).isoformat(" ", "seconds")
+    except (OverflowError, OSError, ValueError, TypeError):
+        pass
+    return f"at an impossible time ({shown(created, 24)})"
 
 
 def shown(text: Any, width: int = 80) -> str:

@@ -48,6 +48,22 @@ def put_back(checkpoint: Checkpoint, model, optimizer, data: torch.Generator) ->
 def check(checkpoint: Checkpoint, model, optimizer, data: torch.Generator) -> None:
     """DamagedCheckpoint unless every weight, optimiser entry and the stream state has the
     name, shape and kind that this model, optimiser and stream hold: a file may say anything."""
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    _check(checkpoint, model, parameters, type(optimizer), tuple(data.get_state().shape))
+
+
+def check_for(checkpoint: Checkpoint, config: RunConfig) -> None:
+    """`check` against what a trainer of `config` would hold, building only its model: no
+    optimiser (torch's first one imports its compiler, seconds) and no data stream."""
+    from gradscope import models
+    from gradscope.training.optim import RULES
+
+    model = models.build(config)
+    _check(checkpoint, model, list(model.parameters()), RULES[config.optimizer],
+           tuple(torch.Generator().get_state().shape))
+
+
+def _check(checkpoint: Checkpoint, model, parameters: list, rule: type, stream_shape: tuple) -> None:
     at = f"the checkpoint at step {checkpoint.step}"
     expected = model.state_dict()
     names, held = set(expected), set(checkpoint.weights)
@@ -58,8 +74,7 @@ def check(checkpoint: Checkpoint, model, optimizer, data: torch.Generator) -> No
         raise DamagedCheckpoint(f"{at} {what}")
     for name, tensor in expected.items():
         _check_array(checkpoint.weights[name], tuple(tensor.shape), f"{at}: weight {_named([name])}")
-    parameters = [p for group in optimizer.param_groups for p in group["params"]]
-    kinds = STATE_KEYS.get(type(optimizer), frozenset())
+    kinds = STATE_KEYS.get(rule, frozenset())
     for name, value in checkpoint.optimizer.items():
         if name.startswith(SETTINGS_PREFIX) or name == "rng/data":
             continue
@@ -71,7 +86,7 @@ def check(checkpoint: Checkpoint, model, optimizer, data: torch.Generator) -> No
         _check_array(value, shape, f"{at}: optimiser entry {_named([name])}")
     if "rng/data" in checkpoint.optimizer:
         state = np.asarray(checkpoint.optimizer["rng/data"])
-        if state.dtype != np.uint8 or state.shape != tuple(data.get_state().shape):
+        if state.dtype != np.uint8 or state.shape != stream_shape:
             raise DamagedCheckpoint(f"{at} holds a malformed data stream state")
         probe = torch.Generator()
         try:

@@ -106,7 +106,8 @@ def prepare_fork(trainer, plan: ForkPlan) -> None:
     inputs, targets = plan.probe_batch.get("inputs"), plan.probe_batch.get("targets")
     if inputs is not None and targets is not None:
         # the parent's probe batch, so that probed quantities compare between the two
-        trainer.probe_inputs, trainer.probe_targets = _checked_probe_batch(plan, trainer, inputs, targets)
+        trainer.probe_inputs, trainer.probe_targets = _checked_probe_batch(
+            plan, trainer.model, trainer.task, (trainer.probe_inputs, trainer.probe_targets), trainer.device)
     if plan.config.probe_every and plan.probed_before is not None and plan.probed_before < plan.step:
         trainer.last_probe = plan.probed_before   # a fixed cadence goes on probing the parent's steps
     trainer.change_settings(plan.step, **LiveSettings.of(plan.config).values)
@@ -147,17 +148,39 @@ def _damage_named(plan: ForkPlan):
         raise SessionError(plan.source, f"run {plan.run_id}: {error}") from None
 
 
-def _checked_probe_batch(plan: ForkPlan, trainer, inputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
+def _check_before_training(plan: ForkPlan) -> None:
+    """The plan's checkpoint and probe batch against a model and a task of the parent's
+    configuration, before any trainer is built (its optimiser alone takes seconds to make):
+    a damaged file is refused at once."""
+    from gradscope import tasks
+    from gradscope.models import build
+    from gradscope.training.trainer import PROBE_SEED_OFFSET
+
+    with _damage_named(plan):
+        checkpoints.check_for(plan.checkpoint, plan.parent_config)
+    inputs, targets = plan.probe_batch.get("inputs"), plan.probe_batch.get("targets")
+    if inputs is None or targets is None:
+        return
+    config = plan.parent_config
+    task = tasks.build(config)
+    drawn = task.probe_batch(config.probe_batch, config.seed + PROBE_SEED_OFFSET)
+    _checked_probe_batch(plan, build(config), task, drawn, torch.device("cpu"), inputs, targets)
+
+
+def _checked_probe_batch(plan: ForkPlan, model, task, drawn: tuple, device, inputs=None,
+                         targets=None) -> tuple[torch.Tensor, torch.Tensor]:
     """The parent's probe batch as tensors, refused (a SessionError) unless it has the shapes
-    and kinds of the batch this trainer drew and the model takes it: checked here, before
-    any file is written, rather than by a probe that fails once the fork is recording."""
+    and kinds of the batch `task` draws (`drawn`) and `model` takes it: checked before any
+    file is written, rather than by a probe that fails once the fork is recording."""
     from gradscope.session import SessionError
 
+    if inputs is None:
+        inputs, targets = plan.probe_batch["inputs"], plan.probe_batch["targets"]
     problem = None
     batch = {}
-    for name, value, drawn in (("inputs", inputs, trainer.probe_inputs), ("targets", targets, trainer.probe_targets)):
+    for name, value, expected in (("inputs", inputs, drawn[0]), ("targets", targets, drawn[1])):
         array = np.asarray(value)
-        expected = drawn.numpy()
+        expected = expected.numpy()
         if array.shape != expected.shape or array.dtype != expected.dtype:
             problem = (f"its probe batch {name} are {array.dtype} {list(array.shape)}, not "
                        f"{expected.dtype} {list(expected.shape)}")
@@ -166,7 +189,7 @@ def _checked_probe_batch(plan: ForkPlan, trainer, inputs, targets) -> tuple[torc
     if problem is None:
         try:
             with torch.no_grad():
-                trainer.task.loss(trainer.model(batch["inputs"].to(trainer.device)), batch["targets"].to(trainer.device))
+                task.loss(model(batch["inputs"].to(device)), batch["targets"].to(device))
         except (IndexError, RuntimeError, ValueError):
             problem = "its probe batch does not fit the model (a token or class out of range)"
     if problem is not None:
@@ -224,10 +247,12 @@ def _plan(run, path: str | None, run_id: int, step: Any, changes: Mapping[str, A
         settings = settings.replace(history[at])
     replay = {at: dict(change) for at, change in history.items() if start < at < step}
     config = _fork_config(run.config, dict(settings.values), changes, steps, step)
-    return ForkPlan(parent=(run.id, step), parent_config=run.config, config=config,
+    plan = ForkPlan(parent=(run.id, step), parent_config=run.config, config=config,
                     checkpoint=checkpoints.with_live_settings(checkpoint, stored),
                     replay=replay, settings_at_step=dict(settings.values), probe_batch=dict(run.probe_batch),
                     probed_before=_last_probe(run, step), source=path)
+    _check_before_training(plan)
+    return plan
 
 
 def _find_run(session, run_id: Any):
