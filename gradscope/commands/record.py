@@ -3,7 +3,9 @@
 With `--compare KEY=V1,V2[,V3]` it records two or three runs that differ in KEY, trained in
 lockstep (step s of each, then step s + 1), into the one file, each run marked with the runs
 it is compared with. Ctrl-C (or SIGTERM) stops the runs between two steps; the file then holds
-every step up to there, committed, and their state says `stopped`.
+every step up to there, committed, and their state says `stopped`. A step still running a
+second later is not waited for (commands/running.py): the runs are marked interrupted where
+their saved steps end, and the exit status is 130.
 """
 from __future__ import annotations
 
