@@ -53,9 +53,16 @@ class CharLMTask(Task):
         if len(text) < seq_len + 1:
             raise ConfigError("text", f"{source} has only {len(text)} characters; a sequence length "
                                       f"of {seq_len} needs at least {seq_len + 1}")
-        codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
         # Counting over the code-point range is linear; np.unique would sort 50 M characters.
-        all_counts = np.bincount(codepoints)
+        # The text is taken a chunk at a time: as one UTF-32 copy, a 50 MB text would cost 200 MB.
+        all_counts = np.zeros(0, dtype=np.int64)
+        for codepoints in _codepoint_chunks(text):
+            counts = np.bincount(codepoints)
+            if len(counts) > len(all_counts):
+                counts[:len(all_counts)] += all_counts
+                all_counts = counts
+            else:
+                all_counts[:len(counts)] += counts
         vocab_codepoints = np.flatnonzero(all_counts)
         counts = all_counts[vocab_codepoints]
         if len(vocab_codepoints) > MAX_VOCAB:
@@ -68,7 +75,12 @@ class CharLMTask(Task):
         # int16 keeps a 50 MB text at 100 MB instead of 400 MB; windows are widened on use.
         lookup = np.zeros(len(all_counts), dtype=np.int16)
         lookup[vocab_codepoints] = np.arange(len(vocab_codepoints), dtype=np.int16)
-        self.ids = torch.from_numpy(lookup[codepoints])
+        ids = np.empty(len(text), dtype=np.int16)
+        at = 0
+        for codepoints in _codepoint_chunks(text):
+            ids[at:at + len(codepoints)] = lookup[codepoints]
+            at += len(codepoints)
+        self.ids = torch.from_numpy(ids)
         frequencies = counts / counts.sum()
         #: the bits per character of the best model that ignores context
         self.unigram_bits_per_char = float(-(frequencies * np.log2(frequencies)).sum())
@@ -155,3 +167,9 @@ class CharLMTask(Task):
             # rather than crash the sample panel.
             probabilities = torch.full_like(probabilities, 1.0 / self.output_size)
         return int(torch.multinomial(probabilities, 1, generator=generator))
+
+
+def _codepoint_chunks(text: str, size: int = 1 << 20):
+    """The text's code points, a million at a time (lone surrogates kept, as they were read)."""
+    for start in range(0, len(text), size):
+        yield np.frombuffer(text[start:start + size].encode("utf-32-le", "surrogatepass"), dtype="<u4")
