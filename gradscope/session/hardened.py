@@ -87,6 +87,8 @@ class HardenedConnection:
         header = header_bytes(self.path)
         self.version = int.from_bytes(header[60:64], "big", signed=True)
         self.byte_budget = _byte_budget(self.path)
+        page = int.from_bytes(header[16:18], "big")
+        self._page_size = 65536 if page == 1 else page
         sides = side_files.SideFiles(immutable=True) if alone else side_files.inspect(self.path, header)
         if sides.refusal is not None:
             raise self.error(sides.refusal)
@@ -105,17 +107,20 @@ class HardenedConnection:
     def _connect(self, sides: side_files.SideFiles) -> None:
         target = self.path.resolve()
         if sides.wal_without_shm:
-            target = self._private_copy()
+            target = self._private_copy(sides.wal_frames)
         query = "mode=ro&immutable=1" if sides.immutable else "mode=ro"
         try:
             self._conn = sqlite3.connect(f"{target.as_uri()}?{query}", uri=True, isolation_level=None)
         except sqlite3.Error as exc:
             raise self.error(f"cannot open ({exc})") from None
 
-    def _private_copy(self) -> Path:
-        """The file and its -wal, copied where SQLite may make the -shm it needs to apply the log
-        (a reader never makes one beside a stranger's file, or on a read-only mount)."""
-        if os.stat(self.path).st_size > self.byte_budget:
+    def _private_copy(self, frames: int) -> Path:
+        """The file and the good frames of its -wal (`frames` of them, as side_files.check_wal
+        counted: what SQLite would apply), copied where SQLite may make the -shm it needs to
+        apply the log; a reader never makes one beside a stranger's file, or on a read-only
+        mount. Only bytes the disk holds are copied: a -wal grown sparse beyond its frames is not."""
+        log = 32 + frames * (24 + self._page_size)
+        if os.stat(self.path).st_size + log > self.byte_budget:
             raise self.error("claims more bytes than the disk holds for it (a sparse file); refusing to copy it "
                              "to read its -wal")
         folder = Path(tempfile.mkdtemp(prefix="gradscope-read-"))
@@ -123,7 +128,12 @@ class HardenedConnection:
         target = folder / "session.gscope"
         try:
             shutil.copyfile(self.path, target)
-            shutil.copyfile(side_files.side_path(self.path, "-wal"), side_files.side_path(target, "-wal"))
+            with open(side_files.side_path(self.path, "-wal"), "rb") as source, \
+                    open(side_files.side_path(target, "-wal"), "wb") as copy:
+                left = log
+                while left > 0 and (chunk := source.read(min(left, 1 << 20))):
+                    copy.write(chunk)
+                    left -= len(chunk)
         except OSError as exc:
             raise self.error(f"cannot copy it to read its -wal ({exc.strerror or exc})") from None
         return target

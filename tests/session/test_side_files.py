@@ -170,6 +170,21 @@ def test_a_crashed_recording_is_read_whole_without_new_side_files(crashed_pair, 
     assert private_copies() == copies
 
 
+def test_a_wal_grown_sparse_past_its_frames_is_read_without_copying_the_holes(crashed_pair, tmp_path):
+    """A -wal without its -shm is read through a private copy: only its good frames are copied,
+    so one truncated up to 20 GB (sparse, nothing on disk) reads as fast as before."""
+    first, _ = crashed_pair
+    bare = copy_with(first, tmp_path, "bare.gscope", suffixes=("-wal",))
+    steps = steps_of(copy_with(first, tmp_path, "plain.gscope"))
+    os.truncate(f"{bare}-wal", 20 << 30)
+    logs = lambda: set(Path(tempfile.gettempdir()).glob("gradscope-read-*/session.gscope-wal"))   # noqa: E731
+    before = logs()
+    with open_session(bare) as session:
+        assert [int(step) for step in session.run(0).steps] == steps
+        copied = logs() - before
+        assert len(copied) == 1 and next(iter(copied)).stat().st_size < 64 << 20
+
+
 # -- a -wal from another session -------------------------------------------------------------------
 
 def test_a_wal_of_another_session_is_ignored_named_and_set_aside(crashed_pair, tmp_path, capsys):
