@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_bench(args)
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_one_line(str(exc)), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -115,10 +115,18 @@ def main(argv: list[str] | None = None) -> int:
         from gradscope.session import SessionError
 
         if isinstance(exc, (ConfigError, SessionError)):
-            print(f"gradscope {args.command}: {exc}", file=sys.stderr)
+            print(_one_line(f"gradscope {args.command}: {exc}"), file=sys.stderr)
             return EXIT_USAGE
         raise
     return 0
+
+
+def _one_line(text: str) -> str:
+    """An error as one line for the terminal: a path or a name from the user or from a file may
+    hold newlines and escape sequences, which are shown escaped; a line is cut at 2,000 characters."""
+    from gradscope.session.info import shown
+
+    return shown(text, 2000)
 
 
 def _info(args) -> int:

@@ -11,10 +11,10 @@ GIF needs nothing outside Python. Each frame gets its own adaptive palette: exac
 frame has at most 256 colours, as a plot usually has, and otherwise a median cut without
 dithering, which would only speckle flat backgrounds. GIF delays count in hundredths of a
 second and most viewers slow anything under 20 ms down to 100 ms, so the delay is rounded to
-10 ms and kept at 20 ms or more (at most 50 frames a second). Pillow stores a frame equal to
-the one before as a longer delay of that one, so the file may count fewer frames than were
-added but plays just as long. The frames are held as palette images (one byte a pixel) until
-`close`, since Pillow writes a GIF in one call.
+10 ms and kept at 20 ms or more (at most 50 frames a second). Each frame is written to the
+file as it comes, with Pillow's per-frame encoder (`GifImagePlugin.getheader` and `getdata`),
+so memory stays at one frame however many there are: Pillow's own `save_all` holds them all
+(at 1920x1200 a frame is 2.3 MB as a palette image; 10,000 frames would be 23 GB).
 
 MP4 pipes raw rgb24 frames to `ffmpeg` (H.264, yuv420p, faststart). yuv420p needs even sizes,
 so an odd width or height gets its last column or row repeated once.
@@ -143,14 +143,14 @@ class AnimationWriter:
 
 
 class GifWriter(AnimationWriter):
-    """An endlessly looping GIF, each frame with its own adaptive palette."""
+    """An endlessly looping GIF, each frame with its own adaptive palette, streamed to disk."""
 
     def __init__(self, path: str | os.PathLike, fps: float):
-        from PIL import Image   # only those who export pay for importing Pillow
+        from PIL import GifImagePlugin, Image   # only those who export pay for importing Pillow
 
-        self._image_module = Image
+        self._image_module, self._gif = Image, GifImagePlugin
         super().__init__(path, fps)
-        self._images: list = []
+        self._file = None
 
     @property
     def duration_ms(self) -> int:
@@ -158,15 +158,23 @@ class GifWriter(AnimationWriter):
         return max(20, int(round(100.0 / self.fps)) * 10)
 
     def _add(self, frame: np.ndarray) -> None:
-        self._images.append(_palette_image(self._image_module, frame))
+        image = _palette_image(self._image_module, frame)
+        if self._file is None:
+            self._file = open(self._temp, "wb")
+            header, _ = self._gif.getheader(image, info={"loop": 0, "duration": self.duration_ms})
+            self._file.write(b"".join(header))
+        for part in self._gif.getdata(image, duration=self.duration_ms, include_color_table=True):
+            self._file.write(part)
 
     def _finish(self) -> None:
-        first, *rest = self._images
-        first.save(self._temp, format="GIF", save_all=True, append_images=rest,
-                   duration=self.duration_ms, loop=0, optimize=True)
+        self._file.write(b";")            # the GIF trailer
+        self._file.close()
+        self._file = None
 
     def _release(self) -> None:
-        self._images = []
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _palette_image(Image: Any, frame: np.ndarray) -> Any:

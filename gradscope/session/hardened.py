@@ -83,6 +83,7 @@ class HardenedConnection:
         self.path = Path(path)
         self.timeout = float(timeout)
         self._deadline = math.inf
+        self._timed_out = False      # the progress callback stopped a query at the deadline
         self._copy: Path | None = None
         header = header_bytes(self.path)
         self.version = int.from_bytes(header[60:64], "big", signed=True)
@@ -203,7 +204,10 @@ class HardenedConnection:
         return sqlite3.SQLITE_DENY
 
     def _on_progress(self) -> int:
-        return 1 if time.monotonic() > self._deadline else 0
+        if time.monotonic() > self._deadline:
+            self._timed_out = True
+            return 1
+        return 0
 
     def _check_pragmas(self) -> int:
         # the header we read may be stale when page 1 was rewritten in a WAL; sqlite has the truth
@@ -244,12 +248,24 @@ class HardenedConnection:
     def _chunks(self, sql: str, params: tuple) -> Iterator[list[tuple]]:
         if self._conn is None:
             raise self.error("the session is closed")
-        self._deadline = time.monotonic() + self.timeout
+        # the deadline bounds SQLite's own work on each batch, not the caller's between them: a
+        # long but honest file read by slow Python code is not taken for one crafted to hang
         try:
+            self._deadline = time.monotonic() + self.timeout
             cursor = self._conn.execute(sql, params)
-            while rows := cursor.fetchmany(4096):
+            while True:
+                self._deadline = time.monotonic() + self.timeout
+                rows = cursor.fetchmany(4096)
+                self._deadline = math.inf
+                if not rows:
+                    break
                 yield rows
         except sqlite3.Error as exc:
+            if "interrupted" in str(exc) and not self._timed_out:
+                # not our deadline: a Ctrl-C raised in the progress callback, which sqlite3
+                # reports only as an interruption. It is the user's, not the file's
+                raise KeyboardInterrupt from None
+            self._timed_out = False
             raise self.error(_describe(exc, self.timeout)) from None
         except UnicodeDecodeError:
             raise self.error("is damaged (text that is not UTF-8)") from None

@@ -18,6 +18,10 @@ def session_info(source: str | os.PathLike | Session) -> dict[str, Any]:
         return _summarise(session)
 
 
+# a summary lists the first events of a run, and how many there are (a run may hold a million)
+SHOWN_EVENTS = 1000
+
+
 def _summarise(session: Session) -> dict[str, Any]:
     runs = []
     for run in session.runs:
@@ -26,7 +30,7 @@ def _summarise(session: Session) -> dict[str, Any]:
         for name, (kind, dtype, shape) in sorted(run.series_names().items()):
             series[name] = {"kind": kind, "dtype": dtype, "shape": list(shape),
                             "rows": int(len(run.series_steps(name)))}
-        comparison = next((dict(event.detail) for event in run.events if event.kind == EventKind.COMPARISON.value), None)
+        comparison = next((dict(event.detail) for event in run.first_events(1, EventKind.COMPARISON.value)), None)
         runs.append({
             "id": run.id,
             "state": run.state.value,
@@ -38,8 +42,9 @@ def _summarise(session: Session) -> dict[str, Any]:
                       "first": int(steps[0]) if len(steps) else None,
                       "last": int(steps[-1]) if len(steps) else None},
             "series": series,
+            "event_count": run.event_count(),
             "events": [{"step": e.step, "kind": e.kind, "detail": dict(e.detail), "wall_time": e.wall_time}
-                       for e in run.events],
+                       for e in run.first_events(SHOWN_EVENTS)],
             "bookmarks": [{"id": b.id, "step": b.step, "note": b.note, "created": b.created}
                           for b in run.bookmarks],
             "checkpoints": [int(step) for step in run.checkpoint_steps()],
@@ -80,8 +85,9 @@ def format_info(summary: dict[str, Any]) -> str:
         lines.append(f"  steps: {steps['count']}{span}")
         comparison = run.get("comparison")
         if isinstance(comparison, dict):
-            others = [str(other) for other in comparison.get("runs", []) if other != run["id"]][:10]
-            varies = ", ".join(str(name) for name in comparison.get("varies", []))[:200]
+            runs, varies = comparison.get("runs"), comparison.get("varies")   # a file may say anything
+            others = [str(other) for other in (runs if isinstance(runs, list) else []) if other != run["id"]][:10]
+            varies = ", ".join(str(name) for name in (varies if isinstance(varies, list) else []))[:200]
             lines.append(f"  compared in lockstep with run{'s' * (len(others) != 1)} {', '.join(others)}"
                          + (f" (varying {varies})" if varies else ""))
         checkpoints = run["checkpoints"]
@@ -96,12 +102,12 @@ def format_info(summary: dict[str, Any]) -> str:
         for name, entry in run["series"].items():
             shape = "scalar" if entry["kind"] == "scalar" else f"{entry['dtype']}{entry['shape']}"
             lines.append(f"    {names[name]:<{width}}  {shape:<18} {entry['rows']} rows")
-        lines.append(f"  events: {len(run['events'])}")
+        lines.append(f"  events: {run['event_count']}")
         for event in run["events"][:20]:
             detail = shown(", ".join(f"{k}={v}" for k, v in event["detail"].items()), 200)
             lines.append(f"    step {event['step']}: {shown(event['kind'])}" + (f" ({detail})" if detail else ""))
-        if len(run["events"]) > 20:
-            lines.append(f"    ... {len(run['events']) - 20} more")
+        if run["event_count"] > 20:
+            lines.append(f"    ... {run['event_count'] - 20} more")
         bookmarks = run.get("bookmarks", [])
         lines.append(f"  bookmarks: {len(bookmarks)}")
         for bookmark in bookmarks[:50]:

@@ -197,6 +197,22 @@ def _damaged_wal(folder: Path) -> bytes:
     return bytes(data)
 
 
+def _sparse_wal(folder: Path) -> None:
+    """A -wal with one good commit (a bookmark), its -shm gone, truncated up to 20 GB."""
+    path = files.session(folder / "s.gscope")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    db.execute("INSERT INTO bookmark (run_id, step, note, created) VALUES (0, 3, 'from the log', 1.0)")
+    log = Path(f"{path}-wal").read_bytes()
+    main = path.read_bytes()
+    db.close()
+    path.write_bytes(main)
+    Path(f"{path}-wal").write_bytes(log)
+    Path(f"{path}-shm").unlink(missing_ok=True)
+    os.truncate(f"{path}-wal", 20 << 30)
+
+
 def _wal_flagged(folder: Path) -> None:
     path = files.session(folder / "s.gscope")
     data = bytearray(path.read_bytes())
@@ -347,6 +363,9 @@ CASES: dict[str, Case] = {
     "a WAL-flagged file alone": Case("4 faults", "info on a file flagged WAL with no -wal beside it (no side "
                                      "file may appear)", ["info", S], r"run 0", _wal_flagged, code=0,
                                      leaves=("s.gscope",)),
+    "a -wal grown sparse to 20 GB, no -shm": Case("4 faults", "info on a file whose -wal (no -shm) is truncated "
+                                                  "up to 20 GB", ["info", S], r"from the log", _sparse_wal, code=0,
+                                                  leaves=("s.gscope", "s.gscope-wal")),
     # 5. outputs are never silent
     "export onto an existing file": Case("5 outputs", "export -o an existing file, no --force",
                                          ["export", S, "--format", "csv", "-o", "{dir}/x.csv"], r"--force",
@@ -363,6 +382,19 @@ CASES: dict[str, Case] = {
                                 check=lambda folder, out: "/dev/full.csv was created"
                                 if os.path.exists("/dev/full.csv") else None),
     # 6. text from a file is data
+    "a path with a newline and an escape": Case("6 text", "info on a missing path holding a newline and ESC [31m",
+                                                ["info", "{dir}/mi\nss\x1b[31m.gscope"],
+                                                r"mi\\nss\\x1b\[31m\.gscope: no such session file", leaves=()),
+    "an event detail nested 500 deep": Case("6 text", "info on an event whose detail nests 500 lists deep", ["info", S],
+                                            r"nests more than 16 levels deep",
+                                            _session("UPDATE event SET detail = '{\"a\": ' || "
+                                                     "replace(hex(zeroblob(500)), '00', '[') || "
+                                                     "replace(hex(zeroblob(500)), '00', ']') || '}'")),
+    "a comparison detail of numbers": Case("6 text", "info on a comparison event whose runs and varies are numbers",
+                                           ["info", S], r"run 0",
+                                           _session("INSERT INTO event (run_id, step, kind, detail, wall_time) VALUES "
+                                                    "(0, 0, 'comparison', '{\"runs\": 5, \"varies\": null}', 1)"),
+                                           code=0),
     "escapes and a 20 MB writer value": Case(
         "6 text", "info on escapes in an event detail, a series name and a 20 MB meta writer value",
         ["info", S], r"run 0",

@@ -314,3 +314,52 @@ def test_a_run_whose_arrays_together_claim_more_than_the_file_holds_is_refused_w
         run.series(max(sizes, key=sizes.get))
         with pytest.raises(SessionError, match="run 0: its arrays claim more data than the file holds"):
             run.check_size()
+
+
+def test_the_deadline_bounds_sqlite_work_not_the_time_a_caller_takes_between_batches(pristine, tmp_path):
+    """A long but honest file read by slow code is not taken for one crafted to hang."""
+    from gradscope.session.hardened import HardenedConnection
+
+    path = crafted(pristine, tmp_path)
+    db = HardenedConnection(path, timeout=0.5)
+    try:
+        rows = 0
+        for _ in db.iterate("SELECT a.step + b.step + c.step FROM scalar_value a, scalar_value b, scalar_value c "
+                            "LIMIT 10000"):
+            if rows % 4096 == 0:
+                time.sleep(0.3)       # once a batch: 0.9 s in all, past the 0.5 s deadline
+            rows += 1
+        assert rows == 10000
+        with pytest.raises(SessionError, match="reading took longer than 0.5 s"):
+            db.query(LONG_QUERY)
+    finally:
+        db.close()
+
+
+# seconds of SQLite's own work on any small session: a five-fold product of its scalar rows
+LONG_QUERY = ("SELECT count(a.step + b.step + c.step + d.step + e.step) FROM scalar_value a, scalar_value b, "
+              "scalar_value c, scalar_value d, "
+              "scalar_value e")
+CTRL_C_IN_A_QUERY = """
+import os, signal, sys, threading
+from gradscope.session.hardened import HardenedConnection
+db = HardenedConnection(sys.argv[1], timeout=30)
+threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    db.query("%s")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+except Exception as error:
+    print(type(error).__name__, error)
+""" % LONG_QUERY
+
+
+def test_ctrl_c_while_sqlite_works_is_the_users_interrupt_not_a_hostile_file(pristine, tmp_path):
+    import subprocess
+    import sys
+
+    path = crafted(pristine, tmp_path)
+    repo = Path(__file__).resolve().parents[2]
+    child = subprocess.run([sys.executable, "-c", CTRL_C_IN_A_QUERY, str(path)], capture_output=True, text=True,
+                           timeout=60, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert child.stdout.strip() == "KeyboardInterrupt", child.stdout + child.stderr
