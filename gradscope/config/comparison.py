@@ -70,6 +70,8 @@ def parse_compare(texts: Iterable[str]) -> Comparison:
         raise ConfigError("compare", "a setting is compared twice")
     variants = tuple({name: value for column in columns for name, value in column[run].items()}
                      for run in range(counts.pop()))
+    if len({tuple(sorted(variant.items(), key=str)) for variant in variants}) != len(variants):
+        raise ConfigError("compare", f"{', '.join(keys)}: two runs would be the same; give values that differ")
     return Comparison(tuple(keys), variants)
 
 

@@ -281,6 +281,8 @@ def test_record_compare_of_a_number_and_of_the_clipping(tmp_path, capsys):
     (["rho=0.5,1.5", "arch=rnn,lstm,gru"], "as many values"),
     (["rho"], "expected KEY=V1,V2"),
     (["hidden=8,many"], "not a whole number"),
+    (["arch=rnn,rnn"], "two runs would be the same"),
+    (["rho=0.5,0.50"], "two runs would be the same"),
 ])
 def test_a_bad_comparison_is_one_line_and_exit_2(tmp_path, capsys, compare, words):
     args = [item for text in compare for item in ("--compare", text)]
