@@ -12,11 +12,17 @@ from gradscope.config.errors import ConfigError
 
 class NotReadable(Exception):
     """Why a path cannot be read as a regular file. `kind` is "missing", "folder", "special"
-    (a pipe, a device or a socket) or "error"; `reason` the OS's words for an error."""
+    (a pipe, a device or a socket), "error" (it cannot be opened) or "unreadable" (opened, but
+    a read failed); `reason` the OS's words for the last two."""
 
     def __init__(self, kind: str, reason: str = ""):
         super().__init__(kind, reason)
         self.kind, self.reason = kind, reason
+
+    @property
+    def failure(self) -> str:
+        """The words for an "error" or "unreadable" kind: "cannot open (...)", "cannot read (...)"."""
+        return f"{'cannot read' if self.kind == 'unreadable' else 'cannot open'} ({self.reason})"
 
 
 def open_regular(path: str | os.PathLike) -> int:
@@ -43,6 +49,17 @@ def open_regular(path: str | os.PathLike) -> int:
         os.close(descriptor)
         raise
     return descriptor
+
+
+def read_head(path: str | os.PathLike, count: int) -> bytes:
+    """The first `count` bytes (or fewer) of the regular file at `path`, or NotReadable."""
+    descriptor = open_regular(path)
+    try:
+        return os.read(descriptor, count)
+    except OSError as exc:
+        raise NotReadable("unreadable", str(exc.strerror or exc)) from None
+    finally:
+        os.close(descriptor)
 
 
 def read_bounded(path: str | os.PathLike, option: str, limit: int) -> bytes:

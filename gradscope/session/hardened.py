@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from gradscope.inputs import NotReadable, open_regular
+from gradscope.inputs import NotReadable, read_head
 from gradscope.session import schema, side_files
 from gradscope.session.errors import SessionError
 
@@ -35,17 +35,11 @@ def read_header(path: Path) -> int:
 def header_bytes(path: Path) -> bytes:
     """The file's 100-byte SQLite header, checked to be a gradscope session's."""
     try:
-        descriptor = open_regular(path)
+        header = read_head(path, 100)
     except NotReadable as exc:
-        raise SessionError(path, {"missing": "no such session file", "folder": "is a directory, not a session file",
-                                  "special": "is not a regular file"}
-                           .get(exc.kind, f"cannot open ({exc.reason})")) from None
-    try:
-        header = os.read(descriptor, 100)
-    except OSError as exc:
-        raise SessionError(path, f"cannot read ({exc.strerror or exc})") from None
-    finally:
-        os.close(descriptor)
+        words = {"missing": "no such session file", "folder": "is a directory, not a session file",
+                 "special": "is not a regular file"}
+        raise SessionError(path, words.get(exc.kind) or exc.failure) from None
     if not header:
         raise SessionError(path, "is empty, not a gradscope session")
     if not header.startswith(schema.SQLITE_MAGIC):

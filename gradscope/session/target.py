@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gradscope.inputs import NotReadable, open_regular
+from gradscope.inputs import NotReadable, read_head
 from gradscope.session import schema
 from gradscope.session.errors import SessionError
 
@@ -47,23 +47,19 @@ def prepare(path: Path, append: bool) -> bool:
     return False
 
 
+_PROBLEMS = {"folder": "is a folder; name the session file to write in it",
+             "special": "is not a regular file (a pipe, a device or a socket)"}
+
+
 def existing_kind(path: Path) -> str:
     """'none', 'session' or 'foreign' for whatever sits at `path` now; a folder, a pipe or a
     device is refused at once (opening a pipe to look at it would wait for a writer)."""
     try:
-        descriptor = open_regular(path)
+        header = read_head(path, 100)
     except NotReadable as exc:
         if exc.kind == "missing":
             return "none"
-        raise SessionError(path, {"folder": "is a folder; name the session file to write in it",
-                                  "special": "is not a regular file (a pipe, a device or a socket)"}
-                           .get(exc.kind, f"cannot open ({exc.reason})")) from None
-    try:
-        header = os.read(descriptor, 100)
-    except OSError as exc:
-        raise SessionError(path, f"cannot read ({exc.strerror or exc})") from None
-    finally:
-        os.close(descriptor)
+        raise SessionError(path, _PROBLEMS.get(exc.kind) or exc.failure) from None
     if not header:
         return "none"  # an empty placeholder, e.g. from tempfile: nothing to lose
     if (len(header) == 100 and header.startswith(schema.SQLITE_MAGIC)

@@ -105,9 +105,10 @@ def prepare_fork(trainer, plan: ForkPlan) -> None:
         trainer.restore(fast_forward(plan, trainer.task))
     inputs, targets = plan.probe_batch.get("inputs"), plan.probe_batch.get("targets")
     if inputs is not None and targets is not None:
-        # the parent's probe batch, so that probed quantities compare between the two
-        trainer.probe_inputs, trainer.probe_targets = _checked_probe_batch(
-            plan, trainer.model, trainer.task, (trainer.probe_inputs, trainer.probe_targets), trainer.device)
+        # the parent's probe batch, so that probed quantities compare between the two (plan_fork
+        # checked it against the batch a trainer of this configuration draws)
+        trainer.probe_inputs = torch.from_numpy(np.array(inputs))
+        trainer.probe_targets = torch.from_numpy(np.array(targets))
     if plan.config.probe_every and plan.probed_before is not None and plan.probed_before < plan.step:
         trainer.last_probe = plan.probed_before   # a fixed cadence goes on probing the parent's steps
     trainer.change_settings(plan.step, **LiveSettings.of(plan.config).values)
@@ -164,18 +165,15 @@ def _check_before_training(plan: ForkPlan) -> None:
     config = plan.parent_config
     task = tasks.build(config)
     drawn = task.probe_batch(config.probe_batch, config.seed + PROBE_SEED_OFFSET)
-    _checked_probe_batch(plan, build(config), task, drawn, torch.device("cpu"), inputs, targets)
+    _check_probe_batch(plan, build(config), task, drawn, inputs, targets)
 
 
-def _checked_probe_batch(plan: ForkPlan, model, task, drawn: tuple, device, inputs=None,
-                         targets=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The parent's probe batch as tensors, refused (a SessionError) unless it has the shapes
-    and kinds of the batch `task` draws (`drawn`) and `model` takes it: checked before any
-    file is written, rather than by a probe that fails once the fork is recording."""
+def _check_probe_batch(plan: ForkPlan, model, task, drawn: tuple, inputs, targets) -> None:
+    """Refuse (a SessionError) the parent's probe batch unless it has the shapes and kinds of
+    the batch `task` draws (`drawn`) and `model` takes it: before any file is written, rather
+    than by a probe that fails once the fork is recording."""
     from gradscope.session import SessionError
 
-    if inputs is None:
-        inputs, targets = plan.probe_batch["inputs"], plan.probe_batch["targets"]
     problem = None
     batch = {}
     for name, value, expected in (("inputs", inputs, drawn[0]), ("targets", targets, drawn[1])):
@@ -189,12 +187,11 @@ def _checked_probe_batch(plan: ForkPlan, model, task, drawn: tuple, device, inpu
     if problem is None:
         try:
             with torch.no_grad():
-                task.loss(model(batch["inputs"].to(device)), batch["targets"].to(device))
+                task.loss(model(batch["inputs"]), batch["targets"])
         except (IndexError, RuntimeError, ValueError):
             problem = "its probe batch does not fit the model (a token or class out of range)"
     if problem is not None:
         raise SessionError(plan.source, f"run {plan.run_id}: {problem}")
-    return batch["inputs"], batch["targets"]
 
 
 class _NoProbes(AutoCadence):

@@ -1,139 +1,24 @@
-"""The hostile-input suite's cases, and the child that runs each under an address-space cap.
-
-Each case is one thing the adversarial review tried (a crafted file, a bad option, a fault)
-turned into files in a folder and one command: `gradscope ...`, or a few lines of the
-notebook API. It runs in a child process under RLIMIT_AS (2 GB), with stdin closed, and is
-held when its child exits with the expected status (2 for a refusal), prints exactly one line
-naming the problem on stderr (and no traceback), stays under 500 MB (its peak resident size,
-from wait4) and leaves behind only what the case allows.
+"""The hostile-input suite's cases: what an adversarial review tried, each as the files it
+needs and one command, and what must come of it (hostile_runner.py runs them).
 
     python tests/hostile/hostile_cases.py      prints the table "promise | tried | held"
 """
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import hostile_files as files  # noqa: E402
+from hostile_runner import Case, Outcome, table  # noqa: E402
+from hostile_runner import run_all as run_cases  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
-ADDRESS_SPACE = 2 << 30
-PEAK_MB = 500
-HANG_SECONDS = 60         # a hang, not a speed goal: the table reports each case's seconds
-# the peak is the child's own VmHWM, written as it exits: wait4's ru_maxrss would count the
-# parent's resident size too, which a vfork'ed child carries until exec
-CHILD = """
-import atexit, resource, sys
-cap, peak = int(sys.argv[1]), sys.argv[2]
-resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-
-def high_water():
-    with open("/proc/self/status") as status, open(peak, "w") as out:
-        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
-
-atexit.register(high_water)
-mode, rest = sys.argv[3], sys.argv[4:]
-if mode == "cli":
-    from gradscope.cli import main
-    sys.argv = ["gradscope", *rest]
-    sys.exit(main())
-from gradscope.session import SessionError
-try:
-    exec(rest[0])
-except SessionError as error:
-    print(error, file=sys.stderr)
-    sys.exit(2)
-"""
 FAST = ["--seq-len", "8", "--hidden", "6", "--batch", "4", "--steps", "3"]
 OUT = ["-o", "{dir}/o.gscope"]
-
-
-@dataclass
-class Case:
-    promise: str                      # the issue's principle it tries
-    tried: str
-    command: list[str]                # gradscope's arguments; "{dir}" is the case's folder
-    expect: str                       # a regex the one line (or, with code 0, stdout) must match
-    prepare: Callable[[Path], object] = lambda folder: None
-    code: int = 2
-    api: str = ""                     # notebook code instead of a command ("{dir}" as above)
-    leaves: tuple[str, ...] | None = None    # the names the folder may hold after (None: anything)
-    check: Callable[[Path, str], str | None] = lambda folder, out: None   # a problem, or None
-
-
-@dataclass
-class Outcome:
-    code: int | None
-    out: str
-    err: str
-    seconds: float
-    peak_mb: float
-    left: list[str] = field(default_factory=list)
-
-    def problems(self, case: Case, folder: Path) -> list[str]:
-        found = []
-        if self.code is None:
-            return [f"still running after {HANG_SECONDS} s"]
-        if self.code != case.code:
-            found.append(f"exit status {self.code}, not {case.code}")
-        lines = [line for line in self.err.splitlines() if line.strip()]
-        if "Traceback" in self.err:
-            found.append("a traceback")
-        if case.code == 2:
-            if len(lines) != 1:
-                found.append(f"{len(lines)} lines on stderr, not one")
-            elif not re.search(case.expect, lines[0]):
-                found.append(f"the line does not say {case.expect!r}")
-        elif not re.search(case.expect, self.out + self.err):
-            found.append(f"the output does not say {case.expect!r}")
-        if self.peak_mb > PEAK_MB:
-            found.append(f"peak {self.peak_mb:.0f} MB")
-        if case.leaves is not None and sorted(self.left) != sorted(case.leaves):
-            found.append(f"the folder holds {sorted(self.left)}, not {sorted(case.leaves)}")
-        extra = case.check(folder, self.out)
-        if extra:
-            found.append(extra)
-        return found
-
-
-def run(case: Case, folder: Path) -> Outcome:
-    """Prepare `case` in `folder` and run its child; what came of it."""
-    case.prepare(folder)
-    fill = lambda text: text.replace("{dir}", str(folder))     # noqa: E731
-    args = ["api", fill(case.api)] if case.api else ["cli", *map(fill, case.command)]
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "COLUMNS": "100"}
-    peak = folder.parent / f"{folder.name}.peak"
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        began = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(ADDRESS_SPACE), str(peak), *args],
-                                 stdin=subprocess.DEVNULL,
-                                 stdout=out, stderr=err, cwd=folder, env=env, text=True)
-        killer = threading.Timer(HANG_SECONDS, child.kill)
-        killer.start()
-        _, status, _ = os.wait4(child.pid, 0)
-        killer.cancel()
-        seconds = time.perf_counter() - began
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        code = None if child.returncode == -9 and seconds >= HANG_SECONDS else child.returncode
-        try:
-            peak_mb = int(peak.read_text()) / 1024
-        except (OSError, ValueError):
-            peak_mb = float("inf")        # killed before it could say: counted as too much
-        return Outcome(code, out.read(), err.read(), seconds, peak_mb, sorted(os.listdir(folder)))
 
 
 def _fifo(name: str) -> Callable[[Path], None]:
@@ -220,8 +105,15 @@ def _wal_flagged(folder: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _overflow_loop(folder: Path) -> None:
+    files.overflow_loop(folder / "s.gscope")
+
+
 S = "{dir}/s.gscope"
 HIDDEN = "series_id = (SELECT id FROM series WHERE name = 'hidden_grad_norm')"
+# a series of no elements whose other 30 dimensions are 2^31 each
+_ZERO_ELEMENTS = _session("INSERT INTO series (run_id, name, kind, dtype, shape) VALUES (0, 'custom/zero', "
+                          f"'array', 'float32', '[0{', 2147483648' * 30}]')")
 CASES: dict[str, Case] = {
     # 1. a declared size is a claim
     "rows deleted under [67108864]": Case(
@@ -248,25 +140,23 @@ CASES: dict[str, Case] = {
         lambda folder: files.wide_row_in_a_long_run(folder / "s.gscope"), leaves=("s.gscope",)),
     "an overflow loop, sparse (info)": Case(
         "1 sizes", "info on a blob whose overflow chain loops on one page (128 MB claimed, 50 KB on disk)",
-        ["info", S], r"custom/loop", lambda folder: files.overflow_loop(folder / "s.gscope"), code=0),
+        ["info", S], r"custom/loop", _overflow_loop, code=0),
     "an overflow loop, sparse (series)": Case(
         "1 sizes", "load_session(...).runs[0].series() of that blob",
-        [], r"claims more data than the file holds", lambda folder: files.overflow_loop(folder / "s.gscope"),
+        [], r"claims more data than the file holds", _overflow_loop,
         api="from gradscope import load_session\nload_session('{dir}/s.gscope').runs[0].series('custom/loop')"),
     "an overflow loop, sparse (export)": Case(
         "1 sizes", "export --format npz of that blob",
         ["export", S, "--format", "npz", "-o", "{dir}/x.npz"], r"claims? more data than the file holds",
-        lambda folder: files.overflow_loop(folder / "s.gscope"), leaves=("s.gscope",)),
+        _overflow_loop, leaves=("s.gscope",)),
     "a zero-element shape of 31 dims": Case(
         "1 sizes", "export --format npz of a series shaped [0, 2147483648, ...] (31 dimensions)",
         ["export", S, "--format", "npz", "-o", "{dir}/x.npz"], r"exceeds the cap",
-        _session("INSERT INTO series (run_id, name, kind, dtype, shape) VALUES (0, 'custom/zero', 'array', "
-                 f"'float32', '[0{', 2147483648' * 30}]')"), leaves=("s.gscope",)),
+        _ZERO_ELEMENTS, leaves=("s.gscope",)),
     "a zero-element shape (series)": Case(
         "1 sizes", "series() of that shape",
         [], r"exceeds the cap",
-        _session("INSERT INTO series (run_id, name, kind, dtype, shape) VALUES (0, 'custom/zero', 'array', "
-                 f"'float32', '[0{', 2147483648' * 30}]')"),
+        _ZERO_ELEMENTS,
         api="from gradscope import load_session\nload_session('{dir}/s.gscope').runs[0].series('custom/zero')"),
     "created 1e300": Case(
         "1 values", "info on a run created at 1e300", ["info", S], r"created at an impossible time \(1e\+300\)",
@@ -405,35 +295,9 @@ CASES: dict[str, Case] = {
 }
 
 
-def table(results: dict[str, tuple[Case, Outcome, list[str]]]) -> str:
-    """The markdown table "promise | tried | held" of a run of the suite."""
-    lines = ["| promise | tried | held |", "|---|---|---|"]
-    for case, outcome, problems in results.values():
-        shown = (outcome.err if case.code else outcome.out + outcome.err).splitlines()
-        said = next((line for line in shown if re.search(case.expect, line)), shown[-1] if shown else "")
-        said = re.sub(r"[^\s']*/case\d+/", "…/", said.strip())
-        said = said if len(said) <= 110 else said[:107] + "..."
-        verdict = "yes" if not problems else "NO: " + "; ".join(problems)
-        lines.append(f"| {case.promise} | {case.tried} | {verdict}: exit {outcome.code}, {outcome.seconds:.1f} s, "
-                     f"{outcome.peak_mb:.0f} MB, \"{said.replace('|', '/')}\" |")
-    return "\n".join(lines)
-
-
 def run_all(workers: int = 4) -> dict[str, tuple[Case, Outcome, list[str]]]:
-    from concurrent.futures import ThreadPoolExecutor
-
     files.recording()                     # trained once, before the threads copy it
-    root = Path(tempfile.mkdtemp(prefix="gradscope-hostile-"))
-
-    def one(item):
-        index, (name, case) = item
-        folder = root / f"case{index:02d}"
-        folder.mkdir()
-        outcome = run(case, folder)
-        return name, (case, outcome, outcome.problems(case, folder))
-
-    with ThreadPoolExecutor(workers) as pool:
-        return dict(pool.map(one, enumerate(CASES.items())))
+    return run_cases(CASES, workers)
 
 
 if __name__ == "__main__":
