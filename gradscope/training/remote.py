@@ -6,8 +6,9 @@ against 21 ms from a child process). So the window's lab owns one child process 
 long as the window, trains one run (or one comparison of two or three runs in lockstep) after
 another into one session file, and takes the commands of `gradscope.messages` between two
 steps. Its main thread trains; a listener thread takes commands as they come, so a pause or a
-setting change acts at the next step whatever the main thread is doing, and a watcher ends
-the process when the window's process is gone.
+setting change acts at the next step whatever the main thread is doing, and a watcher
+(`gradscope.training.lifeline`) ends the process when the window's process is gone or when
+it is sent SIGTERM: it commits what was trained and exits, leaving nothing running.
 
 Every run is recorded with the engine's crash-safe writer, so a window that dies loses nothing
 the trainer finished. Plain Python: no Qt (torch is imported in the child only).
@@ -25,17 +26,23 @@ from gradscope.messages import (ChangeSettings, ForkRun, NoteAt, Pause, PauseAt,
                                 Resume, RunEnded, RunFailed, RunStarted, RunTo, StartRuns, StepOnce, Stop, UseSession)
 from gradscope.records import Event, RunState, StepRecord
 from gradscope.training.callbacks import Callback
+from gradscope.training.lifeline import PARENT_GONE, Lifeline
 
 COALESCE_SECONDS = 0.05   # the child reports at most 20 times a second
 CHILD_NICENESS = 5        # the window's paint ticks win over training for the CPU
-PARENT_POLL_SECONDS = 0.5
+# once the window's process is gone, the step under way may finish and the run stop cleanly
+# within this long; a step still running then (a long backward pass in C++) is not waited for
+GRACE_SECONDS = 1.0
+EXIT_CUT_SHORT = 1        # ended by the watcher, not by a Quit taken between two steps
 STARTING = (StartRuns, ForkRun)
 
 
 def serve(commands, reports, session_path: str, niceness: int = CHILD_NICENESS) -> None:
     """The child process's main function."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C in a terminal belongs to the window
-    parent = os.getppid()
+    server = _Server(commands, reports, session_path)
+    # watching from the start: the window may be gone while torch is still being imported
+    threading.Thread(target=server.watch, args=(Lifeline(),), name="gradscope-lifeline", daemon=True).start()
     try:
         os.nice(niceness)
     except OSError:
@@ -50,20 +57,21 @@ def serve(commands, reports, session_path: str, niceness: int = CHILD_NICENESS) 
         reports.put(RunFailed(None, traceback.format_exc()))
         return
     reports.put(Ready(pid=os.getpid(), session=session_path, cuda=bool(torch.cuda.is_available())))
-    server = _Server(commands, reports, session_path, parent)
     try:
         server.main_loop()
     finally:
         if server.writer is not None:
             server.writer.close()
+    # the loop ends only at a Quit, after which the window reads no more reports: exiting must
+    # not wait to push the last ones into a pipe that nobody empties
+    reports.cancel_join_thread()
 
 
 class _Server:
-    def __init__(self, commands, reports, session_path: str, parent: int) -> None:
+    def __init__(self, commands, reports, session_path: str) -> None:
         self.commands = commands
         self.reports = reports
         self.session_path = session_path
-        self.parent = parent
         self.writer = None              # the file appears with the first step, not at launch
         self.main_queue: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
@@ -74,7 +82,6 @@ class _Server:
 
     def main_loop(self) -> None:
         threading.Thread(target=self._listen, name="gradscope-commands", daemon=True).start()
-        threading.Thread(target=self._watch_parent, name="gradscope-parent-watch", daemon=True).start()
         while True:
             command = self.main_queue.get()
             if isinstance(command, Quit):
@@ -94,12 +101,22 @@ class _Server:
             if isinstance(command, Quit):
                 return
 
-    def _watch_parent(self) -> None:
-        """The window's process may die without a word (SIGKILL, a crash): then stop, commit
-        and end, instead of training on as an orphan."""
-        while os.getppid() == self.parent:
-            time.sleep(PARENT_POLL_SECONDS)
-        self._take(Quit())
+    def watch(self, lifeline: Lifeline) -> None:
+        """The window's process may die without a word (SIGKILL, a crash), or this process may
+        be sent SIGTERM: stop, commit and end, instead of training on as an orphan. (The
+        listener never sees the end of the command pipe: this process holds its other end.)"""
+        why = lifeline.wait()
+        if why == PARENT_GONE:
+            # nobody reads the reports any more: exiting must not wait to send what is buffered
+            self.reports.cancel_join_thread()
+            self._take(Quit())
+            time.sleep(GRACE_SECONDS)   # meanwhile the run stops between two steps and the process ends
+        # still here: a step is running long, or SIGTERM asked for the end now
+        writer = self.writer
+        if writer is not None:
+            writer.interrupt("the window's process ended" if why == PARENT_GONE
+                             else "the training process was sent SIGTERM")
+        os._exit(EXIT_CUT_SHORT)
 
     def _take(self, command) -> None:
         with self.lock:

@@ -5,6 +5,7 @@ process, so the window paints its first frame without waiting for torch.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -60,6 +61,49 @@ def run_gui(sessions_dir: str = "sessions", exit_after_first_paint: bool = False
     window.show()
     if open_path is not None:
         window.open_file(open_path)
-    code = app.exec()
+    with closing_on_terminate(app):
+        code = app.exec()
     window.deleteLater()
     return code
+
+
+@contextlib.contextmanager
+def closing_on_terminate(app):
+    """While inside, SIGTERM closes every window as File > Quit does: the lab stops the run,
+    commits it and ends the training process, and the event loop returns. Without this, SIGTERM
+    kills the process outright and its child is left to notice on its own.
+
+    Qt's event loop runs in C++, where a Python signal handler waits until Python code runs
+    again (at the next slot, which may be long). The interpreter's C-level handler writes the
+    signal's number into a socket at once (`signal.set_wakeup_fd`), and a QSocketNotifier turns
+    that into a call in the window's thread, where closing is safe."""
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)      # the C handler must never block
+    previous_handler = signal.signal(signal.SIGTERM, lambda signum, frame: None)   # the notifier acts
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+
+    def woken() -> None:
+        try:
+            numbers = reader.recv(512)
+        except BlockingIOError:
+            return
+        if signal.SIGTERM in numbers:
+            app.closeAllWindows()      # the main window's closeEvent closes the lab
+            app.quit()                 # and the loop ends even if another window refused
+
+    notifier.activated.connect(woken)
+    try:
+        yield
+    finally:
+        notifier.setEnabled(False)
+        signal.set_wakeup_fd(previous_fd)
+        signal.signal(signal.SIGTERM, previous_handler)
+        reader.close()
+        writer.close()
