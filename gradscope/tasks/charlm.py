@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from gradscope.bundled import resource_path
 from gradscope.config import ConfigError
 from gradscope.tasks.base import Task, cross_entropy_per_sequence, one_hot
 from gradscope.tasks.files import read_text_file
 
-BUNDLED_TEXT = Path(__file__).resolve().parents[2] / "resources" / "sonnets.txt"
+BUNDLED_TEXT = resource_path("sonnets.txt")
 
 #: one-hot inputs and the output head are V wide; a text in a script with thousands of
 #: characters would make both huge, and a small RNN could not learn it anyway
