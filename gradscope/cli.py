@@ -22,6 +22,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gradscope", description="A desktop microscope for the gradients of small neural networks.")
+    parser.add_argument("--version", action="version", version=f"gradscope {installed_version()}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     gui = commands.add_parser("gui", help="open the live lab's window (the default with no command)")
     gui.add_argument("--sessions-dir", default="sessions", metavar="DIR",
@@ -67,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--actions", type=int, default=2000, metavar="N", help="the soak's number of actions")
     bench.add_argument("--seed", type=int, default=1, metavar="S", help="the soak's seed, to replay a failure")
     return parser
+
+
+def installed_version() -> str:
+    """The version pip installed (the distribution's metadata); a checkout run without being
+    installed (PYTHONPATH=.) has none, and says the version its source declares."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gradscope")
+    except PackageNotFoundError:
+        from gradscope import __version__
+
+        return __version__
 
 
 def main(argv: list[str] | None = None) -> int:
