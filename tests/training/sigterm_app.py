@@ -3,8 +3,8 @@ the command line's own `main`, with Run pressed through its QAction as soon as t
 
 Once the window has shown five steps it prints one JSON line on stdout: the training process's
 pid and the last step shown. With SIGTERM_TEST_HEAVY_STEP=MARKER set, the training process
-(which imports this file as `__mp_main__`, multiprocessing's spawn) instead writes MARKER and
-sleeps ten minutes in step 5, as a long step inside torch's C++ code would hold it.
+(which imports this file as `__mp_main__`, multiprocessing's spawn) instead writes its pid into
+MARKER and sleeps ten minutes in step 5, as a long step inside torch's C++ code would hold it.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ if __name__ == "__mp_main__" and MARKER:       # the training process
 
     def heavy_step(self, due):
         if self.step_index == 5:
-            pathlib.Path(MARKER).write_text("in step 5")
+            pathlib.Path(MARKER).write_text(str(os.getpid()))
             time.sleep(600)
         plain_step(self, due)
 

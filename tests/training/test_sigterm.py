@@ -189,6 +189,29 @@ def test_a_training_process_whose_window_is_killed_commits_and_ends(launch, tmp_
             assert saved >= json.loads(app.stdout.splitlines()[0])["shown"] + 1
 
 
+def test_sigterm_to_the_training_process_in_a_long_step_commits_and_ends_it_at_once(launch, tmp_path):
+    sessions, marker = tmp_path / "sessions", tmp_path / "in-step-5"
+    app = launch([sys.executable, str(APP), str(sessions)], SIGTERM_TEST_HEAVY_STEP=str(marker))
+    app.wait_for(lambda: marker.exists() and marker.read_text(), "step 5")
+    trainer = int(marker.read_text())
+
+    os.kill(trainer, signal.SIGTERM)          # step 5 sleeps ten minutes: it is not waited for
+    deadline = time.monotonic() + CLEANUP_SECONDS
+    while trainer in app.group() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert trainer not in app.group(), "the training process still runs 5 s after SIGTERM"
+    assert app.process.poll() is None          # the window lives on (and says its trainer crashed)
+
+    assert not app.signal_and_wait(signal.SIGTERM)
+    assert app.process.returncode == 0, app.stderr[-3000:]
+    session, run = _the_session(sessions)
+    with session:
+        saved = _contiguous(run)
+        stop = run.events[-1]
+        assert stop.kind == EventKind.INTERRUPTED.value and stop.step == saved
+        assert stop.detail["reason"] == "the training process was sent SIGTERM"
+
+
 def test_sigterm_stops_a_headless_record_and_its_probe_process(launch, tmp_path):
     output = tmp_path / "run.gscope"
     program = launch([sys.executable, "-m", "gradscope", "record", "--task", "adding", "--seq-len", "8",
