@@ -22,3 +22,5 @@ class LabEvents(SignalGroup):
     file_problem = Signal(str)               # a part of a session file that cannot be read
     notice = Signal(str)                     # something to say in passing (the device, "ready")
     session_changed = Signal(str)            # the file recorded into, or replayed
+    layout_changed = Signal(str)             # the layout on show (gradscope.lab.layouts)
+    pace_changed = Signal(float)             # seconds between slow-motion steps (0: full speed)

@@ -29,6 +29,7 @@ from typing import Any, Callable
 from gradscope.config import LIVE_SETTINGS, SETTINGS, ConfigError, LiveSettings, RunConfig
 from gradscope.config.comparison import Comparison
 from gradscope.config.run_config import described
+from gradscope.lab.pacing import Pacing
 from gradscope.lab.slots import MAX_SLOTS
 from gradscope.lab.source import SourceError
 from gradscope.lab.state import LabState
@@ -38,7 +39,7 @@ DEFAULT_CONFIG = RunConfig(arch="rnn", task="adding", hidden=32, seq_len=50, ini
                            steps=100_000, checkpoint_every=500)
 
 
-class LabModel(LabState):
+class LabModel(Pacing, LabState):
     def __init__(self, sessions_dir: str | os.PathLike = "sessions", config: RunConfig | None = None,
                  training: bool = True):
         from gradscope.lab.live import LiveSource
@@ -116,12 +117,17 @@ class LabModel(LabState):
         except ConfigError as error:
             self._refuse(described(error))
             return
+        if self._paced:
+            autorun, self._pace_sent = False, None      # slow motion goes on with the new runs
         self.live.begin(configs, autorun, self.comparison.varies if self.comparison is not None else ())
         self._set_state("starting")
 
     def toggle_run(self) -> None:
-        """Run / Pause: train, pause, or go on; on a replay, play or pause."""
-        if self.recorded is not None:
+        """Run / Pause: train, pause, or go on; on a replay, play or pause (in slow motion
+        when `pace` is set)."""
+        if self.pace > 0.0:
+            self._stop_pacing() if self._paced else self._start_pacing()
+        elif self.recorded is not None:
             self.recorded.pause() if self.recorded.playing else self.recorded.start()
         elif self.state == "running":
             self.live.pause()
@@ -139,6 +145,7 @@ class LabModel(LabState):
             self.start_runs(autorun=True)
 
     def pause(self) -> None:
+        self._stop_pacing()
         if self.recorded is not None:
             self.recorded.pause()
         elif self.active:
@@ -147,6 +154,7 @@ class LabModel(LabState):
     def step(self) -> None:
         """One step (of every run on show), then paused: a fresh run's first step when none
         is live."""
+        self._stop_pacing()
         if self.recorded is not None:
             self.recorded.step_by(1)
             return
@@ -157,6 +165,7 @@ class LabModel(LabState):
 
     def reset(self) -> None:
         """A fresh run with the settings on the left, paused at step 0."""
+        self._stop_pacing()
         self.start_runs(autorun=False)
 
     def seek(self, step: int) -> None:
@@ -192,6 +201,7 @@ class LabModel(LabState):
         from gradscope.session import open_session
 
         session = open_session(path)
+        self._stop_pacing()
         try:
             source = RecordedSource(session)
             source.load()
@@ -229,6 +239,7 @@ class LabModel(LabState):
         if self.live is None:
             self._refuse("this window only replays: it has no training process")
             return
+        self._stop_pacing()
         if self.recorded is not None:
             self._leave_recording(new_session=False)
         self.live.use_session(new_session_path(self.sessions_dir))
@@ -313,6 +324,7 @@ class LabModel(LabState):
             cursor = max(slot.history.last_step for slot in self.slots)
             if cursor != self.cursor:
                 self.cursor_moved(cursor)
+        self._pace_tick()
         dirty, self._dirty = self._dirty, False
         if dirty:
             self.events.histories_changed.emit()

@@ -123,6 +123,9 @@ class LabState:
         self.events.refused.emit(text)
 
     def _set_state(self, state: str) -> None:
+        if getattr(self, "_paced", False):
+            # slow motion pauses its source after every step; to the user the run goes on
+            state = {"paused": "running", "replay": "playing"}.get(state, state)
         if state != self.state:
             self.state = state
             self.events.state_changed.emit(state)

@@ -4,11 +4,12 @@ command of the lab model (or of the window's files) with no argument of Qt's: a 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QToolBar
 
 from gradscope.config import ConfigError
 from gradscope.config.comparison import parse_compare
+from gradscope.lab.layouts import LAYOUTS, layout_after
 from gradscope.ui import theme
 from gradscope.ui.exporting import build_export_menu
 from gradscope.ui.timeline import Timeline
@@ -19,20 +20,24 @@ def build_actions(window) -> None:
     toolbar = QToolBar("Run")
     toolbar.setObjectName("toolbar-run")
     toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    toolbar.setStyleSheet(f"QToolButton {{ font-size: {theme.FONT_POINTS + 2}pt; padding: 4px 12px; }}")
+    toolbar.setStyleSheet(f"QToolButton {{ font-size: {theme.FONT_POINTS + 1}pt; padding: 1px 10px; }}")
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
     window.toolbar = toolbar
 
-    def action(text: str, shortcut, tip: str, slot, on_toolbar: bool = True) -> QAction:
+    def action(text: str, shortcut, tip: str, slot, on_toolbar: bool = True, shortcuts=()) -> QAction:
         act = QAction(text, window)
         if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-            tip = f"{tip} ({act.shortcut().toString()})"
+            act.setShortcuts([QKeySequence(shortcut), *(QKeySequence(key) for key in shortcuts)])
+            keys = " or ".join(key.toString(QKeySequence.SequenceFormat.NativeText) for key in act.shortcuts())
+            tip = f"{tip} ({keys})"
         act.setToolTip(tip)
         act.setStatusTip(tip)
         act.triggered.connect(lambda checked=False: slot())
         if on_toolbar:
             toolbar.addAction(act)
+        # the window's own too: its shortcut then acts with the toolbar and the menus hidden
+        # (presentation mode), wherever the focus is but in a field being edited
+        window.addAction(act)
         return act
 
     lab, files = window.lab, window.files
@@ -67,10 +72,16 @@ def build_actions(window) -> None:
     window.stop_comparing_action = action("Stop Comparing", None, "One run again, with the settings on the left",
                                           lambda: lab.compare(None), on_toolbar=False)
     run_menu.addAction(window.stop_comparing_action)
-    view = window.menuBar().addMenu("&View")
-    view.addAction(window.settings_dock.toggleViewAction())
-    for dock in window.panel_docks.values():
-        view.addAction(dock.toggleViewAction())
+    window.threshold_up_action = action("Threshold Up", "]", "Raise the clip threshold by a tenth of a decade",
+                                        lambda: window.nudge_threshold(0.1), on_toolbar=False,
+                                        shortcuts=("Ctrl+Up",))
+    window.threshold_down_action = action("Threshold Down", "[", "Lower the clip threshold by a tenth of a decade",
+                                          lambda: window.nudge_threshold(-0.1), on_toolbar=False,
+                                          shortcuts=("Ctrl+Down",))
+    run_menu.addSeparator()
+    run_menu.addAction(window.threshold_up_action)
+    run_menu.addAction(window.threshold_down_action)
+    build_view_menu(window, action)
 
     window.timeline = Timeline(lab)
     window.timeline.fork_requested.connect(files.fork_from)
@@ -85,6 +96,65 @@ def build_actions(window) -> None:
     window.timeline_bar = bar
     bar.hide()
     window.setAcceptDrops(True)
+
+
+def build_view_menu(window, action) -> None:
+    """View: the settings, the layouts (keys 1 to 9, PageDown and PageUp: a presenter's remote
+    sends those), presentation mode, the controls, slow motion."""
+    lab = window.lab
+    view = window.menuBar().addMenu("&View")
+    settings = window.settings_dock.toggleViewAction()
+    settings.setText("Settings")
+    settings.setToolTip("Show or hide the settings on the left")
+    view.addAction(settings)
+    window.settings_action = settings
+    layouts = view.addMenu("Layout")
+    group = QActionGroup(window)
+    window.layout_actions = []
+    for number, layout in enumerate(LAYOUTS[:9], start=1):
+        act = action(layout.title, str(number), layout.story, lambda name=layout.name: lab.set_layout(name),
+                     on_toolbar=False)
+        act.setCheckable(True)
+        act.setData(layout.name)
+        group.addAction(act)
+        layouts.addAction(act)
+        window.layout_actions.append(act)
+    layouts.addSeparator()
+    window.next_layout_action = action("Next Layout", Qt.Key.Key_PageDown, "The next layout",
+                                       lambda: lab.set_layout(layout_after(lab.layout, 1)), on_toolbar=False)
+    window.previous_layout_action = action("Previous Layout", Qt.Key.Key_PageUp, "The layout before",
+                                           lambda: lab.set_layout(layout_after(lab.layout, -1)), on_toolbar=False)
+    layouts.addAction(window.next_layout_action)
+    layouts.addAction(window.previous_layout_action)
+    view.addSeparator()
+    presentation = window.presentation
+    window.presentation_action = action("Presentation", Qt.Key.Key_F11, "Full screen for a projector: big type, "
+                                        "thick lines, the controls hidden (H shows them)", presentation.toggle,
+                                        on_toolbar=False)
+    window.presentation_action.setCheckable(True)
+    presentation.changed.connect(window.presentation_action.setChecked)
+    view.addAction(window.presentation_action)
+    window.controls_action = action("Controls", "H", "Show or hide the settings, the toolbar and the menus",
+                                    presentation.toggle_controls, on_toolbar=False)
+    window.controls_action.setCheckable(True)
+    window.controls_action.setChecked(True)
+    view.addAction(window.controls_action)
+    slow = view.addMenu("Slow Motion")
+    slow_group = QActionGroup(window)
+    window.pace_actions = []
+    for seconds in PACES:
+        text = "Off: full speed" if seconds == 0 else f"{seconds:g} s between steps"
+        act = QAction(text, window)
+        act.setCheckable(True)
+        act.setData(seconds)
+        act.setChecked(seconds == lab.pace)
+        act.triggered.connect(lambda checked=False, value=seconds: lab.set_pace(value))
+        slow_group.addAction(act)
+        slow.addAction(act)
+        window.pace_actions.append(act)
+
+
+PACES = (0.0, 0.25, 0.5, 1.0, 2.0)
 
 
 def ask_compare(window) -> bool:

@@ -41,8 +41,7 @@ def run_gui(sessions_dir: str = "sessions", exit_after_first_paint: bool = False
 
     from gradscope.ui.main_window import MainWindow
 
-    window = MainWindow(sessions_dir=sessions_dir)
-    window.resize(1600, 1000)
+    window = MainWindow(sessions_dir=sessions_dir)      # sized to fit the screen
     if exit_after_first_paint:
         class FirstPaint(QObject):
             def eventFilter(self, watched, event):

@@ -1,7 +1,9 @@
 """The live lab's window: a view of the lab model (`gradscope.lab.LabModel`).
 
-Settings on the left, six dockable panels, the replay's timeline at the bottom, Run / Pause /
-Step / Reset with shortcuts, a status bar, and a banner when a run diverges. Every control
+Settings on the left; the stage (`gradscope.ui.stage`), the panels of the layout on show side
+by side with the others in tabs; the replay's timeline at the bottom; Run / Pause / Step /
+Reset with shortcuts; presentation mode (`gradscope.ui.presentation`); a status bar; and a
+banner when a run diverges. Every control
 acts through the lab's commands and every view follows the lab's events (handlers named
 `_on_<event>`): the window holds no state of its own about runs, sources or settings.
 
@@ -14,16 +16,21 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox
 
 from gradscope.config import ConfigError, RunConfig
 from gradscope.lab import DEFAULT_CONFIG, LabModel
+from gradscope.lab.layouts import LAYOUT_NAMES, layout_named
 from gradscope.ui import theme
 from gradscope.ui.actions import build_actions
+from gradscope.ui.banner import Banner, divergence_text
 from gradscope.ui.controls import ControlPanel
 from gradscope.ui.documents import SessionFiles
 from gradscope.ui.frames import FRAME_INTERVAL_MS, FramePacer
 from gradscope.ui.panels import PANEL_CLASSES
+from gradscope.ui.presentation import Presentation
+from gradscope.ui.stage import Stage
 
 FINAL_STATES = ("stopped", "finished", "failed", "diverged")
 
@@ -52,13 +59,17 @@ class MainWindow(QMainWindow):
         self.settings_dock = dock
 
         self.panels = {cls.name: cls() for cls in PANEL_CLASSES}
-        self.panel_docks: dict[str, QDockWidget] = {}
-        self._place_panels()
+        self.stage = Stage(self.panels)
+        self.setCentralWidget(self.stage)
+        self.stage.shown_changed.connect(self._on_stage_shown_changed)
         self.panels["grad_norm"].threshold_dragged.connect(self._on_threshold_dragged)
 
         self.files = SessionFiles(self, self.lab)
+        self.presentation = Presentation(self)
         build_actions(self)
-        self._build_banner()
+        self.addToolBarBreak()
+        self.banner_bar = Banner(self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.banner_bar)
         self._build_status()
         self.pacer = FramePacer(self.redraw, self)
         self.pump_timer = QTimer(self)
@@ -78,6 +89,8 @@ class MainWindow(QMainWindow):
         events.file_problem.connect(self._on_file_problem)
         events.notice.connect(self._on_notice)
         events.session_changed.connect(self._on_session_changed)
+        events.layout_changed.connect(self._on_layout_changed)
+        events.pace_changed.connect(self._on_pace_changed)
 
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
@@ -85,48 +98,35 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state)
+        self.fit_to_screen()
+        saved_layout = self.settings.value("window/layout")
+        if saved_layout in LAYOUT_NAMES:
+            self.lab.set_layout(saved_layout)
+        self._on_layout_changed(self.lab.layout)
         self._show_threshold()
         self._on_state_changed(self.lab.state)
         self.pump_timer.start()
 
     # -- building ----------------------------------------------------------------------------
 
-    def _place_panels(self) -> None:
-        area = Qt.DockWidgetArea.RightDockWidgetArea
-        docks = {}
-        for name, panel in self.panels.items():
-            dock = QDockWidget(panel.title, self)
-            dock.setObjectName(f"dock-{name}")
-            dock.setWidget(panel)
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-            docks[name] = dock
-        self.panel_docks = docks
-        # two columns of three: the error signal big at the top left
-        self.addDockWidget(area, docks["timesteps"])
-        self.splitDockWidget(docks["timesteps"], docks["grad_norm"], Qt.Orientation.Horizontal)
-        self.splitDockWidget(docks["timesteps"], docks["step_jacobians"], Qt.Orientation.Vertical)
-        self.splitDockWidget(docks["step_jacobians"], docks["gates"], Qt.Orientation.Vertical)
-        self.splitDockWidget(docks["grad_norm"], docks["loss"], Qt.Orientation.Vertical)
-        self.splitDockWidget(docks["loss"], docks["task"], Qt.Orientation.Vertical)
-        placeholder = QWidget()
-        placeholder.setMaximumSize(0, 0)
-        self.setCentralWidget(placeholder)
-
-    def _build_banner(self) -> None:
-        self.addToolBarBreak()
-        bar = QToolBar("Alerts")
-        bar.setObjectName("toolbar-banner")
-        bar.setMovable(False)
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(f"background: {theme.COLORS['red']}; color: white; font-size: "
-                                  f"{theme.FONT_POINTS + 3}pt; font-weight: bold; padding: 8px;")
-        bar.addWidget(self.banner)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        self.banner_bar = bar
-        bar.hide()
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's available geometry (a projector's 1280x720 is the
+        commonest): a saved size from a bigger screen shrinks to fit, and moves onto it."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()
+        if self.settings.value("window/geometry") is None:
+            width, height = min(1600, room.width()), min(1000, room.height())
+        else:
+            width, height = self.width(), self.height()
+        width, height = min(width, room.width() - extra_w), min(height, room.height() - extra_h)
+        self.resize(width, height)
+        x = min(max(self.x(), room.left()), room.right() - width - extra_w + 1)
+        y = min(max(self.y(), room.top()), room.bottom() - height - extra_h + 1)
+        self.move(x, y)
 
     def _build_status(self) -> None:
         status = self.statusBar()
@@ -175,6 +175,12 @@ class MainWindow(QMainWindow):
     def reset(self) -> None:
         self.banner_bar.hide()
         self.lab.reset()
+
+    def nudge_threshold(self, decades: float) -> None:
+        """The clip threshold up or down by `decades` (a tenth of a decade a key press)."""
+        value = float(f"{self.lab.config.clip_threshold * 10 ** decades:.3g}")
+        if not self.lab.set_setting("clip_threshold", value):
+            self._show_threshold()
 
     @Slot(float)
     def _on_threshold_dragged(self, value: float) -> None:
@@ -227,16 +233,34 @@ class MainWindow(QMainWindow):
         self.redraw()
 
     def _on_diverged(self, slot, event) -> None:
-        detail = event.detail
-        what = detail.get("non_finite", "the loss")
-        config = slot.config
-        hint = ("turn on clipping (clipping: norm) or lower the learning rate" if config.clip_mode == "none"
-                else "lower the clip threshold or the learning rate")
-        which = f" ({slot.label})" if slot.label else ""
-        self.banner.setText(f"Diverged{which} at step {event.step}: {what} became NaN or infinite "
-                            f"(loss {detail.get('loss')}, gradient norm {detail.get('grad_norm')}). "
-                            f"Hint: {hint}, then press Run for a new run.")
-        self.banner_bar.show()
+        self.banner_bar.show_text(divergence_text(slot, event, replay=self.lab.recorded is not None))
+
+    def _on_layout_changed(self, name: str) -> None:
+        self.settings.setValue("window/layout", name)
+        self.stage.show_layout(layout_named(name))
+        for action in self.layout_actions:
+            action.setChecked(action.data() == name)
+
+    def _on_pace_changed(self, seconds: float) -> None:
+        for action in self.pace_actions:
+            action.setChecked(action.data() == seconds)
+        self.statusBar().showMessage("Full speed" if seconds == 0 else
+                                     f"Slow motion: {seconds:g} s between steps (Space runs and pauses)", 6000)
+
+    def keyPressEvent(self, event) -> None:
+        # Escape reaches here only when no editor took it: it dismisses the banner, else it
+        # leaves presentation mode
+        if event.key() == Qt.Key.Key_Escape:
+            if self.banner_bar.isVisible():
+                self.banner_bar.hide()
+                return
+            if self.presentation.active:
+                self.presentation.leave()
+                return
+        super().keyPressEvent(event)
+
+    def _on_stage_shown_changed(self) -> None:
+        self.redraw()
 
     def _on_run_failed(self, text: str) -> None:
         self.errors.append(text)
@@ -276,8 +300,7 @@ class MainWindow(QMainWindow):
     def redraw(self, everything: bool = False) -> None:
         """One frame: the visible panels that fit the frame's budget (`gradscope.ui.frames`),
         or all of them with `everything`."""
-        visible = [panel for name, panel in self.panels.items() if self.panel_docks[name].isVisible()]
-        self.pacer.draw(self.lab, visible, everything)
+        self.pacer.draw(self.lab, self.stage.visible_panels(), everything)
         self._update_status()
 
     def _update_status(self) -> None:
@@ -295,6 +318,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if not self._closed:
             self._closed = True
+            self.presentation.leave()     # the desk's geometry and docks are what is kept
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState())
             self.settings.setValue("run/config", self.lab.config.to_json())

@@ -5,9 +5,12 @@ step / resume, refused settings, divergence, a failing run, closing mid-run. No 
 waitUntil."""
 from __future__ import annotations
 
+import re
+
 import math
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 
 from gradscope import load_session
@@ -143,8 +146,14 @@ def test_divergence_shows_a_banner_and_a_new_run_can_start(qtbot, make_window):
     window.run_action.trigger()
     qtbot.waitUntil(lambda: state(window) == "diverged", timeout=START)
     qtbot.waitUntil(lambda: window.banner_bar.isVisible(), timeout=WAIT)
-    text = window.banner.text()
-    assert f"Diverged at step {window.lab.current.diverged.step}" in text and "clipping" in text
+    text = window.banner_bar.text()
+    diverged_at = window.lab.current.diverged.step
+    assert f"Diverged at step {diverged_at}" in text and "clipping" in text and "press Run" in text
+    assert not re.search(r"\d\.\d{5,}", text)             # numbers as a reader takes them in, not 8.12155000722392e+20
+    window.redraw(everything=True)
+    assert window.status_labels["step"].text() == f"step {diverged_at}"     # the banner's step is the status bar's
+    qtbot.mouseClick(window.banner_bar.dismiss, Qt.MouseButton.LeftButton)   # it can be dismissed
+    assert not window.banner_bar.isVisible()
     window.redraw(everything=True)                                                 # non-finite values draw as gaps
     window.controls.set_value("clip_mode", "norm")
     window.controls.set_value("lr", 0.001)

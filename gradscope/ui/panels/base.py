@@ -15,14 +15,15 @@ import time
 from typing import Iterator
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QVBoxLayout, QWidget
 
 from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.slots import RunSlot
 from gradscope.records import EventKind
 from gradscope.ui import theme
-from gradscope.ui.panels.curves import fold_if_empty
+from gradscope.ui.panels.curves import Curve, fold_if_empty
+from gradscope.ui.panels.fitting import WideSample, fit_legend, fit_title
 
 MAX_MARKERS = 40
 CACHED_ITEMS = (QGraphicsTextItem, pg.AxisItem)
@@ -89,9 +90,13 @@ class Panel(QWidget):
             return
         self._drawn = key
         began = time.perf_counter()
-        self.draw(lab)
+        if lab.slots:
+            self.draw(lab)
+        else:
+            self.show_nothing()
         self._sync_markers(lab.slots)
         self._cache_text()            # and folds the legends that name nothing
+        self.fit_texts()
         self.draw_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.draw_ms)
 
     @property
@@ -100,7 +105,41 @@ class Panel(QWidget):
         return self.draw_ms + self.graphics.paint_ms
 
     def draw(self, lab) -> None:
+        """Draw the lab's slots (there is at least one)."""
         raise NotImplementedError
+
+    def show_nothing(self) -> None:
+        """No run on show (a new live session, before its first run): no curve or image of an
+        earlier one stays, whatever the panel drew."""
+        for item in self.graphics.scene().items():
+            if isinstance(item, Curve):
+                item.clear_values()
+            elif isinstance(item, pg.ImageItem):
+                item.clear()
+            elif isinstance(item, pg.PlotDataItem):
+                item.setData([], [])
+
+    def fit_texts(self, width: int | None = None) -> None:
+        """Legends and titles elided or folded to the panel's width (`fitting`)."""
+        width = (self.width() if width is None else width) - 16
+        columns = max(self.graphics.ci.layout.columnCount(), 1)
+        for item in self.graphics.scene().items():      # a panel may have rebuilt its plots
+            if isinstance(item, pg.LegendItem):
+                fit_legend(item, width)
+            elif isinstance(item, pg.PlotItem):
+                fit_title(item, width / columns)
+        # the layout was laid out wider while a text was longer: lay it out in the view again
+        ci, view = self.graphics.ci, QRectF(self.graphics.viewport().rect())
+        if ci.width() > view.width() + 0.5:
+            QTimer.singleShot(0, self, self._lay_out_again)
+
+    def _lay_out_again(self) -> None:
+        self.graphics.ci.setGeometry(QRectF(self.graphics.viewport().rect()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self.fit_texts(event.size().width())
 
     def _cache_text(self) -> None:
         """Titles, legends, labels and axes are drawn from a pixmap Qt keeps (and renews when
@@ -192,7 +231,8 @@ def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1,
     cell = layout.addLayout(row=row, col=col, colspan=colspan)
     cell.setContentsMargins(0, 0, 0, 0)
     cell.setSpacing(0)
-    key = pg.LegendItem(colCount=legend_columns, labelTextSize=f"{theme.FONT_POINTS}pt", verSpacing=-6)
+    key = pg.LegendItem(colCount=legend_columns, labelTextSize=f"{theme.LOOK.label_px}px", verSpacing=-6,
+                        sampleType=WideSample)
     cell.addItem(key, row=0, col=0)
     plot = cell.addPlot(row=1, col=0)
     plot.legend = key          # PlotItem.addItem registers named items with plot.legend
@@ -202,8 +242,16 @@ def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1,
     return plot
 
 
+def share_x_label(upper: pg.PlotItem) -> None:
+    """The plot above one with the same x axis shows its ticks but not its axis label: the
+    label below names both, and the height goes to the data."""
+    axis = upper.getAxis("bottom")
+    axis.gradscope_label_hidden = True
+    theme.style_axes(upper)
+
+
 def set_title(plot: pg.PlotItem, text: str) -> None:
     """Re-titles only on a change: a title set every frame re-lays out the plot every frame."""
     if getattr(plot, "_gradscope_title", None) != text:
         plot._gradscope_title = text
-        plot.setTitle(text, size=theme.TITLE_SIZE)
+        plot.setTitle(text, size=theme.title_size())

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 
 from gradscope.series import HIDDEN_GRAD_NORM, JACOBIAN_NORM, MAX_SINGULAR_VALUE, SPECTRAL_RADIUS, STEP_JACOBIAN_NORM
 from gradscope.ui import theme
-from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title
+from gradscope.ui.panels.base import share_x_label, Panel, add_plot, buckets_for, set_title
 from gradscope.ui.panels.curves import Curve, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper, grown_span
 
@@ -53,6 +53,10 @@ class TimestepPanel(Panel):
 
         self.map_plot = self.graphics.addPlot(row=1, col=0)
         theme.style_plot(self.map_plot, "log10 ‖dL/dh_t‖ over training", "training step", "timestep t")
+        share_x_label(self.plot)
+        # the top row holds the legend too: its plot gets as much height as the map's
+        self.graphics.ci.layout.setRowStretchFactor(0, 6)
+        self.graphics.ci.layout.setRowStretchFactor(1, 5)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(theme.HEATMAP))
         self.map_plot.addItem(self.image)

@@ -5,18 +5,50 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QLabel
+from PySide6.QtWidgets import QCheckBox, QLabel, QSizePolicy
 
 from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.history import CLIP_RATE_WINDOW
 from gradscope.series import GRAD_NORM, GRAD_NORM_CLIPPED, LOSS, METRIC, metric_label
 from gradscope.ui import theme
-from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title
+from gradscope.ui.panels.base import share_x_label, Panel, add_plot, buckets_for, set_title
 from gradscope.ui.panels.curves import Curve, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper
 
 METRIC_PREFIX = METRIC.pattern.split("{")[0]
 MAIN_METRICS = ("accuracy", "bits_per_char", "mse")     # what a comparison draws, the first a task has
+
+
+NICE_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_threshold(value: float) -> float:
+    """A dragged threshold lands on the nearest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a
+    power of ten (in log distance): a few pixels of drag never make 11.2 of 1."""
+    if not np.isfinite(value) or value <= 0:
+        return float(value)
+    decade = np.floor(np.log10(value))
+    mantissa = value / 10 ** decade
+    best = min(NICE_MANTISSAS, key=lambda nice: abs(np.log10(nice / mantissa)))
+    return float(f"{best * 10 ** decade:.3g}")
+
+
+class ThresholdLine(pg.InfiniteLine):
+    """The threshold the user drags; with Shift held it moves a fifth as far as the mouse."""
+
+    FINE = 0.2
+
+    def mouseDragEvent(self, event) -> None:
+        fine = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if not fine or event.isStart() or not self.moving:
+            return super().mouseDragEvent(event)
+        event.accept()
+        moved = self.mapToParent(event.pos()) - self.mapToParent(event.buttonDownPos())
+        self.setPos(self.startPosition + moved * self.FINE)
+        self.sigDragged.emit(self)
+        if event.isFinish():
+            self.moving = False
+            self.sigPositionChangeFinished.emit(self)
 
 
 def extent_of(slots) -> tuple[float, float] | None:
@@ -40,6 +72,7 @@ class LossPanel(Panel):
         self.metric_plot = self.add_step_plot(add_plot(self.graphics, 1, 0, legend=True))
         theme.style_plot(self.metric_plot, "Task metric", "metric", "training step")
         self.metric_plot.setXLink(self.loss_plot)
+        share_x_label(self.loss_plot)
         self.metric_curves: dict[str, Curve] = {}
         # the runs' key is the loss plot's: both plots draw them alike
         self.compared_metric = SlotCurves(self.metric_plot, ("green", theme.LONG_LINE_WIDTH, None), long=True,
@@ -140,14 +173,17 @@ class GradNormPanel(Panel):
         self.pre_curve, self.post_curve = self.pre.curves[0], self.post.curves[0]
         # a short tick above the curve at every step where clipping fired: one path of line
         # pairs per run (thousands of symbols would cost a frame each time they are re-set)
-        self.markers = SlotCurves(self.plot, ("red", 2, None), name="clipping fired", legend_runs=False,
+        # black ticks and a purple threshold: apart from the orange "after clipping" in the
+        # common colour blindnesses too (vermilion, orange and red all turn olive in deuteranopia)
+        self.markers = SlotCurves(self.plot, ("black", 2, None), name="clipping fired", legend_runs=False,
                                   connect="pairs", compared_dashes=False)
         self.clip_markers = self.markers.curves[0]
-        self.threshold = pg.InfiniteLine(pos=0.0, angle=0, movable=True, pen=theme.pen("red", 3),
-                                         hoverPen=theme.pen("purple", 5), label="clip threshold",
-                                         labelOpts={"position": 0.2, "color": theme.COLORS["red"],
-                                                    "fill": theme.brush("#ffffff", 220)})
-        self.threshold.setToolTip("Drag to change the clipping threshold; it applies from the next training step")
+        self.threshold = ThresholdLine(pos=0.0, angle=0, movable=True, pen=theme.pen("purple", 3),
+                                       hoverPen=theme.pen("purple", 6), label="clip threshold",
+                                       labelOpts={"position": 0.5, "color": theme.COLORS["black"],
+                                                  "fill": theme.brush("#ffffff", 220)})
+        self.threshold.setToolTip("Drag to change the clipping threshold (with Shift: finely; [ and ] step it); "
+                                  "it applies from the next training step")
         self.threshold.sigPositionChangeFinished.connect(self._on_threshold_moved)
         self.threshold.sigPositionChanged.connect(self._on_threshold_moving)
         self.plot.addItem(self.threshold, ignoreBounds=True)
@@ -155,18 +191,21 @@ class GradNormPanel(Panel):
         theme.style_plot(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps", "fraction clipped",
                          "training step")
         self.rate_plot.setXLink(self.plot)
+        share_x_label(self.plot)
         self.rate_plot.setYRange(0, 1.05, padding=0)
-        self.graphics.ci.layout.setRowStretchFactor(0, 3)
-        self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        # the top row holds the legend too: its plot gets about the rate plot's height and more
+        self.graphics.ci.layout.setRowStretchFactor(0, 6)
+        self.graphics.ci.layout.setRowStretchFactor(1, 5)
         self.rates = SlotCurves(self.rate_plot, ("red", theme.LONG_LINE_WIDTH, None), long=True, legend_runs=False)
         self.rate_curve = self.rates.curves[0]
         self.range = RangeKeeper(self.plot, log_y=True)
         # on a replay: what the dragged threshold would have clipped of the recorded norms
-        self.what_if_markers = new_curve(self.plot, "purple", "would clip (what-if)", width=2, connect="pairs")
+        self.what_if_markers = new_curve(self.plot, "sky", "would clip (what-if)", width=2, connect="pairs")
         self.plot.legend.removeItem(self.what_if_markers)       # in the key only on a replay
-        self.what_if_label = QLabel()
-        self.what_if_label.setWordWrap(True)
-        self.what_if_label.setStyleSheet(f"color: {theme.COLORS['purple']}; font-size: {theme.FONT_POINTS}pt; "
+        self.what_if_label = QLabel()      # one line: the plots keep the height (the whole text is its tooltip)
+        self.what_if_label.setMinimumWidth(1)      # nor may it widen the panel
+        self.what_if_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.what_if_label.setStyleSheet(f"color: {theme.COLORS['blue']}; font-size: {theme.FONT_POINTS}pt; "
                                          "font-weight: bold; padding: 2px 6px;")
         self.layout_.addWidget(self.what_if_label)
         self.what_if_label.hide()
@@ -187,7 +226,9 @@ class GradNormPanel(Panel):
             return
         if not keyed:
             self.plot.legend.addItem(self.what_if_markers, "would clip (what-if)")
-        self.what_if_label.setText(f"What if: {what_if.describe()}.")
+        self.what_if_label.setText(f"What if: clipping at {what_if.threshold:.3g} would fire on {what_if.count:,} of "
+                                   f"{what_if.total:,} steps ({what_if.fraction:.0%})")
+        self.what_if_label.setToolTip(f"What if: {what_if.describe()}.")
         self.what_if_label.show()
         self._draw_what_if()
 
@@ -221,7 +262,7 @@ class GradNormPanel(Panel):
         self._label_threshold(10 ** self.threshold.value())
 
     def _on_threshold_moved(self) -> None:
-        value = float(10 ** self.threshold.value())
+        value = nice_threshold(10 ** self.threshold.value())
         self.threshold_value = value
         self.threshold_dragged.emit(value)
 

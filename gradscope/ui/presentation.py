@@ -1,0 +1,68 @@
+"""Presentation mode (F11, View > Presentation): the window for the back row of a lecture hall.
+
+Full screen, the projector's look (`theme.PRESENTATION`: bigger type, no data line under 3 px,
+heavier axes), the controls hidden (the settings, the toolbar and the menu bar; H shows them
+again), the keyboard doing everything: the window's actions are its own as well as the menus',
+so their shortcuts act with the menu bar hidden. Leaving it puts back the desk's window as it
+was: its geometry, its docks, its look.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from gradscope.ui import theme
+from gradscope.ui.look import apply_look
+
+
+class Presentation(QObject):
+    changed = Signal(bool)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.active = False
+        self.controls_shown = True
+        self._desk: dict | None = None
+
+    def toggle(self) -> None:
+        self.leave() if self.active else self.enter()
+
+    def enter(self) -> None:
+        if self.active:
+            return
+        window = self.window
+        self._desk = {"geometry": window.saveGeometry(), "maximized": window.isMaximized(),
+                      "settings": window.settings_dock.isVisible()}
+        self.active = True
+        apply_look(theme.PRESENTATION, window, window.panels.values())
+        self.show_controls(False)
+        window.showFullScreen()
+        window.redraw(everything=True)
+        self.changed.emit(True)
+
+    def leave(self) -> None:
+        if not self.active:
+            return
+        window, desk = self.window, self._desk or {}
+        self.active = False
+        apply_look(theme.DESK, window, window.panels.values())
+        self.show_controls(True, settings=desk.get("settings", True))
+        window.showNormal()
+        if desk.get("geometry") is not None:
+            window.restoreGeometry(desk["geometry"])
+        if desk.get("maximized"):
+            window.showMaximized()
+        window.redraw(everything=True)
+        self.changed.emit(False)
+
+    def show_controls(self, shown: bool, settings: bool | None = None) -> None:
+        """The settings, the toolbar and the menu bar: hidden for the audience, back with H."""
+        window = self.window
+        self.controls_shown = shown
+        window.settings_dock.setVisible(shown if settings is None else settings and shown)
+        window.toolbar.setVisible(shown)
+        window.menuBar().setVisible(shown)
+        window.controls_action.setChecked(shown)
+
+    def toggle_controls(self) -> None:
+        self.show_controls(not self.controls_shown)
