@@ -1,6 +1,9 @@
 """The window's session files: File > Open, Open Recent, drag and drop, Save As, bookmarks and
 Fork from here, with their dialogs. The lab model does the work (`open_recording`, `fork`);
-this asks for paths and notes, remembers recent files in QSettings and says what went wrong."""
+this asks for paths and notes, remembers recent files in QSettings and says what went wrong:
+in plain words, with the exception's class and traceback only in the dialog's details
+(`gradscope.ui.plain_errors`). When a dialog of the window closes, the keyboard goes back to
+the window (`gradscope.ui.focus`), so its shortcuts act and no typing lands in a setting."""
 from __future__ import annotations
 
 import sqlite3
@@ -11,6 +14,8 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from gradscope.session import SessionError, open_session
 from gradscope.session.files import SESSION_SUFFIX, copy_session
+from gradscope.ui.focus import return_focus_after_dialogs
+from gradscope.ui.plain_errors import PlainError, plain_words
 
 MAX_RECENT = 8
 FILE_FILTER = f"gradscope sessions (*{SESSION_SUFFIX});;All files (*)"
@@ -21,6 +26,7 @@ class SessionFiles(QObject):
         super().__init__(window)
         self.window = window
         self.lab = lab
+        return_focus_after_dialogs(window)    # an error dialog closed: the keys go to the window, not an editor
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -36,7 +42,7 @@ class SessionFiles(QObject):
             self.lab.open_recording(path)         # reads the bookmarks before it leaves what is on show
             bookmarks = self.lab.recorded.bookmarks
         except (SessionError, ValueError) as error:
-            self.show_error("Cannot open the session", str(error))
+            self.show_error("Cannot open the session", error)
             return False
         window.timeline.refresh(bookmarks)
         self._remember(path)
@@ -49,21 +55,27 @@ class SessionFiles(QObject):
             self.show_warning("Opened with a warning", "\n\n".join(notices))
         return True
 
-    def show_error(self, title: str, text: str) -> None:
-        """A dialog naming the problem, one at a time (the newest); the window goes on."""
-        self._dialog(title, text)
-        self.window.errors.append(text)
+    def show_error(self, title: str, problem: BaseException | str, lead: str = "") -> None:
+        """A dialog naming the problem in plain words (after `lead`, where given), one at a
+        time (the newest); the window goes on. `window.errors` gets the same words."""
+        plain = plain_words(problem)
+        if lead:
+            plain = PlainError(f"{lead}\n{plain.text}", plain.details)
+        self._dialog(title, plain)
+        self.window.errors.append(plain.text)
 
     def show_warning(self, title: str, text: str) -> None:
         """The same dialog for what went through but should be known (`window.notices`)."""
-        self._dialog(title, text)
+        self._dialog(title, PlainError(text))
         self.window.notices.append(text)
 
-    def _dialog(self, title: str, text: str) -> None:
+    def _dialog(self, title: str, plain: PlainError) -> None:
         window = self.window
         if window.error_dialog is not None:
             window.error_dialog.close()
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, window)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, plain.text, QMessageBox.StandardButton.Ok, window)
+        if plain.details:
+            box.setDetailedText(plain.details)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
         window.error_dialog = box
@@ -131,7 +143,7 @@ class SessionFiles(QObject):
             with open_session(path) as session:
                 marks = self._bookmarks(session)
         except (SessionError, OSError, sqlite3.Error, ValueError) as error:
-            self.show_error("Bookmark not saved", f"Could not change the bookmarks in {path}:\n{error}")
+            self.show_error("Bookmark not saved", error, lead=f"Could not change the bookmarks in {path}:")
             return
         self.window.timeline.refresh(marks)
 
@@ -156,7 +168,7 @@ class SessionFiles(QObject):
         try:
             copy_session(source, target)
         except (OSError, sqlite3.Error) as error:
-            QMessageBox.warning(window, "Save failed", f"Could not save the session to {target}:\n{error}")
+            self.show_error("Save failed", error, lead=f"Could not save the session to {target}:")
             return None
         window.statusBar().showMessage(f"Saved a copy to {target}; recording goes on in {source}", 8000)
         return target
