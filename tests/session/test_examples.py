@@ -117,3 +117,49 @@ def test_the_lstm_learns_the_task_when_its_cell_path_opens(runs):
 def test_the_files_stay_small():
     sizes = {name: (ROOT / "sessions" / f"{name}.gscope").stat().st_size for name in EXAMPLES}
     assert all(size < 5_000_000 for size in sizes.values()), sizes
+
+
+def _at(run, name: str, step: int) -> np.ndarray:
+    values, steps = run.series(name), run.series_steps(name)
+    return values[int(np.flatnonzero(steps == step)[0])]
+
+
+def _mean_step_norm(run, step: int) -> float:
+    """The m of the dashed line, as the window takes it: the geometric mean of the positive
+    step Jacobian norms at every timestep."""
+    norms = _at(run, "step_jacobian_norm", step)
+    norms = norms[np.isfinite(norms) & (norms > 0)]
+    return float(np.exp(np.log(norms).mean()))
+
+
+def _sci(value: float) -> str:
+    """A number as the README writes it, to two figures: 4.3·10^-16."""
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}·10^{int(exponent)}"
+
+
+def test_the_first_five_minutes_state_the_shipped_files_figures(runs):
+    tour = README.split("## The first five minutes")[1].split("\n## ")[0]
+    vanishing, exploding, clipped = runs["vanishing-rnn"], runs["exploding-rnn"], runs["exploding-rnn-clipped"]
+    hidden, jacobian = _at(vanishing, "hidden_grad_norm", 0), _at(vanishing, "jacobian_norm", 0)
+    m0, m100 = _mean_step_norm(vanishing, 0), _mean_step_norm(vanishing, 100)
+    m_exploding = _mean_step_norm(exploding, 0)
+    figures = [
+        f"from {hidden[-1]:.2f} at t = 49 to {_sci(hidden[0])} at t = 0",
+        f"At step 0, m = {m0:.1f}", f"0.5^49 = {_sci(0.5 ** 49)}", f"near the orange's {_sci(jacobian[0])}",
+        f"by step 100 m is {m100:.3f}", f"has risen to {_sci(m100 ** 49)}",
+        f"orange stays at {_sci(_at(vanishing, 'jacobian_norm', 100)[0])}",
+        f"diverged at step {int(exploding.steps[-1])}",
+        f"rises to {_sci(m_exploding ** 49)}",
+        f"is {_at(exploding, 'jacobian_norm', 0)[0]:.2f}: every step",
+        f"at step 20 their mean m is {_mean_step_norm(exploding, 20):.3f}",
+        f"‖dL/dh_0‖ is {_sci(_at(exploding, 'hidden_grad_norm', 10)[0])}",
+        "grows from {:.2f} to {:.1f} and {:.0f}".format(*(_at(exploding, "hidden_grad_norm", s)[-1] for s in (0, 10, 20))),
+        f"on {int(np.sum(clipped.series('clipped') > 0.5))} of its 600 steps",
+        f"reaches {clipped.series('grad_norm').max():.0f}",
+        f"‖dh_T/dh_0‖ = {_at(clipped, 'jacobian_norm', 10)[0]:.0f}",
+    ]
+    missing = [figure for figure in figures if figure not in tour]
+    assert not missing, missing
+    saturation = [round(100 * float(_at(exploding, "activation_saturation", s).mean())) for s in (0, 10, 20)]
+    assert "{}% of the units at step 0, {}% at\n  step 10 and {}% at step 20".format(*saturation) in tour
