@@ -2,8 +2,10 @@
 
 CSV and NPZ come straight from the session file (no Qt). Pictures and animations are drawn by
 the window's own panels, offscreen when there is no display, in a window that replays only
-(it starts no training process): the same pixels File > Export gives. An image shows the run
-as it was at the last step of `--steps` (the end of the run by default).
+(it starts no training process): the same pixels File > Export gives, except that one panel
+is drawn on its own at 1280x720 (in the 1920x1200 window it shares with five others, its plot
+would be a few pixels tall). An image shows the run as it was at the last step of `--steps`
+(the end of the run by default).
 """
 from __future__ import annotations
 
@@ -101,9 +103,11 @@ def _draw(args, run_id: int, steps: tuple, output: Path) -> int:
     from gradscope.ui.app import create_application
     from gradscope.ui.exporting import export_animation, export_image, frame_steps
     from gradscope.ui.main_window import MainWindow
+    from gradscope.ui.panel_alone import PANEL_SIZE
+    from gradscope.ui.qt_noise import drop_offscreen_noise
 
     create_application()
-    _quiet_offscreen()
+    drop_offscreen_noise()      # before the window shows: the offscreen plugin's size-hint noise
     with tempfile.TemporaryDirectory(prefix="gradscope-export-") as folder:
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(sessions_dir=Path(folder) / "sessions", settings=settings, training=False)
@@ -117,36 +121,18 @@ def _draw(args, run_id: int, steps: tuple, output: Path) -> int:
             if args.format in ("png", "svg"):
                 shown = frame_steps(window.lab.recorded.steps, *steps, frames=1_000_000_000)
                 window.lab.seek(int(shown[-1]))
-                export_image(window, output, args.format, args.panel)
+                export_image(window, output, args.format, args.panel, size=PANEL_SIZE)
                 print(f"wrote run {run_id} at step {int(shown[-1])} to {output}", file=sys.stderr)
                 return 0
             bar = _progress_bar()
             frames = export_animation(window, output, args.format, steps, args.panel, fps=args.fps,
-                                      frames=args.frames, progress=bar)
+                                      frames=args.frames, progress=bar, size=PANEL_SIZE)
             print(f"\nwrote {frames} frames of run {run_id} to {output}", file=sys.stderr)
             return 0
         finally:
             window.close()
             window.deleteLater()
             QApplication.processEvents()
-
-
-def _quiet_offscreen() -> None:
-    """Qt's offscreen platform says "This plugin does not support propagateSizeHints()" for
-    every window shown: noise on a command's stderr, which should carry only its own lines."""
-    from PySide6.QtCore import qInstallMessageHandler
-
-    previous = None
-
-    def handler(kind, context, message):
-        if "propagateSizeHints" in message:
-            return
-        if previous is not None:
-            previous(kind, context, message)
-        else:
-            print(message, file=sys.stderr)
-
-    previous = qInstallMessageHandler(handler)
 
 
 def _progress_bar():

@@ -2,20 +2,28 @@
 through pyqtgraph's exporters), the replay of a step range as an animated GIF or an MP4
 (frames grabbed from the window, encoded by `gradscope.export.media`), and a run's series as
 CSV or NPZ (`gradscope.export.series`). The window's File > Export menu and the headless
-`gradscope export` both come here."""
+`gradscope export` both come here.
+
+A panel is drawn as it is on screen, or, given a `size`, on its own at that size
+(`gradscope.ui.panel_alone`; the headless export asks for 1280x720). The menu's file dialog
+opens in the folder of the last export (QSettings `export/folder`; the Pictures folder, or
+home, the first time), and each export names the file it wrote in the status bar."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRectF, QSize
+from PySide6.QtCore import QPoint, QRectF, QSize, QStandardPaths
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
 from gradscope.export import ExportError, open_animation, write_csv, write_npz
 from gradscope.export.atomic import commit, discard, reserve_temp
+from gradscope.ui.panel_alone import panel_alone
 from gradscope.ui.panels.base import drawn_as_vectors
+from gradscope.ui.qt_noise import drop_offscreen_noise
 
 IMAGE_FORMATS = ("png", "svg")
 ANIMATION_FORMATS = ("gif", "mp4")
@@ -23,16 +31,29 @@ SERIES_FORMATS = ("csv", "npz")
 FORMATS = IMAGE_FORMATS + ANIMATION_FORMATS + SERIES_FORMATS
 MAX_FRAMES = 200
 WINDOW = "window"
+FOLDER_KEY = "export/folder"
 
 
-def export_image(window, path: str | Path, fmt: str, panel: str = WINDOW) -> Path:
-    """The panel named `panel` (or the whole window) as it is on screen now."""
+def export_image(window, path: str | Path, fmt: str, panel: str = WINDOW, size: tuple[int, int] | None = None) -> Path:
+    """The panel named `panel` (or the whole window) as it is on screen now, or the panel
+    alone at `size` (width, height)."""
     path = Path(path)
     if fmt not in IMAGE_FORMATS:
         raise ExportError(f"{fmt!r} is not an image format (png or svg)")
     target = window if panel == WINDOW else _panel(window, panel)
-    window.redraw(everything=True)
-    QApplication.processEvents()
+    drop_offscreen_noise()
+    with _sized(target, panel, size):
+        window.redraw(everything=True)
+        QApplication.processEvents()
+        _render_image(window, target, path, fmt, panel)
+    return path
+
+
+def _sized(target, panel: str, size: tuple[int, int] | None):
+    return panel_alone(target, size) if size is not None and panel != WINDOW else contextlib.nullcontext(target)
+
+
+def _render_image(window, target, path: Path, fmt: str, panel: str) -> None:
     temporary = reserve_temp(path)
     try:
         if panel == WINDOW:
@@ -56,7 +77,6 @@ def export_image(window, path: str | Path, fmt: str, panel: str = WINDOW) -> Pat
         discard(temporary)
         raise
     commit(temporary, path)
-    return path
 
 
 def _widget_svg(widget: QWidget, path: Path, panels) -> bool:
@@ -104,9 +124,10 @@ def frame_steps(steps: np.ndarray, first: int | None, stop: int | None, frames: 
 
 def export_animation(window, path: str | Path, fmt: str, steps: tuple[int | None, int | None] = (None, None),
                      panel: str = WINDOW, fps: float = 10.0, frames: int = MAX_FRAMES,
-                     progress: Callable[[int, int], bool] | None = None) -> int:
-    """Replay the run on show over a step range into a GIF or MP4; `progress(done, total)`
-    returning False cancels (nothing is written). Returns the frame count."""
+                     progress: Callable[[int, int], bool] | None = None, size: tuple[int, int] | None = None) -> int:
+    """Replay the run on show over a step range into a GIF or MP4 (a panel alone at `size`
+    where given); `progress(done, total)` returning False cancels (nothing is written).
+    Returns the frame count."""
     replay = window.lab.recorded
     if replay is None:
         raise ExportError("open a session first: an animation replays a recorded run")
@@ -114,8 +135,9 @@ def export_animation(window, path: str | Path, fmt: str, steps: tuple[int | None
     target = window if panel == WINDOW else _panel(window, panel)
     back_to = replay.cursor
     replay.pause()
+    drop_offscreen_noise()
     try:
-        with open_animation(path, fmt, fps=fps) as writer:
+        with _sized(target, panel, size), open_animation(path, fmt, fps=fps) as writer:
             for done, step in enumerate(chosen):
                 if progress is not None and progress(done, len(chosen)) is False:
                     raise _Cancelled()
@@ -176,17 +198,35 @@ def _guarded(window, slot) -> None:
     try:
         slot()
     except (ExportError, SessionError, ValueError, OSError) as error:
-        window.files.show_error("Export failed", str(error))
+        window.files.show_error("Export failed", error)
+
+
+def export_folder(window) -> Path:
+    """Where the export dialog opens: the folder of the last export while it exists, else the
+    user's Pictures folder, else home (never the sessions folder: slides are not kept there)."""
+    saved = window.settings.value(FOLDER_KEY)
+    if isinstance(saved, str) and saved and Path(saved).is_dir():
+        return Path(saved)
+    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    return Path(pictures) if pictures and Path(pictures).is_dir() else Path.home()
 
 
 def _ask_path(window, fmt: str, name: str) -> str | None:
     from PySide6.QtWidgets import QFileDialog
 
-    start = str(Path(window.sessions_dir) / f"{name}.{fmt}")
+    start = str(export_folder(window) / f"{name}.{fmt}")
     path, _ = QFileDialog.getSaveFileName(window, f"Export as {fmt.upper()}", start, f"{fmt.upper()} (*.{fmt})")
     if not path:
         return None
     return path if path.lower().endswith(f".{fmt}") else f"{path}.{fmt}"
+
+
+def _exported(window, path: str, what: str) -> None:
+    """Remember the folder for the next export and say what was written where: the file's
+    name before its folder, which a narrow status bar may cut."""
+    written = Path(path).resolve()
+    window.settings.setValue(FOLDER_KEY, str(written.parent))
+    window.statusBar().showMessage(f"Exported {what}: {written.name} in {written.parent}", 10_000)
 
 
 def _image(window, fmt: str, panel: str | None) -> None:
@@ -201,7 +241,7 @@ def _image(window, fmt: str, panel: str | None) -> None:
     path = _ask_path(window, fmt, f"{panel}-step{max(_shown_step(window), 0)}")
     if path:
         export_image(window, path, fmt, panel)
-        window.statusBar().showMessage(f"Exported {path}", 8000)
+        _exported(window, path, "the window" if panel == WINDOW else f"the {window.panels[panel].title} panel")
 
 
 def _shown_step(window) -> int:
@@ -235,7 +275,10 @@ def _animation(window, fmt: str) -> None:
 
     frames = export_animation(window, path, fmt, steps, progress=progress)
     dialog.close()
-    window.statusBar().showMessage(f"Exported {frames} frames to {path}" if frames else "Export cancelled", 8000)
+    if frames:
+        _exported(window, path, f"{frames} frames")
+    else:
+        window.statusBar().showMessage("Export cancelled: nothing was written", 8000)
 
 
 def _series(window, fmt: str) -> None:
@@ -253,4 +296,4 @@ def _series(window, fmt: str) -> None:
         path = _ask_path(window, fmt, f"run{run.id}-series")
         if path:
             count = export_series(run, path, fmt)
-            window.statusBar().showMessage(f"Exported {count:,} {'rows' if fmt == 'csv' else 'arrays'} to {path}", 8000)
+            _exported(window, path, f"{count:,} {'rows' if fmt == 'csv' else 'arrays'} of run {run.id}")
