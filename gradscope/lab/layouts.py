@@ -26,7 +26,8 @@ LAYOUTS = (
            "How the error signal fades or grows, and the step Jacobians that make it so"),
     Layout("clipping", "Clipping", ("grad_norm", "loss"),
            "The gradient norm against the threshold you drag, beside the loss it protects"),
-    Layout("gates", "Gates", ("gates", "timesteps"),
+    # alone: an LSTM's four gate maps need the stage's whole width
+    Layout("gates", "Gates", ("gates",),
            "What the LSTM's and GRU's gates do to the error signal (a vanilla RNN: its saturation)"),
     Layout("training", "Training", ("loss", "task"),
            "The loss and what the task shows of the model's skill"),

@@ -20,8 +20,10 @@ def build_actions(window) -> None:
     toolbar = QToolBar("Run")
     toolbar.setObjectName("toolbar-run")
     toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    toolbar.setStyleSheet(f"QToolButton {{ font-size: {theme.FONT_POINTS + 1}pt; padding: 1px 10px; }}")
-    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+    toolbar.setStyleSheet(f"QToolButton {{ font-size: {theme.FONT_POINTS + 1}pt; padding: 0px 10px; }}")
+    # in the menu bar's corner rather than a row of its own: at 1280x720 the row's height is
+    # worth more to the plots
+    window.menuBar().setCornerWidget(toolbar, Qt.Corner.TopRightCorner)
     window.toolbar = toolbar
 
     def action(text: str, shortcut, tip: str, slot, on_toolbar: bool = True, shortcuts=()) -> QAction:

@@ -45,8 +45,8 @@ class Stage(QTabWidget):
         finally:
             self.blockSignals(False)
         self.layout_shown = layout
-        for panel in self.panels.values():
-            panel.setVisible(True)       # setParent(None) hid them; their tab decides now
+        for name in layout.stage:
+            self.panels[name].show()     # setParent(None) hid it; in the tabs, the tab decides
         self.shown_changed.emit()
 
     def on_stage(self) -> list[str]:

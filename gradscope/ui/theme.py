@@ -125,8 +125,9 @@ def style_axes(plot: pg.PlotItem) -> None:
         axis.setTextPen(pg.mkPen(COLORS["black"], width=1))
         # ticks and their labels never closer than a label's height: overlapping labels are
         # what a small log axis shows otherwise ("0.01" over "0.0001")
+        # (and a log axis's "2" to "9" between the decades never get a label)
         axis.setStyle(tickTextOffset=4, autoExpandTextSpace=False, autoReduceTextSpace=False,
-                      textFillLimits=[(0, 0.7), (2, 0.5), (4, 0.3), (6, 0.2)])
+                      maxTextLevel=0, textFillLimits=[(0, 0.7), (2, 0.5), (4, 0.3), (6, 0.2)])
         if name == "left":
             # a fixed width: tick labels that grow ("900" to "1000") would otherwise re-lay out
             # the whole panel, which then paints twice

@@ -92,6 +92,6 @@ def fit_title(plot: pg.PlotItem, width: float) -> None:
     title = getattr(plot, "_gradscope_title", None)
     if title is None or not plot.titleLabel.isVisible():
         return
-    # the title stands over the view box only, not over the axis beside it
-    axis = plot.getAxis("left")
-    _elide(plot.titleLabel, title, width - 12 - (axis.width() if axis.isVisible() else 0))
+    # the title stands over the view box only, not over the axes and colour bar beside it
+    beside = max(plot.width() - plot.vb.width(), 0.0)
+    _elide(plot.titleLabel, title, width - 12 - beside)

@@ -18,8 +18,9 @@ from gradscope.ui.panels.curves import Curve, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper
 
 GATE_LEVELS = {"candidate": (-1.0, 1.0)}          # the others are in [0, 1]
-NO_GATES = ("A vanilla {arch} has no gates. Shown instead: how saturated its {nonlinearity} is, the fraction of "
-            "units whose derivative is near zero, where the error signal dies.")
+NO_GATES = "A vanilla {arch} has no gates: here, how saturated its {nonlinearity} is."
+NO_GATES_TIP = ("Saturation is the fraction of units whose derivative is near zero: there the error signal dies "
+                "on its way back through time.")
 CARRIER = {"lstm": "forget", "gru": "update"}     # the gate the gradient's path goes through
 
 
@@ -82,6 +83,7 @@ class GatesPanel(Panel):
             self._build_gate_images(run.gates)
         else:
             self.note.setText(NO_GATES.format(arch=run.arch.upper(), nonlinearity=slots[0].config.nonlinearity))
+            self.note.setToolTip(NO_GATES_TIP)
         row = 1 if run.gates else 0
         if compared:
             self.saturation_plot = self.add_step_plot(add_plot(self.graphics, row, 0, legend=True, colspan=columns,
@@ -110,7 +112,8 @@ class GatesPanel(Panel):
             theme.style_plot(self.saturation_plot, f"{nonlinearity} saturation over training", "fraction",
                              "training step")
             self.saturation_curves = {ACTIVATION_SATURATION.name(): new_curve(self.saturation_plot, "red", long=True)}
-            self.activation_plot = self.graphics.addPlot(row=1, col=0)
+            # side by side: the panel's height goes to both plots whole
+            self.activation_plot = self.graphics.addPlot(row=0, col=1)
             theme.style_plot(self.activation_plot, "Saturation per timestep (latest probe)", "fraction", "timestep t")
             self.activation_curve = new_curve(self.activation_plot, "red")
             self.activation_plot.setYRange(0, 1.02, padding=0)

@@ -178,6 +178,9 @@ class StepJacobianPanel(Panel):
         self.largest = SlotCurves(self.weights_plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True,
                                   legend_runs=False)
         self.weights_range = RangeKeeper(self.weights_plot, y_floor=0.0)
+        # the lower plot's legend is in its row: the row gets more, so the plots get alike
+        self.graphics.ci.layout.setRowStretchFactor(0, 5)
+        self.graphics.ci.layout.setRowStretchFactor(1, 6)
         self._blocks: tuple | None = None
 
     def draw(self, lab) -> None:

