@@ -1,0 +1,127 @@
+"""The lecture hall's keyboard, through real key presses on the window (a presenter's remote
+sends PageDown and PageUp): layouts, presentation mode, the controls, the threshold, slow
+motion on a replay, the banner's Escape, and the window's size against the screen."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QGuiApplication
+
+from gradscope.lab.layouts import LAYOUTS, layout_named
+from gradscope.ui.main_window import MainWindow
+
+EXAMPLE = Path(__file__).parents[2] / "sessions" / "exploding-rnn-clipped.gscope"
+
+
+def on_stage(window) -> list[str]:
+    return [window.stage.stage.widget(k).name for k in range(window.stage.stage.count())]
+
+
+def test_number_keys_and_page_keys_switch_layouts_from_anywhere(qtbot, replay_only_window):
+    window = replay_only_window
+    window.open_file(str(EXAMPLE))
+    for number, layout in enumerate(LAYOUTS, start=1):
+        qtbot.keyClick(window, str(number))
+        assert window.lab.layout == layout.name and on_stage(window) == list(layout.stage)
+        assert window.stage.tabText(0) == layout.title
+        assert {window.stage.widget(k).name for k in range(1, window.stage.count())} == \
+            set(window.panels) - set(layout.stage)            # every other panel waits in a tab
+    window.controls.tree.setFocus()                            # the remote's keys are not swallowed there
+    qtbot.keyClick(window.controls.tree, Qt.Key.Key_PageDown)
+    assert window.lab.layout == LAYOUTS[0].name                # round from the last to the first
+    qtbot.keyClick(window.controls.tree, Qt.Key.Key_PageUp)
+    assert window.lab.layout == LAYOUTS[-1].name
+    assert window.settings.value("window/layout") == LAYOUTS[-1].name
+
+
+def test_the_layout_is_kept_for_the_next_window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "kept.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(sessions_dir=tmp_path, settings=settings, training=False)
+    qtbot.addWidget(first)
+    first.show()
+    next(action for action in first.layout_actions if action.data() == "clipping").trigger()   # View > Layout
+    assert first.lab.layout == "clipping"
+    first.close()
+    second = MainWindow(sessions_dir=tmp_path, settings=settings, training=False)
+    qtbot.addWidget(second)
+    assert second.lab.layout == "clipping" and on_stage(second) == list(layout_named("clipping").stage)
+    second.close()
+
+
+def test_presentation_mode_through_f11_hides_the_controls_and_scales_the_look(qtbot, replay_only_window):
+    window = replay_only_window
+    window.open_file(str(EXAMPLE))
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert window.presentation.active and window.presentation_action.isChecked()
+    assert window.isFullScreen()
+    assert not window.settings_dock.isVisible() and not window.menuBar().isVisible()
+    axis = window.panels["grad_norm"].plot.getAxis("left")
+    assert axis.style["tickFont"].pixelSize() >= 16
+    assert window.panels["grad_norm"].pre_curve.opts["pen"].widthF() >= 3
+    qtbot.keyClick(window, "h")                                # the controls come back for a moment
+    assert window.settings_dock.isVisible() and window.menuBar().isVisible()
+    qtbot.keyClick(window, "h")
+    assert not window.settings_dock.isVisible()
+    qtbot.keyClick(window, "2")                                # shortcuts act with the menus hidden
+    assert window.lab.layout == "through_time"
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert not window.presentation.active and not window.isFullScreen()
+    assert window.settings_dock.isVisible() and window.menuBar().isVisible()
+    assert axis.style["tickFont"].pixelSize() < 16 and window.panels["grad_norm"].pre_curve.opts["pen"].widthF() < 3
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)                  # Escape leaves it too
+    assert not window.presentation.active
+
+
+def test_threshold_keys_step_the_clip_threshold_by_a_tenth_of_a_decade(qtbot, replay_only_window):
+    window = replay_only_window
+    start = window.lab.config.clip_threshold
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    assert window.lab.config.clip_threshold == float(f"{start * 10 ** 0.1:.3g}")
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
+    qtbot.keyClick(window, Qt.Key.Key_BracketLeft)
+    assert window.lab.config.clip_threshold < start
+    assert window.panels["grad_norm"].threshold_value == window.lab.config.clip_threshold
+
+
+def test_slow_motion_plays_a_replay_one_step_at_a_time(qtbot, replay_only_window):
+    window = replay_only_window
+    window.open_file(str(EXAMPLE))
+    window.timeline_bar.setFocus()
+    window.lab.seek(100)
+    slow = next(action for action in window.pace_actions if action.data() == 0.25)
+    slow.trigger()
+    assert window.lab.pace == 0.25 and slow.isChecked()
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.lab.state == "playing" and window.lab.slow
+    qtbot.waitUntil(lambda: window.lab.cursor >= 102, timeout=10_000)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.lab.state == "replay" and not window.lab.slow
+    stopped = window.lab.cursor
+    assert stopped - 100 <= 20                  # a step each quarter second, not the replay's speed
+    qtbot.wait(400)
+    assert window.lab.cursor == stopped
+
+
+def test_the_window_never_opens_larger_than_the_screen(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "big.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(sessions_dir=tmp_path, settings=settings, training=False)
+    qtbot.addWidget(window)
+    room = (window.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+    assert window.width() <= room.width() and window.height() <= room.height()
+    window.resize(room.width() * 3, room.height() * 3)          # a saved size from a bigger screen
+    window.close()
+    again = MainWindow(sessions_dir=tmp_path, settings=settings, training=False)
+    qtbot.addWidget(again)
+    assert again.width() <= room.width() and again.height() <= room.height()
+    again.close()
+
+
+def test_the_view_menu_brings_a_closed_settings_dock_back(qtbot, replay_only_window):
+    window = replay_only_window
+    window.settings_dock.close()
+    assert not window.settings_dock.isVisible()
+    window.settings_action.trigger()
+    assert window.settings_dock.isVisible()
+    assert window.settings_action in window.menuBar().actions()[2].menu().actions()
