@@ -3,8 +3,8 @@ class watches: the error signal dies on its way back through time, as the dashed
 predicts, and the network cannot learn the task.
 
 It trains through the lab model, the window's own path (its training process, the automatic
-probe cadence), for the steps the window trained in 30 s on this 2-core machine while it was
-busy (1,528; 3,457 when quiet): 1,500."""
+probe cadence), for the steps the lab trained in 30 s on this 2-core machine while it was busy
+(1,528; an RNN of the same size took 3,457 when it was quieter): 1,500."""
 from __future__ import annotations
 
 import numpy as np
