@@ -29,6 +29,7 @@ from gradscope.ui.controls import ControlPanel
 from gradscope.ui.documents import SessionFiles
 from gradscope.ui.frames import FRAME_INTERVAL_MS, FramePacer
 from gradscope.ui.panels import PANEL_CLASSES
+from gradscope.ui.plain_errors import plain_words
 from gradscope.ui.presentation import Presentation
 from gradscope.ui.stage import Stage
 
@@ -134,7 +135,9 @@ class MainWindow(QMainWindow):
         self.status_labels = {name: QLabel() for name in ("state", "step", "speed", "probes", "device", "session")}
         for name, label in self.status_labels.items():
             label.setContentsMargins(8, 0, 8, 0)
-            status.addPermanentWidget(label, 1 if name == "session" else 0)
+            # the session's path is an ordinary widget: a stretching permanent one would leave the
+            # status messages (export confirmations, refusals, notices) no room
+            status.addWidget(label, 1) if name == "session" else status.addPermanentWidget(label)
         self._on_session_changed(str(self.lab.session_path or ""))
         self._update_status()
 
@@ -266,7 +269,7 @@ class MainWindow(QMainWindow):
         self.errors.append(text)
         if self._closed:
             return
-        summary = text.strip().splitlines()[-1] if text.strip() else "unknown error"
+        summary = plain_words(text).text
         dialog = QMessageBox(QMessageBox.Icon.Critical, "Training failed",
                              f"The run stopped with an error:\n\n{summary}\n\nThe window keeps working; "
                              f"change a setting and press Run for a new run.", QMessageBox.StandardButton.Ok, self)
@@ -298,9 +301,11 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def redraw(self, everything: bool = False) -> None:
-        """One frame: the visible panels that fit the frame's budget (`gradscope.ui.frames`),
-        or all of them with `everything`."""
-        self.pacer.draw(self.lab, self.stage.visible_panels(), everything)
+        """One frame: the visible panels that fit the frame's budget (`gradscope.ui.frames`);
+        with `everything`, every panel, those waiting in tabs too (a new source, a new look,
+        an export: a tab chosen next then shows at once what is on show)."""
+        panels = list(self.panels.values()) if everything else self.stage.visible_panels()
+        self.pacer.draw(self.lab, panels, everything)
         self._update_status()
 
     def _update_status(self) -> None:

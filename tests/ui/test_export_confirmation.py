@@ -88,8 +88,6 @@ def test_without_a_pictures_folder_the_dialog_opens_at_home_and_a_vanished_folde
     assert window.statusBar().currentMessage() == f"Exported the window: window.png in {tmp_path}"
 
 
-@pytest.mark.xfail(strict=True, reason="main_window._build_status adds the session label as a permanent widget "
-                                       "with stretch 1, which leaves a status message no room; see the report")
 def test_the_confirmation_has_room_to_be_read_at_1280_px(qtbot, window, monkeypatch, tmp_path):
     window.resize(1280, 720)
     qtbot.waitUntil(lambda: window.width() == 1280)

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 
+from gradscope.config import RunConfig
 from gradscope.lab.layouts import LAYOUTS, layout_named
 from gradscope.ui.main_window import MainWindow
 
@@ -125,3 +126,25 @@ def test_the_view_menu_brings_a_closed_settings_dock_back(qtbot, replay_only_win
     window.settings_action.trigger()
     assert window.settings_dock.isVisible()
     assert window.settings_action in window.menuBar().actions()[2].menu().actions()
+
+
+def test_no_run_on_show_says_what_to_do_instead_of_empty_axes(qtbot, make_window):
+    window = make_window(RunConfig(arch="rnn", task="adding", seq_len=12, hidden=8, steps=100))
+    window.redraw(everything=True)
+    for panel in window.stage.visible_panels():
+        assert panel.empty_note.isVisible() and not panel.graphics.isVisible()
+    window.open_file(str(EXAMPLE))
+    window.redraw(everything=True)
+    for panel in window.stage.visible_panels():
+        assert not panel.empty_note.isVisible() and panel.graphics.isVisible()
+    window.panels["loss"].refresh(window.lab)        # in a tab: drawn when its tab is chosen
+    assert window.panels["loss"].loss_curve.x_values.size
+    window.new_action.trigger()                     # New Live Session: nothing of the replay stays
+    window.redraw(everything=True)
+    for panel in window.panels.values():
+        panel.refresh(window.lab, force=True)
+    assert window.panels["loss"].loss_curve.x_values.size == 0
+    assert window.panels["grad_norm"].pre_curve.x_values.size == 0
+    assert window.panels["timesteps"].image.image is None
+    for panel in window.stage.visible_panels():
+        assert panel.empty_note.isVisible()

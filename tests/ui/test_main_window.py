@@ -10,6 +10,7 @@ import re
 import math
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 
@@ -229,3 +230,19 @@ def test_compare_trains_three_runs_side_by_side_and_the_legend_names_their_diffe
     assert [run.config.arch for run in runs][:3] == ["rnn", "lstm", "gru"]
     lengths = [len(run.steps) for run in runs[:3]]
     assert len(set(lengths)) == 1                                 # paused together, stopped together
+
+
+def test_the_task_panel_keeps_its_title_through_reset_and_drops_an_earlier_runs_markers(qtbot, make_window):
+    window = make_window(small(clip_mode="norm", clip_threshold=0.01))     # clipping on every step
+    panel = window.panels["task"]
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: steps_seen(window) > 10, timeout=START)
+    panel.refresh(window.lab)
+    title = panel.plot._gradscope_title
+    assert "accuracy" in title
+    window.reset_action.trigger()                          # a fresh run, no record yet
+    qtbot.waitUntil(lambda: window.lab.state == "paused" and window.lab.current is not None, timeout=WAIT)
+    panel.refresh(window.lab)
+    assert panel.plot._gradscope_title == title            # not "metric" until its first record
+    markers = [item for item in panel.plot.items if isinstance(item, pg.InfiniteLine)]
+    assert all(line.marked_event in window.lab.current.markers for line in markers)

@@ -248,7 +248,7 @@ def test_what_if_clipping_on_a_replay_marks_the_steps_above_the_dragged_threshol
     assert np.array_equal(panel.what_if.steps, expected) and len(expected) > 0
     assert np.array_equal(panel.what_if_markers.x_values[0::2], expected)
     assert f"{len(expected)} of 200" in panel.what_if_text
-    assert f"{len(expected)} of 200 steps clipped" in panel.plot.titleLabel.toolTip() + panel.plot.titleLabel.text
+    assert f"{len(expected)} of 200 steps" in panel.plot._gradscope_title
     assert window.lab.slots and window.lab.state == "replay"     # nothing started training
     window.new_action.trigger()
     assert panel.plot.legend.getLabel(panel.what_if_markers) is None
@@ -283,6 +283,13 @@ def test_fork_from_here_trains_a_new_run_beside_its_parent(qtbot, make_window, t
                     and window.lab.state == "finished", timeout=START)
     assert window.lab.earlier and window.lab.earlier[0].run_id == 0     # drawn beside its parent
     session = load_session(path)
+    window.redraw(everything=True)              # the parent on the training-step panels too, faded
+    steps, loss = session.runs[0].series_with_steps("loss")
+    parent_loss = window.panels["loss"].earlier_loss.curves[0]
+    assert np.array_equal(parent_loss.x_values, steps[steps <= 250]) and np.allclose(parent_loss.y_values,
+                                                                                     loss[steps <= 250])
+    steps, norms = session.runs[0].series_with_steps("grad_norm")
+    assert np.allclose(window.panels["grad_norm"].earlier.curves[0].y_values, norms[steps <= 250])
     fork = session.runs[-1]
     assert fork.parent == (0, 250) and fork.steps[0] == 250 and fork.steps[-1] == 599
     assert fork.config.clip_threshold == 0.5

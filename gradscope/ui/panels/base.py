@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QLabel, QVBoxLayout, QWidget
 
 from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.slots import RunSlot
@@ -69,6 +69,13 @@ class Panel(QWidget):
         layout.setSpacing(2)
         self.layout_ = layout
         layout.addWidget(self.graphics, 1)
+        # before any run: a line saying what to do, not empty axes and a legend of nothing
+        self.empty_note = QLabel("No run on show yet: press Run (Space), or open a session (Ctrl+O).")
+        self.empty_note.setWordWrap(True)
+        self.empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_note.setStyleSheet(f"font-size: {theme.FONT_POINTS + 2}pt; color: #444444;")
+        layout.addWidget(self.empty_note, 1)
+        self.empty_note.hide()
         self._drawn: tuple | None = None
         self.drawn_at = 0                 # the window's frame count when last drawn
         self.draw_ms = 0.0                # moving average of `refresh`, in ms
@@ -91,9 +98,14 @@ class Panel(QWidget):
         self._drawn = key
         began = time.perf_counter()
         if lab.slots:
+            if self.empty_note.isVisibleTo(self):
+                self.empty_note.hide()
+                self.graphics.show()
             self.draw(lab)
         else:
             self.show_nothing()
+            self.graphics.hide()
+            self.empty_note.show()
         self._sync_markers(lab.slots)
         self._cache_text()            # and folds the legends that name nothing
         self.fit_texts()
@@ -139,7 +151,10 @@ class Panel(QWidget):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if event.oldSize().width() != event.size().width():
-            self.fit_texts(event.size().width())
+            # from the event loop, not inside the resize: a resize can come while the window
+            # is being torn down, and its scene's items half gone (a timer with this panel
+            # as its context is dropped with it)
+            QTimer.singleShot(0, self, self.fit_texts)
 
     def _cache_text(self) -> None:
         """Titles, legends, labels and axes are drawn from a pixmap Qt keeps (and renews when

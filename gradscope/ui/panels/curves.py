@@ -161,3 +161,36 @@ def fold_if_empty(legend) -> None:
     empty = not legend.items
     legend.setVisible(not empty)
     legend.setMaximumHeight(0 if empty else 10_000)
+
+
+EARLIER_COLORS = ("grey", "sky", "purple")      # the earlier runs, faded behind the runs on show
+EARLIER_ALPHA = 110
+
+
+class EarlierCurves:
+    """The earlier runs (`lab.earlier`: a fork's parent, the runs before a setting changed) drawn
+    faded behind the runs on show, each named "… (earlier)" in the key when it has the series.
+    A live run's earlier runs keep only their newest probe (`RunHistory.forget_series`), so
+    over training steps only a replay's parent has anything to draw."""
+
+    def __init__(self, plot: pg.PlotItem, long: bool = True):
+        self.plot = plot
+        self.curves = [new_curve(plot, color, None, width=theme.LONG_LINE_WIDTH if long else 3,
+                                 alpha=EARLIER_ALPHA, long=long) for color in EARLIER_COLORS]
+        self._shown: tuple | None = None
+
+    def show(self, earlier: list, name: str, buckets: int | None = None) -> list[np.ndarray]:
+        """Draw series `name` of each earlier run; the x and y values drawn, for the ranges."""
+        legend = getattr(self.plot, "legend", None)
+        key = tuple((id(history), history.generation) for history in earlier)
+        drawn = []
+        for k, curve in enumerate(self.curves):
+            x, y = earlier[k].line(name, buckets) if k < len(earlier) else (np.empty(0), np.empty(0))
+            curve.show_values(x, y)
+            drawn += [x, y] if x.size else []
+            if legend is not None and key != self._shown:
+                legend.removeItem(curve)
+                if x.size:
+                    legend.addItem(curve, f"{earlier[k].label} (earlier)")
+        self._shown = key
+        return drawn

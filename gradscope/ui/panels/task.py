@@ -29,12 +29,16 @@ def sample_text(codepoints: np.ndarray) -> str:
     return "".join(chars)
 
 
+ACCURACY_TASKS = ("adding", "copy", "recall")      # the tasks whose metrics include an accuracy
+
+
 def task_mode(run) -> str:
     if SAMPLE_TEXT.name() in run.latest or run.task == "charlm":
         return "text"
     if run.task in ("sine", "csv"):
         return "forecast"
-    return "accuracy" if ACCURACY in run.scalars or run.task in ("copy", "recall") else "metric"
+    # known from the task, not from the first record: a fresh run (Reset) keeps its title
+    return "accuracy" if ACCURACY in run.scalars or run.task in ACCURACY_TASKS else "metric"
 
 
 class TaskPanel(Panel):
@@ -82,6 +86,7 @@ class TaskPanel(Panel):
                 self.plot.legend.addItem(item, name)
         self.text.setVisible(mode == "text")
         self.graphics.setVisible(mode != "text")
+        self.empty_note.hide()
         if forecast:
             which = f" ({slots[0].label})" if len(slots) > 1 else ""
             theme.style_plot(self.plot, f"Forecast of the next value (first probe sequence){which}", "value",
@@ -90,6 +95,11 @@ class TaskPanel(Panel):
             self.add_step_plot(self.plot)
             name = "accuracy" if mode == "accuracy" else "metric"
             theme.style_plot(self.plot, f"{run.task}: {name} over training", name, "training step")
+
+    def show_nothing(self) -> None:
+        super().show_nothing()
+        self.text.hide()
+        self._mode = None            # the next run sets the panel up for its task afresh
 
     def draw(self, lab) -> None:
         slots = lab.slots

@@ -3,7 +3,6 @@ clipping threshold the lecturer drags."""
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox
 
@@ -12,43 +11,20 @@ from gradscope.lab.history import CLIP_RATE_WINDOW
 from gradscope.series import GRAD_NORM, GRAD_NORM_CLIPPED, LOSS, METRIC, metric_label
 from gradscope.ui import theme
 from gradscope.ui.panels.base import share_x_label, Panel, add_plot, buckets_for, set_title
-from gradscope.ui.panels.curves import Curve, SlotCurves, new_curve
+from gradscope.ui.panels.curves import Curve, EarlierCurves, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper
+from gradscope.ui.panels.threshold import ThresholdLine, nice_threshold
 
 METRIC_PREFIX = METRIC.pattern.split("{")[0]
 MAIN_METRICS = ("accuracy", "bits_per_char", "mse")     # what a comparison draws, the first a task has
 
 
-NICE_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
-
-
-def nice_threshold(value: float) -> float:
-    """A dragged threshold lands on the nearest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a
-    power of ten (in log distance): a few pixels of drag never make 11.2 of 1."""
-    if not np.isfinite(value) or value <= 0:
-        return float(value)
-    decade = np.floor(np.log10(value))
-    mantissa = value / 10 ** decade
-    best = min(NICE_MANTISSAS, key=lambda nice: abs(np.log10(nice / mantissa)))
-    return float(f"{best * 10 ** decade:.3g}")
-
-
-class ThresholdLine(pg.InfiniteLine):
-    """The threshold the user drags; with Shift held it moves a fifth as far as the mouse."""
-
-    FINE = 0.2
-
-    def mouseDragEvent(self, event) -> None:
-        fine = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if not fine or event.isStart() or not self.moving:
-            return super().mouseDragEvent(event)
-        event.accept()
-        moved = self.mapToParent(event.pos()) - self.mapToParent(event.buttonDownPos())
-        self.setPos(self.startPosition + moved * self.FINE)
-        self.sigDragged.emit(self)
-        if event.isFinish():
-            self.moving = False
-            self.sigPositionChangeFinished.emit(self)
+def spanned(x: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """The steps from the first to the last of `x` and the earlier runs' `others`."""
+    arrays = [array for array in (x, *others) if array.size]
+    if not arrays:
+        return x
+    return np.array([min(float(array[0]) for array in arrays), max(float(array[-1]) for array in arrays)])
 
 
 def extent_of(slots) -> tuple[float, float] | None:
@@ -69,6 +45,7 @@ class LossPanel(Panel):
         self.log_y.setStyleSheet("background: rgba(255, 255, 255, 200); padding: 1px 4px;")
         self.loss_plot = self.add_step_plot(add_plot(self.graphics, 0, 0, legend=True))
         theme.style_plot(self.loss_plot, "Training loss", "loss", "training step")
+        self.earlier_loss = EarlierCurves(self.loss_plot)     # created first: drawn behind
         self.loss = SlotCurves(self.loss_plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True)
         self.loss_curve = self.loss.curves[0]
         self.metric_plot = self.add_step_plot(add_plot(self.graphics, 1, 0, legend=True))
@@ -107,7 +84,8 @@ class LossPanel(Panel):
             x, y = slot.history.line(LOSS.name(), buckets)
             self.loss.show(slot.index, x, y)
             values.append(y)
-        self.loss_range.update(x, values, x_fixed=extent_of(slots))
+        earlier = self.earlier_loss.show(lab.earlier, LOSS.name(), buckets)
+        self.loss_range.update(spanned(x, earlier[0::2]), values + earlier[1::2], x_fixed=extent_of(slots))
         if len(slots) > 1:
             self._draw_compared_metric(slots)
         else:
@@ -178,6 +156,7 @@ class GradNormPanel(Panel):
         self.plot = self.add_step_plot(add_plot(self.graphics, 0, 0, legend=True))
         theme.style_plot(self.plot, "Gradient norm", "‖∇θ L‖", "training step")
         self.plot.setLogMode(x=False, y=True)
+        self.earlier = EarlierCurves(self.plot)                # created first: drawn behind
         self.pre = SlotCurves(self.plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True, name="before clipping")
         self.post = SlotCurves(self.plot, ("orange", theme.LONG_LINE_WIDTH, None), long=True, name="after clipping",
                                legend_runs=False)
@@ -232,8 +211,8 @@ class GradNormPanel(Panel):
         if not keyed:
             self.plot.legend.addItem(self.what_if_markers, "would clip (what-if)")
         # in the title of the plot it speaks of, not a row of its own: the plots keep the height
-        set_title(self.plot, f"What if clipping at {what_if.threshold:.3g}: {what_if.count:,} of {what_if.total:,} "
-                             f"steps clipped ({what_if.fraction:.0%})")
+        set_title(self.plot, f"Gradient norm · what if clipped at {what_if.threshold:.3g}: {what_if.count:,} of "
+                             f"{what_if.total:,} steps ({what_if.fraction:.0%})")
         self.plot.titleLabel.setToolTip(self.what_if_text)
         self._draw_what_if()
 
@@ -299,9 +278,11 @@ class GradNormPanel(Panel):
         rates = ", ".join(f"{slot.label} {slot.history.clip_rate:.0%}" if compared else f"{slot.history.clip_rate:.0%}"
                           for slot in slots)
         set_title(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps: {rates}")
+        earlier = self.earlier.show(lab.earlier, GRAD_NORM.name(), buckets)
+        shown += earlier[1::2]
         if self.clip_mode == "norm":
             shown.append(np.array([self.threshold_value]))
-        self.range.update(x, shown, x_fixed=extent_of(slots))
+        self.range.update(spanned(x, earlier[0::2]), shown, x_fixed=extent_of(slots))
         for slot in slots:
             self._draw_clip_markers(slot, len(slots))
         self._draw_what_if()
