@@ -17,6 +17,7 @@ from gradscope.cli import main  # noqa: E402
 TICK_FIGURES = ("tick_gap_p99_ms", "tick_gap_p50_ms", "tick_gap_max_ms")
 MODELS = ("lstm_H128_T100", "lstm_H32_T20")
 COMPARED = ("lockstep_one_process", "one_process_per_run")
+PRESENTED = "presentation_lstm_H128_T100"
 
 
 def _positive(value) -> bool:
@@ -33,12 +34,17 @@ def test_gui_bench_quick_reports_every_figure(capsys):
     figures = json.loads(capsys.readouterr().out)
     assert set(figures) == {"gui"}            # the engine bench did not run
     gui = figures["gui"]
-    assert set(gui["tick_gap"]) == {"idle", *MODELS, *COMPARED}
+    assert set(gui["tick_gap"]) == {"idle", *MODELS, *COMPARED, PRESENTED}
     for name in TICK_FIGURES:
         assert _positive(gui["tick_gap"]["idle"][name]), ("idle", name)
-    for model in MODELS:
+    for model in (*MODELS, PRESENTED):
         for name in TICK_FIGURES + ("steps_per_s",):
             assert _positive(gui["tick_gap"][model][name]), (model, name)
+    for runs in ("one_run", "three_runs"):                # thick lines against thin, at 1280x720
+        figure = gui["presentation_refresh"][runs]
+        assert _positive(figure["desk_ms"]) and _positive(figure["presentation_ms"])
+        assert figure["presentation_over_desk"] == pytest.approx(figure["presentation_ms"] / figure["desk_ms"],
+                                                                 rel=0.02)
     for way in COMPARED:
         for name in TICK_FIGURES + ("steps_per_s_each",):
             assert _positive(gui["tick_gap"][way][name]), (way, name)
@@ -64,6 +70,8 @@ def test_gui_bench_text_names_the_goals():
                                         **{w: {**tick, "steps_per_s_each": 30.0} for w in COMPARED}},
                            "refresh_ms": 5.0, "refresh_p90_ms": 7.0, "all_panels_refresh_ms": 20.0,
                            "refresh_3_runs_ms": 8.0, "refresh_3_runs_p90_ms": 9.0, "all_panels_3_runs_refresh_ms": 40.0,
+                           "presentation_refresh": {"one_run": {"desk_ms": 4.0, "presentation_ms": 6.0,
+                                                                "presentation_over_desk": 1.5}},
                            "lockstep": {"steps_each": 60, "lockstep_s": 2.1, "sequential_s": 2.0,
                                         "lockstep_over_sequential": 1.05},
                            "memory_growth_mb": 3.0, "history_mb": 9.0,
@@ -73,6 +81,7 @@ def test_gui_bench_text_names_the_goals():
     assert "three LSTMs H=64 T=50, 30 steps/s each" in text and "three such runs" in text
     assert "lstm_H128_T100" in text and "torch imported before it: no" in text
     assert "all six at once: 20.0 ms" in text
+    assert "desk 4.0 ms against presentation 6.0 ms" in text and "1.50x" in text
 
 
 @pytest.mark.timeout(300)

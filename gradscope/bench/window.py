@@ -151,3 +151,17 @@ def rss_mb() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)
+
+
+def frames_after_records(window, counter, runs: list, step: int, count: int,
+                         everything: bool = False) -> tuple[list, int]:
+    """`count` frames, each after a tick's records (five steps, one probed) for every run."""
+    times = []
+    for _ in range(count):
+        for synthetic, slot in runs:
+            synthetic.feed(slot.history, step, step + 5)
+        step += 5
+        began = time.perf_counter()
+        frame(window, counter, everything=everything)
+        times.append((time.perf_counter() - began) * 1000.0)
+    return times, step

@@ -7,7 +7,7 @@ a projector's 1280x720 is wide and short: stacked, no plot would keep a readable
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QSplitter, QTabWidget
 
 from gradscope.lab.layouts import Layout
@@ -47,6 +47,9 @@ class Stage(QTabWidget):
         self.layout_shown = layout
         for name in layout.stage:
             self.panels[name].show()     # setParent(None) hid it; in the tabs, the tab decides
+        for panel in self.panels.values():
+            # a panel moved laid its plots out again in between: its texts fit its place anew
+            QTimer.singleShot(0, panel, panel.fit_texts)
         self.shown_changed.emit()
 
     def on_stage(self) -> list[str]:

@@ -97,6 +97,10 @@ def title_size() -> str:
 
 
 def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
+    from gradscope.ui.axes import ReadableAxis
+
+    if not isinstance(plot.getAxis("left"), ReadableAxis):
+        plot.setAxisItems({"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
     plot.setTitle(title, size=title_size())
     plot._gradscope_title = title
     for name, label in (("left", left), ("bottom", bottom)):
@@ -118,7 +122,8 @@ def style_axes(plot: pg.PlotItem) -> None:
         axis = plot.getAxis(name)
         axis.setTickFont(font)
         axis.setLabel(axis.labelText, **{"font-size": f"{LOOK.label_px}px", "color": "#000000"})
-        hidden = getattr(axis, "gradscope_label_hidden", False)      # see panels.base.share_x_label
+        # shared with the plot below (panels.base.share_x_label), or no label at all: no room for one
+        hidden = getattr(axis, "gradscope_label_hidden", False) or not axis.labelText
         if hidden:
             axis.showLabel(False)
         axis.setPen(pg.mkPen(COLORS["black"], width=LOOK.axis_pen))

@@ -46,9 +46,12 @@ def main(argv: list[str]) -> int:
         window.presentation_action.trigger()
 
     def settle() -> None:
-        for _ in range(5):
-            app.processEvents()
-        window.redraw(everything=True)
+        # as the event loop would in a moment: the layout, then a frame, then the texts
+        # fitted to the panels' new widths and laid out again (each a zero timer)
+        for _ in range(3):
+            for _ in range(5):
+                app.processEvents()
+            window.redraw(everything=True)
         for _ in range(5):
             app.processEvents()
 

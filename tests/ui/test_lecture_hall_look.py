@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-EXAMPLE = HERE.parents[1] / "sessions" / "exploding-rnn-clipped.gscope"
+SESSIONS = HERE.parents[1] / "sessions"
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +35,11 @@ def measured(size: str, mode: str, path: Path, runs: tuple = ()) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.parametrize("example", ["exploding-rnn-clipped", "lstm"])     # an RNN's panels, an LSTM's gates
 @pytest.mark.parametrize("mode", ["desk", "presentation"])
 @pytest.mark.parametrize("size", ["1280x720", "1920x1080"])
-def test_one_run_reads_from_the_back_row(size, mode):
-    found = measured(size, mode, EXAMPLE)
+def test_one_run_reads_from_the_back_row(size, mode, example):
+    found = measured(size, mode, SESSIONS / f"{example}.gscope")
     assert found["panels_measured"] >= 10            # every layout's stage and every tab was looked at
     assert found["problems"] == []
     width, height = (int(part) for part in size.split("x"))

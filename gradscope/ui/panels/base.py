@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.slots import RunSlot
@@ -134,12 +134,13 @@ class Panel(QWidget):
     def fit_texts(self, width: int | None = None) -> None:
         """Legends and titles elided or folded to the panel's width (`fitting`)."""
         width = (self.width() if width is None else width) - 16
-        columns = max(self.graphics.ci.layout.columnCount(), 1)
+        ci = self.graphics.ci
+        columns = max(ci.layout.columnCount(), 1)
         for item in self.graphics.scene().items():      # a panel may have rebuilt its plots
             if isinstance(item, pg.LegendItem):
                 fit_legend(item, width)
             elif isinstance(item, pg.PlotItem):
-                fit_title(item, width / columns)
+                fit_title(item, width * _columns_spanned(ci, item) / columns)
         # the layout was laid out wider while a text was longer: lay it out in the view again
         ci, view = self.graphics.ci, QRectF(self.graphics.viewport().rect())
         if ci.width() > view.width() + 0.5:
@@ -251,10 +252,22 @@ def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1,
     cell.addItem(key, row=0, col=0)
     plot = cell.addPlot(row=1, col=0)
     plot.legend = key          # PlotItem.addItem registers named items with plot.legend
+    cell.layout.setRowStretchFactor(0, 0)
     cell.layout.setRowStretchFactor(1, 10)
+    # the key takes the height of its rows, never more: the plot below gets the rest
+    key.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    key.layout.setContentsMargins(2, 0, 2, 0)        # pyqtgraph's 9 px around it are 18 px of plot
     key.setMaximumHeight(0)    # folded until it names something (see curves.fold_if_empty)
     key.setVisible(False)
     return plot
+
+
+def _columns_spanned(ci, item) -> int:
+    """How many of the panel layout's columns the cell holding `item` spans."""
+    while item is not None and item not in ci.items:
+        item = item.parentItem()
+    cells = ci.items.get(item) if item is not None else None
+    return max(len({column for _, column in cells}), 1) if cells else 1
 
 
 def share_x_label(upper: pg.PlotItem) -> None:

@@ -78,8 +78,9 @@ class GatesPanel(Panel):
         columns = max(len(run.gates), 2)
         if run.gates:
             which = f" ({self.gated.label})" if compared else ""
-            self.note.setText(f"{run.arch.upper()} gates for the probe sequence{which}: 0 is closed, 1 is open. "
-                              "A gate is saturated below 0.05 or above 0.95.")
+            self.note.setText(f"{run.arch.upper()} gates for the probe sequence{which}: 0 closed, 1 open")
+            self.note.setToolTip("Each map: the gate's value for every unit (rows) and timestep (columns) of the "
+                                 "first probe sequence. A gate is saturated below 0.05 or above 0.95.")
             self._build_gate_images(run.gates)
         else:
             self.note.setText(NO_GATES.format(arch=run.arch.upper(), nonlinearity=slots[0].config.nonlinearity))
@@ -118,6 +119,10 @@ class GatesPanel(Panel):
             self.activation_curve = new_curve(self.activation_plot, "red")
             self.activation_plot.setYRange(0, 1.02, padding=0)
         self.saturation_range = RangeKeeper(self.saturation_plot)
+        if run.gates:
+            # the gate maps have no x label and no legend: the row below, which has both, gets more
+            self.graphics.ci.layout.setRowStretchFactor(0, 4)
+            self.graphics.ci.layout.setRowStretchFactor(1, 5)
 
     def _build_gate_images(self, gates) -> None:
         for column, gate in enumerate(gates):

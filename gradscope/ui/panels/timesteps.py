@@ -220,12 +220,17 @@ class StepJacobianPanel(Panel):
 
     @staticmethod
     def _names(run) -> tuple:
+        """The blocks' σ_max, and their ρ when there is one block: a gated cell's four blocks
+        with both would be eight curves in one plot, more than a room can tell apart."""
         prefixes = (SPECTRAL_RADIUS.pattern.split("{")[0], MAX_SINGULAR_VALUE.pattern.split("{")[0])
-        return tuple(sorted(name for name in run.scalars if name.startswith(prefixes) and name.count("/") == 1))
+        names = sorted(name for name in run.scalars if name.startswith(prefixes) and name.count("/") == 1)
+        if len({name.split("/")[1] for name in names}) > 1:
+            names = [name for name in names if name.startswith(prefixes[1])]
+        return tuple(names)
 
     def _set_blocks(self, names: tuple) -> None:
-        """One curve per weight block of a lone run (ρ dotted, σ_max solid), rebuilt when the
-        blocks change; none while runs are compared."""
+        """One curve per series of a lone run (ρ dotted, σ_max solid), rebuilt when the blocks
+        change; none while runs are compared."""
         if names == self._blocks:
             return
         self._blocks = names

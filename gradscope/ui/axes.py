@@ -1,0 +1,48 @@
+"""An axis that never labels more ticks than fit: pyqtgraph always draws the labels of its
+first tick level, and on a short log axis spanning under a decade that level is 0.7, 0.8, 0.9,
+1, 2, 3 ... one on top of the other. `ReadableAxis` keeps every k-th tick of that level (the
+decades first, on a log axis) so that the labels stand at least a label's height (or width)
+apart. Every plot the panels style gets one (`theme.style_plot`)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFontMetricsF
+
+GAP = 1.35              # the room a label needs along the axis, in label heights (or widths)
+
+
+class ReadableAxis(pg.AxisItem):
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if not levels or size <= 0:
+            return levels
+        spacing, values = levels[0]
+        values = np.asarray(values, dtype=np.float64)
+        fits = max(int(size // self._room(values, spacing)), 2)
+        if values.size <= fits:
+            return levels
+        return [(spacing, _thinned(values, fits, self.logMode))] + list(levels[1:])
+
+    def _room(self, values: np.ndarray, spacing: float) -> float:
+        font = self.style.get("tickFont")
+        metrics = QFontMetricsF(font) if font is not None else QFontMetricsF(self.font())
+        if self.orientation in ("left", "right"):
+            return metrics.height() * GAP
+        texts = self.tickStrings(list(values), self.autoSIPrefixScale * self.scale, spacing)
+        widest = max((metrics.horizontalAdvance(text) for text in texts), default=metrics.height())
+        return widest * GAP
+
+
+def _thinned(values: np.ndarray, fits: int, log: bool) -> list[float]:
+    """At most `fits` of `values`, evenly apart; on a log axis the whole decades are kept first."""
+    if log:
+        decades = values[np.isclose(values, np.round(values))]
+        if 2 <= decades.size <= fits:
+            return decades.tolist()
+        if decades.size > fits:
+            values = decades
+    step = math.ceil(values.size / fits)
+    return values[::step].tolist()
