@@ -55,6 +55,9 @@ class Progress(Callback):
 # long; a long step (a big LSTM's backward pass can take a minute, in C++, where no Python
 # signal handler runs) is not waited for.
 GRACE_SECONDS = 1.0
+# then the steps trained before the long one, still held for a probe in flight, are handed to
+# the file within this long (the training thread may be handing some over itself)
+SALVAGE_SECONDS = 0.5
 
 
 def run_interruptibly(loop, progress: list[Progress], writer=None):
@@ -87,7 +90,7 @@ def run_interruptibly(loop, progress: list[Progress], writer=None):
         while worker.is_alive():
             worker.join(0.05)
             if asked and worker.is_alive() and (len(asked) > 1 or time.monotonic() - asked[0] > GRACE_SECONDS):
-                _quit_now(writer)
+                _quit_now(loop, writer)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -98,9 +101,14 @@ def run_interruptibly(loop, progress: list[Progress], writer=None):
     return outcome["value"]
 
 
-def _quit_now(writer) -> None:
+def _quit_now(loop, writer) -> None:
     """End the process in the middle of a step: mark what the file holds, stop the probe
     processes, say what was kept, exit 130 (as a shell reports SIGINT)."""
+    if writer is not None:
+        try:
+            loop.salvage(SALVAGE_SECONDS)   # Trainer.salvage or Lockstep.salvage
+        except Exception:
+            pass    # a failed write is noted in the file; the process must end all the same
     saved = None if writer is None else writer.interrupt("Ctrl-C in the middle of a step")
     for child in multiprocessing.active_children():
         child.kill()

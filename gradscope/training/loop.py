@@ -14,6 +14,7 @@ the same step, however the request fell against the round.
 """
 from __future__ import annotations
 
+import time
 import traceback
 from typing import Any, Iterable
 
@@ -72,6 +73,12 @@ class Lockstep(Controlled):
     def _future(self, step: int | None, what: str) -> int | None:
         return self.going[0].future_step(step, what) if step is None else max(
             trainer.future_step(step, what) for trainer in self.going)
+
+    def salvage(self, timeout: float) -> bool:
+        """`Trainer.salvage` for every run, within `timeout` seconds in all (from another
+        thread, as the process ends in the middle of a round)."""
+        deadline = time.monotonic() + timeout
+        return all([trainer.salvage(max(0.0, deadline - time.monotonic())) for trainer in self.trainers])
 
     # -- the loop ------------------------------------------------------------------------------
 

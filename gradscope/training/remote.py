@@ -33,6 +33,9 @@ CHILD_NICENESS = 5        # the window's paint ticks win over training for the C
 # once the window's process is gone, the step under way may finish and the run stop cleanly
 # within this long; a step still running then (a long backward pass in C++) is not waited for
 GRACE_SECONDS = 1.0
+# then the steps trained before the long one, still held for a probe in flight, are handed to
+# the file within this long (the training thread may be handing some over itself)
+SALVAGE_SECONDS = 0.5
 EXIT_CUT_SHORT = 1        # ended by the watcher, not by a Quit taken between two steps
 STARTING = (StartRuns, ForkRun)
 
@@ -112,8 +115,15 @@ class _Server:
             self._take(Quit())
             time.sleep(GRACE_SECONDS)   # meanwhile the run stops between two steps and the process ends
         # still here: a step is running long, or SIGTERM asked for the end now
-        writer = self.writer
+        writer, loop = self.writer, self.loop
         if writer is not None:
+            if loop is not None:
+                # whatever goes wrong here (a full disk), the process must still end: the writer
+                # keeps what it committed and notes where a failed write stopped it
+                try:
+                    loop.salvage(SALVAGE_SECONDS)
+                except Exception:
+                    pass
             writer.interrupt("the window's process ended" if why == PARENT_GONE
                              else "the training process was sent SIGTERM")
         os._exit(EXIT_CUT_SHORT)

@@ -57,6 +57,9 @@ class Trainer(Controlled):
         self.probe_worker: ProbeWorker | None = None   # a probe thread shared with other runs
         self.cadence = AutoCadence(config.probe_every)
         self._held: list[tuple[int, dict, float]] = []   # steps waiting for an earlier probe
+        # held records leave one way at a time: by `flush` in the training thread, or by
+        # `salvage` from another, as the process ends in the middle of a step
+        self._delivering = threading.RLock()
         self.step_index = 0
         self.first_step = 0   # a trainer checkpoints the step it starts at, whatever the interval
         self.last_probe: int | None = None
@@ -238,20 +241,41 @@ class Trainer(Controlled):
                 probed[step] = results
                 self.cadence.observe_probe(seconds)
         pending = self.probe_runner is not None and self.probe_runner.busy and not abandon and failure is None
-        while self._held:
-            step, scalars, wall_time = self._held[0]
-            if pending and step >= self.last_probe:
-                break
-            self._held.pop(0)
-            arrays, extra = {}, {}
-            for name, value in probed.pop(step, {}).items():
-                (extra if np.ndim(value) == 0 else arrays)[name] = value
-            record = StepRecord(step=step, scalars={**scalars, **extra}, arrays=arrays, wall_time=wall_time)
-            self.last_record = record
-            for callback in self.callbacks:
-                callback.on_step_end(self, record)
+        with self._delivering:
+            while self._held:
+                step, scalars, wall_time = self._held[0]
+                if pending and step >= self.last_probe:
+                    break
+                self._held.pop(0)
+                arrays, extra = {}, {}
+                for name, value in probed.pop(step, {}).items():
+                    (extra if np.ndim(value) == 0 else arrays)[name] = value
+                record = StepRecord(step=step, scalars={**scalars, **extra}, arrays=arrays, wall_time=wall_time)
+                self.last_record = record
+                for callback in self.callbacks:
+                    callback.on_step_end(self, record)
         if failure is not None:
             raise failure
+
+    def salvage(self, timeout: float) -> bool:
+        """From another thread, as the process ends while the training thread may be in the
+        middle of a long step: hand the held step records to the callbacks that take them from
+        any thread (`on_step_salvaged`: the session recorder). A run's first probe outlasts
+        several steps, so the steps trained before a long one may all still be waiting for it;
+        they go now, without the results of probes not yet collected (the probe runners belong
+        to the training thread). False when that thread stayed busy handing records over for
+        `timeout` seconds."""
+        if not self._delivering.acquire(timeout=timeout):
+            return False
+        try:
+            while self._held:
+                step, scalars, wall_time = self._held.pop(0)
+                record = StepRecord(step=step, scalars=scalars, arrays={}, wall_time=wall_time)
+                for callback in self.callbacks:
+                    callback.on_step_salvaged(self, record)
+        finally:
+            self._delivering.release()
+        return True
 
     # -- pieces ------------------------------------------------------------------------------
 

@@ -180,8 +180,9 @@ def test_a_training_process_whose_window_is_killed_commits_and_ends(launch, tmp_
         saved = _contiguous(run)
         assert run.state is RunState.STOPPED
         if heavy:
-            # step 5 never ended: what was saved is committed and marked where it stops
-            assert 1 <= saved <= 5
+            # step 5 never ended: steps 0 to 4, even those still held for a probe in flight,
+            # are committed and marked where they stop
+            assert saved == 5
             stop = run.events[-1]
             assert stop.kind == EventKind.INTERRUPTED.value and stop.step == saved
             assert stop.detail["last_saved_step"] == saved - 1
@@ -207,6 +208,7 @@ def test_sigterm_to_the_training_process_in_a_long_step_commits_and_ends_it_at_o
     session, run = _the_session(sessions)
     with session:
         saved = _contiguous(run)
+        assert saved == 5                      # every step trained before the long one
         stop = run.events[-1]
         assert stop.kind == EventKind.INTERRUPTED.value and stop.step == saved
         assert stop.detail["reason"] == "the training process was sent SIGTERM"
