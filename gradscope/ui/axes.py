@@ -5,8 +5,6 @@ decades first, on a log axis) so that the labels stand at least a label's height
 apart. Every plot the panels style gets one (`theme.style_plot`)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFontMetricsF
@@ -21,10 +19,13 @@ class ReadableAxis(pg.AxisItem):
             return levels
         spacing, values = levels[0]
         values = np.asarray(values, dtype=np.float64)
-        fits = max(int(size // self._room(values, spacing)), 2)
-        if values.size <= fits:
+        if values.size < 2 or maxVal <= minVal:
             return levels
-        return [(spacing, _thinned(values, fits, self.logMode))] + list(levels[1:])
+        room = self._room(values, spacing) * (maxVal - minVal) / size      # a label's room, in data units
+        kept = _spaced(values, room, self.logMode)
+        if len(kept) == values.size:
+            return levels
+        return [(spacing, kept)] + list(levels[1:])
 
     def _room(self, values: np.ndarray, spacing: float) -> float:
         font = self.style.get("tickFont")
@@ -36,13 +37,16 @@ class ReadableAxis(pg.AxisItem):
         return widest * GAP
 
 
-def _thinned(values: np.ndarray, fits: int, log: bool) -> list[float]:
-    """At most `fits` of `values`, evenly apart; on a log axis the whole decades are kept first."""
+def _spaced(values: np.ndarray, room: float, log: bool) -> list[float]:
+    """The values whose labels stand `room` apart, chosen greedily: on a log axis the whole
+    decades first, then the others where they fit (a log axis's minor ticks are not evenly
+    spaced, so a count alone would not do)."""
+    order = list(values)
     if log:
-        decades = values[np.isclose(values, np.round(values))]
-        if 2 <= decades.size <= fits:
-            return decades.tolist()
-        if decades.size > fits:
-            values = decades
-    step = math.ceil(values.size / fits)
-    return values[::step].tolist()
+        whole = np.isclose(values, np.round(values))
+        order = list(values[whole]) + list(values[~whole])
+    kept: list[float] = []
+    for value in order:
+        if all(abs(value - other) >= room for other in kept):
+            kept.append(float(value))
+    return sorted(kept)

@@ -32,7 +32,7 @@ def restyle_scene(scene) -> None:
         if isinstance(item, pg.PlotItem):
             title = getattr(item, "_gradscope_title", None)
             if title is not None:
-                item.setTitle(title, size=theme.title_size())
+                theme.set_plot_title(item, title)
             theme.style_axes(item)
         elif isinstance(item, (pg.PlotCurveItem, pg.PlotDataItem)):
             pen = item.opts.get("pen")

@@ -35,6 +35,8 @@ class Presentation(QObject):
                       "settings": window.settings_dock.isVisible()}
         self.active = True
         apply_look(theme.PRESENTATION, window, window.panels.values())
+        # a passing message would be drawn over the restyled status bar's own labels
+        window.statusBar().clearMessage()
         self.show_controls(False)
         window.showFullScreen()
         window.redraw(everything=True)
@@ -46,6 +48,7 @@ class Presentation(QObject):
         window, desk = self.window, self._desk or {}
         self.active = False
         apply_look(theme.DESK, window, window.panels.values())
+        window.statusBar().clearMessage()
         self.show_controls(True, settings=desk.get("settings", True))
         window.showNormal()
         if desk.get("geometry") is not None:

@@ -47,8 +47,8 @@ def main(argv: list[str]) -> int:
 
     def settle() -> None:
         # as the event loop would in a moment: the layout, then a frame, then the texts
-        # fitted to the panels' new widths and laid out again (each a zero timer)
-        for _ in range(3):
+        # fitted to the panels' new widths and the rows evened out (each a zero timer)
+        for _ in range(6):
             for _ in range(5):
                 app.processEvents()
             window.redraw(everything=True)

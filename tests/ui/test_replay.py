@@ -248,7 +248,7 @@ def test_what_if_clipping_on_a_replay_marks_the_steps_above_the_dragged_threshol
     assert np.array_equal(panel.what_if.steps, expected) and len(expected) > 0
     assert np.array_equal(panel.what_if_markers.x_values[0::2], expected)
     assert f"{len(expected)} of 200" in panel.what_if_text
-    assert f"{len(expected)} of 200 steps" in panel.plot._gradscope_title
+    assert f"{len(expected)} of 200 would clip at 1.5" in panel.plot._gradscope_title
     assert window.lab.slots and window.lab.state == "replay"     # nothing started training
     window.new_action.trigger()
     assert panel.plot.legend.getLabel(panel.what_if_markers) is None

@@ -141,10 +141,37 @@ class Panel(QWidget):
                 fit_legend(item, width)
             elif isinstance(item, pg.PlotItem):
                 fit_title(item, width * _columns_spanned(ci, item) / columns)
+        self._even_out_rows()
         # the layout was laid out wider while a text was longer: lay it out in the view again
         ci, view = self.graphics.ci, QRectF(self.graphics.viewport().rect())
         if ci.width() > view.width() + 0.5:
             QTimer.singleShot(0, self, self._lay_out_again)
+
+    def _even_out_rows(self) -> None:
+        """Plots stacked in one column get view boxes of about one height, whatever the
+        titles, legends and axes of their rows take (a comparison's key, the projector's type):
+        each row's stretch is set from what it has now and what its view box lacks, and the
+        layout settles over a frame or two. (Fixed stretch factors were right for one look and
+        one run only.)"""
+        ci = self.graphics.ci
+        rows = {}
+        for item, cells in ci.items.items():
+            if len(cells) != 1 or cells[0][1] != 0 or not item.isVisible():
+                return                        # several columns: the panel lays itself out
+            plot = item if isinstance(item, pg.PlotItem) else next(
+                (inner for inner in getattr(item, "items", {}) if isinstance(inner, pg.PlotItem)), None)
+            if plot is None:
+                return
+            rows[cells[0][0]] = (item.geometry().height(), plot.vb.height())
+        if len(rows) < 2 or min(box for _, box in rows.values()) <= 0:
+            return
+        target = sum(box for _, box in rows.values()) / len(rows)
+        if max(abs(box - target) for _, box in rows.values()) <= 2.0:
+            return
+        layout = ci.layout
+        for row, (height, box) in rows.items():
+            layout.setRowStretchFactor(row, max(1, int(round(height + target - box))))
+        QTimer.singleShot(0, self, self._lay_out_again)
 
     def _lay_out_again(self) -> None:
         self.graphics.ci.setGeometry(QRectF(self.graphics.viewport().rect()))
@@ -282,4 +309,4 @@ def set_title(plot: pg.PlotItem, text: str) -> None:
     """Re-titles only on a change: a title set every frame re-lays out the plot every frame."""
     if getattr(plot, "_gradscope_title", None) != text:
         plot._gradscope_title = text
-        plot.setTitle(text, size=theme.title_size())
+        theme.set_plot_title(plot, text)

@@ -20,7 +20,7 @@ from PySide6.QtGui import QFont, QFontMetricsF
 
 SWATCH_WIDTH = 5.0
 SAMPLE_PX = 24          # a swatch and the space after it
-MIN_ENTRY_PX = 110      # the narrowest a legend entry's text is elided to
+MIN_ENTRY_PX = 150      # the narrowest a legend entry's text is elided to ("before clipping" whole)
 
 
 class WideSample(ItemSample):

@@ -179,8 +179,8 @@ class StepJacobianPanel(Panel):
                                   legend_runs=False)
         self.weights_range = RangeKeeper(self.weights_plot, y_floor=0.0)
         # the lower plot's legend is in its row: the row gets more, so the plots get alike
-        self.graphics.ci.layout.setRowStretchFactor(0, 5)
-        self.graphics.ci.layout.setRowStretchFactor(1, 6)
+        self.graphics.ci.layout.setRowStretchFactor(0, 1)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
         self._blocks: tuple | None = None
 
     def draw(self, lab) -> None:
@@ -210,7 +210,9 @@ class StepJacobianPanel(Panel):
                 values.append(y)
         else:
             self._set_blocks(self._names(slots[0].history))
-            set_title(self.weights_plot, "Recurrent weights over training")
+            several = len({name.split("/")[1] for name in self._blocks}) > 1
+            set_title(self.weights_plot, "σ_max of each block of W_hh over training" if several
+                      else "Recurrent weights over training")
             for name, curve in self.weight_curves.items():
                 x, y = slots[0].history.line(name)
                 curve.show_values(x, y)
@@ -246,7 +248,9 @@ class StepJacobianPanel(Panel):
         for name in names:
             kind, block = name.split("/")
             color = theme.SERIES_COLORS[blocks.index(block) % len(theme.SERIES_COLORS)]
-            label = ("ρ" if kind == SPECTRAL_RADIUS.pattern.split("/")[0] else "σ_max") + f"({block})"
+            # several blocks show σ_max only (`_names`): the title says so, the key names the block
+            label = block if len(blocks) > 1 else \
+                ("ρ" if kind == SPECTRAL_RADIUS.pattern.split("/")[0] else "σ_max") + f"({block})"
             style = Qt.PenStyle.DotLine if kind == SPECTRAL_RADIUS.pattern.split("/")[0] else None
             self.weight_curves[name] = new_curve(self.weights_plot, color, label, style=style, long=True)
         self.weights_range.reset()

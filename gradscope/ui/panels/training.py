@@ -211,8 +211,8 @@ class GradNormPanel(Panel):
         if not keyed:
             self.plot.legend.addItem(self.what_if_markers, "would clip (what-if)")
         # in the title of the plot it speaks of, not a row of its own: the plots keep the height
-        set_title(self.plot, f"Gradient norm · what if clipped at {what_if.threshold:.3g}: {what_if.count:,} of "
-                             f"{what_if.total:,} steps ({what_if.fraction:.0%})")
+        set_title(self.plot, f"Gradient norm: {what_if.count:,} of {what_if.total:,} would clip at "
+                             f"{what_if.threshold:.3g}")
         self.plot.titleLabel.setToolTip(self.what_if_text)
         self._draw_what_if()
 
@@ -272,7 +272,7 @@ class GradNormPanel(Panel):
             x, pre = run.line(GRAD_NORM.name(), buckets)
             self.pre.show(slot.index, x, pre)
             if not compared:
-                self.post.show(slot.index, *run.line(GRAD_NORM_CLIPPED.name()))
+                self._show_after_clipping(slot, run)
             self.rates.show(slot.index, *run.clip_rates.line(buckets))
             shown.append(pre)
         rates = ", ".join(f"{slot.label} {slot.history.clip_rate:.0%}" if compared else f"{slot.history.clip_rate:.0%}"
@@ -286,6 +286,21 @@ class GradNormPanel(Panel):
         for slot in slots:
             self._draw_clip_markers(slot, len(slots))
         self._draw_what_if()
+
+    def _show_after_clipping(self, slot, run) -> None:
+        """The norm after clipping, for a run that clips: without clipping it is the norm
+        before, drawn over it, and the key would name a line nobody can see."""
+        legend = self.plot.legend
+        clips = slot.config.clip_mode != "none" or run.clip_steps.size > 0
+        keyed = legend.getLabel(self.post_curve) is not None
+        if clips:
+            self.post.show(slot.index, *run.line(GRAD_NORM_CLIPPED.name()))
+            if not keyed:
+                legend.addItem(self.post_curve, "after clipping")
+        else:
+            self.post.clear(slot.index)
+            if keyed:
+                legend.removeItem(self.post_curve)
 
     def _draw_clip_markers(self, slot, count: int) -> None:
         """Ticks from 3% to 9% of the view's height above the highest clipped norm of each
