@@ -19,6 +19,7 @@ def create_application(argv: list[str] | None = None):
     from PySide6.QtWidgets import QApplication
 
     from gradscope.ui import theme
+    from gradscope.ui.qt_noise import drop_offscreen_noise
 
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("gradscope")
@@ -27,6 +28,7 @@ def create_application(argv: list[str] | None = None):
     font.setPointSize(theme.FONT_POINTS)
     app.setFont(font)
     theme.configure()
+    drop_offscreen_noise()          # the window, the benches and the exports alike
     return app
 
 

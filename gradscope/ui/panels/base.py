@@ -42,10 +42,18 @@ class _TimedGraphics(pg.GraphicsLayoutWidget):
         self.paint_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.paint_ms)
 
 
+PROJECTOR_BUCKETS = 200     # a run's buckets in the projector's look: about a 3 px line's width each
+
+
 def buckets_for(slots) -> int | None:
     """How many buckets each run's long series is drawn in: all of them alone, a share when
-    runs are compared, so a plot draws as many points for three runs as for one."""
-    return None if len(slots) <= 1 else SERIES_CAPACITY // len(slots)
+    runs are compared, so a plot draws as many points for three runs as for one. In the
+    projector's look no line is under 3 px, so no bucket needs to be narrower: a 3 px line
+    costs Qt about as much per segment as it is wide (three runs, 58 ms a frame at 1024)."""
+    share = None if len(slots) <= 1 else SERIES_CAPACITY // len(slots)
+    if theme.LOOK.min_line > 1.0:
+        share = min(share or SERIES_CAPACITY, PROJECTOR_BUCKETS)
+    return share
 
 
 def lab_key(lab) -> tuple:
@@ -148,11 +156,12 @@ class Panel(QWidget):
             QTimer.singleShot(0, self, self._lay_out_again)
 
     def _even_out_rows(self) -> None:
-        """Plots stacked in one column get view boxes of about one height, whatever the
-        titles, legends and axes of their rows take (a comparison's key, the projector's type):
-        each row's stretch is set from what it has now and what its view box lacks, and the
-        layout settles over a frame or two. (Fixed stretch factors were right for one look and
-        one run only.)"""
+        """Plots stacked in one column get view boxes of one height, whatever the titles,
+        legends and axes of their rows take (a comparison's key, the projector's type): each
+        row is given what it takes besides its view box plus an equal share of the rest.
+        Stretch factors cannot do it (Qt shares out only the room beyond the rows' preferred
+        heights), nor fixed factors (right for one look and one run only). Done again at every
+        frame and every resize, so a key that comes or goes is followed."""
         ci = self.graphics.ci
         rows = {}
         for item, cells in ci.items.items():
@@ -162,23 +171,27 @@ class Panel(QWidget):
                 (inner for inner in getattr(item, "items", {}) if isinstance(inner, pg.PlotItem)), None)
             if plot is None:
                 return
-            rows[cells[0][0]] = (item.geometry().height(), plot.vb.height())
-        if len(rows) < 2 or min(box for _, box in rows.values()) <= 0:
-            return
-        target = sum(box for _, box in rows.values()) / len(rows)
-        if max(abs(box - target) for _, box in rows.values()) <= 2.0:
+            rows[cells[0][0]] = item.geometry().height() - plot.vb.height()
+        view = self.graphics.viewport().height()
+        if len(rows) < 2 or view <= 0:
             return
         layout = ci.layout
-        for row, (height, box) in rows.items():
-            layout.setRowStretchFactor(row, max(1, int(round(height + target - box))))
-        QTimer.singleShot(0, self, self._lay_out_again)
+        left, top, right, bottom = layout.getContentsMargins()
+        room = view - top - bottom - layout.verticalSpacing() * (len(rows) - 1)     # ci fills the view
+        share = (room - sum(rows.values())) / len(rows)
+        if share <= 20:
+            return                            # no room to share: leave Qt's layout as it is
+        for row, overhead in rows.items():
+            height = overhead + share
+            if abs(layout.rowMaximumHeight(row) - height) > 0.5:
+                layout.setRowFixedHeight(row, height)
 
     def _lay_out_again(self) -> None:
         self.graphics.ci.setGeometry(QRectF(self.graphics.viewport().rect()))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if event.oldSize().width() != event.size().width():
+        if event.oldSize() != event.size():
             # from the event loop, not inside the resize: a resize can come while the window
             # is being torn down, and its scene's items half gone (a timer with this panel
             # as its context is dropped with it)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from pyqtgraph.graphicsItems.LegendItem import ItemSample
+from pyqtgraph.graphicsItems.ScatterPlotItem import drawSymbol
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF
 
@@ -34,6 +35,10 @@ class WideSample(ItemSample):
         pen.setCapStyle(Qt.PenCapStyle.FlatCap)
         p.setPen(pen)
         p.drawLine(0, 11, 20, 11)
+        symbol = getattr(item, "gradscope_symbol", None)      # a compared run's markers (curves.SlotCurves)
+        if symbol is not None:
+            p.translate(10, 11)
+            drawSymbol(p, symbol, 12, pg.mkPen(None), pg.mkBrush(pen.color()))
 
 
 def full_text(label) -> str:

@@ -54,9 +54,6 @@ class TimestepPanel(Panel):
         self.map_plot = self.graphics.addPlot(row=1, col=0)
         theme.style_plot(self.map_plot, "log10 ‖dL/dh_t‖ over training", "training step", "timestep t")
         share_x_label(self.plot)
-        # the top row holds the legend too: its plot gets as much height as the map's
-        self.graphics.ci.layout.setRowStretchFactor(0, 6)
-        self.graphics.ci.layout.setRowStretchFactor(1, 5)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(theme.HEATMAP))
         self.map_plot.addItem(self.image)
@@ -178,9 +175,6 @@ class StepJacobianPanel(Panel):
         self.largest = SlotCurves(self.weights_plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True,
                                   legend_runs=False)
         self.weights_range = RangeKeeper(self.weights_plot, y_floor=0.0)
-        # the lower plot's legend is in its row: the row gets more, so the plots get alike
-        self.graphics.ci.layout.setRowStretchFactor(0, 1)
-        self.graphics.ci.layout.setRowStretchFactor(1, 1)
         self._blocks: tuple | None = None
 
     def draw(self, lab) -> None:

@@ -52,9 +52,6 @@ class LossPanel(Panel):
         theme.style_plot(self.metric_plot, "Task metric", "metric", "training step")
         self.metric_plot.setXLink(self.loss_plot)
         share_x_label(self.loss_plot)
-        # the metric's legend is in its row (a lone run's loss has none): the row gets more
-        self.graphics.ci.layout.setRowStretchFactor(0, 5)
-        self.graphics.ci.layout.setRowStretchFactor(1, 7)
         self.metric_curves: dict[str, Curve] = {}
         # the runs' key is the loss plot's: both plots draw them alike
         self.compared_metric = SlotCurves(self.metric_plot, ("green", theme.LONG_LINE_WIDTH, None), long=True,
@@ -183,9 +180,6 @@ class GradNormPanel(Panel):
         self.rate_plot.setXLink(self.plot)
         share_x_label(self.plot)
         self.rate_plot.setYRange(0, 1.05, padding=0)
-        # the top row holds the legend too: its plot gets about the rate plot's height and more
-        self.graphics.ci.layout.setRowStretchFactor(0, 6)
-        self.graphics.ci.layout.setRowStretchFactor(1, 5)
         self.rates = SlotCurves(self.rate_plot, ("red", theme.LONG_LINE_WIDTH, None), long=True, legend_runs=False)
         self.rate_curve = self.rates.curves[0]
         self.range = RangeKeeper(self.plot, log_y=True)
