@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import multiprocessing
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings  # noqa: E402
+from PySide6.QtWidgets import QFileDialog  # noqa: E402
 
 from gradscope.config import RunConfig  # noqa: E402
 from gradscope.ui.app import create_application  # noqa: E402
@@ -65,3 +67,17 @@ def replay_only_window(qtbot, tmp_path):
     qtbot.waitExposed(window)
     yield window
     _close([window], training=False)
+
+
+@pytest.fixture
+def open_from_menu(monkeypatch):
+    """File > Open… as a user goes through it: the file dialog answers `path` and the window's
+    Open action is triggered, not the method behind it. True when `path` is on show."""
+    def open_(window: MainWindow, path) -> bool:
+        with monkeypatch.context() as patch:
+            patch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args, **kwargs: (str(path), "")))
+            window.open_action.trigger()
+        recorded = window.lab.recorded
+        return recorded is not None and Path(recorded.path).resolve() == Path(path).resolve()
+
+    return open_

@@ -73,10 +73,11 @@ def test_a_file_that_cannot_be_opened_says_so_plainly_and_gives_the_keys_back(qt
     assert_the_keys_are_the_windows(qtbot, window, opened)
 
 
-def test_a_failed_export_names_the_problem_without_its_class(qtbot, replay_only_window, monkeypatch, tmp_path):
+def test_a_failed_export_names_the_problem_without_its_class(qtbot, replay_only_window, monkeypatch, tmp_path,
+                                                             open_from_menu):
     window = replay_only_window
     window.activateWindow()
-    assert window.open_file(write_synthetic(tmp_path / "s.gscope", steps=20))
+    assert open_from_menu(window, write_synthetic(tmp_path / "s.gscope", steps=20))
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         staticmethod(lambda *args, **kwargs: (str(tmp_path / "gone" / "series.csv"), "")))
     opened = OpenDialog(monkeypatch)

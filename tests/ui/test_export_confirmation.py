@@ -40,8 +40,8 @@ def home(monkeypatch, tmp_path) -> Path:
 
 
 @pytest.fixture
-def window(replay_only_window, tmp_path):
-    assert replay_only_window.open_file(write_synthetic(tmp_path / "lesson.gscope", steps=40))
+def window(replay_only_window, tmp_path, open_from_menu):
+    assert open_from_menu(replay_only_window, write_synthetic(tmp_path / "lesson.gscope", steps=40))
     return replay_only_window
 
 

@@ -38,9 +38,10 @@ def test_a_headless_panel_gif_and_png_are_1280x720_and_print_no_size_hint_noise(
     assert Image.open(png).size[0] == PANEL_SIZE[0]          # the scene alone: the what-if line is a widget below it
 
 
-def test_a_panel_alone_has_a_readable_plot_and_goes_back_where_it_was(qtbot, replay_only_window, tmp_path):
+def test_a_panel_alone_has_a_readable_plot_and_goes_back_where_it_was(qtbot, replay_only_window, tmp_path,
+                                                                       open_from_menu):
     window = replay_only_window
-    assert window.open_file(EXAMPLE)
+    assert open_from_menu(window, EXAMPLE)
     panel = window.panels["grad_norm"]
     parent, size = panel.parentWidget(), panel.size()
     heights = []

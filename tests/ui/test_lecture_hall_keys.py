@@ -19,9 +19,9 @@ def on_stage(window) -> list[str]:
     return [window.stage.stage.widget(k).name for k in range(window.stage.stage.count())]
 
 
-def test_number_keys_and_page_keys_switch_layouts_from_anywhere(qtbot, replay_only_window):
+def test_number_keys_and_page_keys_switch_layouts_from_anywhere(qtbot, replay_only_window, open_from_menu):
     window = replay_only_window
-    window.open_file(str(EXAMPLE))
+    assert open_from_menu(window, EXAMPLE)
     for number, layout in enumerate(LAYOUTS, start=1):
         qtbot.keyClick(window, str(number))
         assert window.lab.layout == layout.name and on_stage(window) == list(layout.stage)
@@ -50,9 +50,9 @@ def test_the_layout_is_kept_for_the_next_window(qtbot, tmp_path):
     second.close()
 
 
-def test_presentation_mode_through_f11_hides_the_controls_and_scales_the_look(qtbot, replay_only_window):
+def test_presentation_mode_through_f11_hides_the_controls_and_scales_the_look(qtbot, replay_only_window, open_from_menu):
     window = replay_only_window
-    window.open_file(str(EXAMPLE))
+    assert open_from_menu(window, EXAMPLE)
     qtbot.keyClick(window, Qt.Key.Key_F11)
     assert window.presentation.active and window.presentation_action.isChecked()
     assert window.isFullScreen()
@@ -86,9 +86,9 @@ def test_threshold_keys_step_the_clip_threshold_by_a_tenth_of_a_decade(qtbot, re
     assert window.panels["grad_norm"].threshold_value == window.lab.config.clip_threshold
 
 
-def test_slow_motion_plays_a_replay_one_step_at_a_time(qtbot, replay_only_window):
+def test_slow_motion_plays_a_replay_one_step_at_a_time(qtbot, replay_only_window, open_from_menu):
     window = replay_only_window
-    window.open_file(str(EXAMPLE))
+    assert open_from_menu(window, EXAMPLE)
     window.timeline_bar.setFocus()
     window.lab.seek(100)
     slow = next(action for action in window.pace_actions if action.data() == 0.25)
@@ -128,12 +128,12 @@ def test_the_view_menu_brings_a_closed_settings_dock_back(qtbot, replay_only_win
     assert window.settings_action in window.menuBar().actions()[2].menu().actions()
 
 
-def test_no_run_on_show_says_what_to_do_instead_of_empty_axes(qtbot, make_window):
+def test_no_run_on_show_says_what_to_do_instead_of_empty_axes(qtbot, make_window, open_from_menu):
     window = make_window(RunConfig(arch="rnn", task="adding", seq_len=12, hidden=8, steps=100))
     window.redraw(everything=True)
     for panel in window.stage.visible_panels():
         assert panel.empty_note.isVisible() and not panel.graphics.isVisible()
-    window.open_file(str(EXAMPLE))
+    assert open_from_menu(window, EXAMPLE)
     window.redraw(everything=True)
     for panel in window.stage.visible_panels():
         assert not panel.empty_note.isVisible() and panel.graphics.isVisible()

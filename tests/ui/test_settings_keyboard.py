@@ -12,9 +12,9 @@ from test_replay import write_synthetic
 
 
 @pytest.fixture
-def window(replay_only_window, tmp_path):
+def window(replay_only_window, tmp_path, open_from_menu):
     """A window replaying a short synthetic session: S steps its cursor, Space plays it."""
-    assert replay_only_window.open_file(write_synthetic(tmp_path / "s.gscope", steps=60))
+    assert open_from_menu(replay_only_window, write_synthetic(tmp_path / "s.gscope", steps=60))
     replay_only_window.activateWindow()
     replay_only_window.lab.seek(10)
     return replay_only_window
