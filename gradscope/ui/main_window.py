@@ -33,8 +33,6 @@ from gradscope.ui.plain_errors import plain_words
 from gradscope.ui.presentation import Presentation
 from gradscope.ui.stage import Stage
 
-FINAL_STATES = ("stopped", "finished", "failed", "diverged")
-
 
 class MainWindow(QMainWindow):
     def __init__(self, sessions_dir: str | os.PathLike = "sessions", config: RunConfig | None = None,

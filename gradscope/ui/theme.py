@@ -16,8 +16,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
 FONT_POINTS = 12
-AXIS_POINTS = 12
-TITLE_SIZE = "14pt"
 AXIS_WIDTH = 64            # px for the left axis's ticks and their labels (the title is added)
 LINE_WIDTH = 3            # curves over timesteps (a few hundred points)
 LONG_LINE_WIDTH = 1       # curves over training steps (up to 2,048 points: 2 px costs 1.5x the frame)

@@ -8,11 +8,9 @@ from PySide6.QtCore import QRectF, Qt
 
 from gradscope.series import HIDDEN_GRAD_NORM, JACOBIAN_NORM, MAX_SINGULAR_VALUE, SPECTRAL_RADIUS, STEP_JACOBIAN_NORM
 from gradscope.ui import theme
-from gradscope.ui.panels.base import share_x_label, Panel, add_plot, buckets_for, set_title
-from gradscope.ui.panels.curves import Curve, SlotCurves, new_curve
+from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title, share_x_label
+from gradscope.ui.panels.curves import EARLIER_ALPHA, EARLIER_COLORS, Curve, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper, grown_span
-
-OVERLAY_COLORS = ["grey", "sky", "purple"]
 
 
 def decay_line(step_norms: np.ndarray) -> tuple[np.ndarray, float]:
@@ -42,8 +40,8 @@ class TimestepPanel(Panel):
         self.plot.setLogMode(x=False, y=True)
         self.legend = self.plot.legend
         self.overlays: list[Curve] = []
-        for color in OVERLAY_COLORS:
-            self.overlays.append(new_curve(self.plot, color, None, width=3, alpha=110))
+        for color in EARLIER_COLORS:         # the earlier runs, as on the training-step panels
+            self.overlays.append(new_curve(self.plot, color, None, width=3, alpha=EARLIER_ALPHA))
         self.hidden = SlotCurves(self.plot, ("blue", theme.LINE_WIDTH, None), name="‖dL/dh_t‖")
         self.jacobian = SlotCurves(self.plot, ("orange", theme.LINE_WIDTH, None), name="‖dh_T/dh_t‖",
                                    compared_width=1.5, compared_alpha=150, legend_runs=False)

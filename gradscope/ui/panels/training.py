@@ -10,7 +10,7 @@ from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.history import CLIP_RATE_WINDOW
 from gradscope.series import GRAD_NORM, GRAD_NORM_CLIPPED, LOSS, METRIC, metric_label
 from gradscope.ui import theme
-from gradscope.ui.panels.base import share_x_label, Panel, add_plot, buckets_for, set_title
+from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title, share_x_label
 from gradscope.ui.panels.curves import Curve, EarlierCurves, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper
 from gradscope.ui.panels.threshold import ThresholdLine, nice_threshold
