@@ -1,8 +1,16 @@
-"""An axis that never labels more ticks than fit: pyqtgraph always draws the labels of its
-first tick level, and on a short log axis spanning under a decade that level is 0.7, 0.8, 0.9,
-1, 2, 3 ... one on top of the other. `ReadableAxis` keeps every k-th tick of that level (the
-decades first, on a log axis) so that the labels stand at least a label's height (or width)
-apart. Every plot the panels style gets one (`theme.style_plot`)."""
+"""An axis that never labels more ticks than fit, and always labels at least two.
+
+pyqtgraph always draws the labels of its first tick level, and on a short log axis spanning
+under a decade that level is 0.7, 0.8, 0.9, 1, 2, 3 ... one on top of the other. `ReadableAxis`
+keeps every k-th tick of that level (the decades first, on a log axis) so that the labels stand
+at least a label's height (or width) apart.
+
+A log axis spanning a small part of a decade (a loss between 0.9 and 1.6) has one or no
+multiple of 1..9 times a power of ten inside it, and pyqtgraph prints those with one digit: the
+axis would read "1" and nothing else. There the ticks are chosen as on a linear axis (1.0, 1.2,
+1.4 ...), placed at their logarithms, and printed with the digits they need.
+
+Every plot the panels style gets one (`theme.style_plot`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,22 +18,41 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFontMetricsF
 
 GAP = 1.35              # the room a label needs along the axis, in label heights (or widths)
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 class ReadableAxis(pg.AxisItem):
     def tickValues(self, minVal, maxVal, size):
         levels = super().tickValues(minVal, maxVal, size)
-        if not levels or size <= 0:
+        if size <= 0 or maxVal <= minVal:
+            return levels
+        if self.logMode and _labelled_within(levels, minVal, maxVal) < 2:
+            levels = self._linear_ticks_on_log(minVal, maxVal, size)
+        if not levels:
             return levels
         spacing, values = levels[0]
         values = np.asarray(values, dtype=np.float64)
-        if values.size < 2 or maxVal <= minVal:
+        if values.size < 2:
             return levels
         room = self._room(values, spacing) * (maxVal - minVal) / size      # a label's room, in data units
         kept = _spaced(values, room, self.logMode)
         if len(kept) == values.size:
             return levels
         return [(spacing, kept)] + list(levels[1:])
+
+    def _linear_ticks_on_log(self, low_log: float, high_log: float, size: float):
+        """Ticks at round values of the quantity itself (not of its logarithm), as log10."""
+        low, high = 10.0 ** low_log, 10.0 ** high_log
+        levels = []
+        for spacing, offset in pg.AxisItem.tickSpacing(self, low, high, size)[:2]:
+            start = np.ceil(low / spacing) * spacing
+            values = start + spacing * np.arange(int((high - start) / spacing) + 1)
+            values = values[(values > 0) & (values <= high)]
+            levels.append((None, list(np.log10(values))))
+        return levels
+
+    def logTickStrings(self, values, scale, spacing):
+        return [_short(10.0 ** float(value) * scale, values, scale) for value in values]
 
     def _room(self, values: np.ndarray, spacing: float) -> float:
         font = self.style.get("tickFont")
@@ -35,6 +62,28 @@ class ReadableAxis(pg.AxisItem):
         texts = self.tickStrings(list(values), self.autoSIPrefixScale * self.scale, spacing)
         widest = max((metrics.horizontalAdvance(text) for text in texts), default=metrics.height())
         return widest * GAP
+
+
+def _labelled_within(levels, low: float, high: float) -> int:
+    if not levels:
+        return 0
+    values = np.asarray(levels[0][1], dtype=np.float64)
+    return int(np.count_nonzero((values >= low) & (values <= high)))
+
+
+def _short(number: float, values, scale: float) -> str:
+    """`number` with as few significant digits as tell the axis's ticks apart exactly (one for
+    the multiples of a power of ten, "1.05" among 1.00, 1.05, 1.10), big and small ones as
+    "3·10⁵" and "10⁻⁴", as pyqtgraph's log axis writes them."""
+    numbers = 10.0 ** np.asarray(values, dtype=np.float64) * scale
+    digits = next((d for d in range(1, 5) if all(np.isclose(float(f"{x:.{d}g}"), x, rtol=1e-6)
+                                                   for x in numbers)), 4)
+    text = f"{number:.{digits}g}"
+    if "e" not in text:
+        return text
+    mantissa, power = text.split("e")
+    power = str(int(power)).translate(SUPERSCRIPTS)
+    return f"10{power}" if mantissa == "1" else f"{mantissa}·10{power}"
 
 
 def _spaced(values: np.ndarray, room: float, log: bool) -> list[float]:
