@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from envelopes import assert_drawn_from
 from gradscope.config import RunConfig
 from gradscope.records import StepRecord
 from types import SimpleNamespace
@@ -71,6 +72,10 @@ def test_the_gradient_norm_panel_draws_the_records(qtbot):
     run.add_records(records)
     panel = GradNormPanel()
     qtbot.addWidget(panel)
+    panel.resize(1600, 700)          # a plot 2 px a step wide draws every step as it is
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.plot.vb.width() >= 2 * 300
     panel.refresh(lab)
 
     norms = np.array([r.scalars["grad_norm"] for r in records])
@@ -86,6 +91,29 @@ def test_the_gradient_norm_panel_draws_the_records(qtbot):
 
     panel.plot.setLogMode(x=False, y=False)                       # the plot's menu: linear axis
     assert np.allclose(panel.pre_curve.yData, norms)
+
+
+def test_a_narrow_plot_draws_a_bucket_per_two_pixels_and_loses_no_spike(qtbot):
+    """Narrower than 2 px a step, the norms are drawn as a min/max envelope of one bucket per
+    2 px of the view box: the highest and lowest norm of every stretch of steps are there."""
+    from gradscope.ui.panels.training import GradNormPanel
+
+    lab, (run,) = on_show(RunConfig())
+    records = _records(3000, seed=4)
+    run.add_records(records)
+    panel = GradNormPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.refresh(lab)
+
+    norms = np.array([r.scalars["grad_norm"] for r in records])
+    x = panel.pre_curve.x_values
+    buckets = x.size // 2
+    assert panel.plot.vb.width() / 4 <= buckets <= panel.plot.vb.width() / 2
+    assert np.nanmax(panel.pre_curve.y_values) == pytest.approx(norms.max())
+    assert_drawn_from(panel.pre_curve, np.arange(norms.size), norms)
 
 
 def test_the_gates_panel_colours_each_unit_and_timestep_by_its_gate_value(qtbot):
@@ -176,9 +204,13 @@ def test_every_panel_draws_each_compared_run_in_its_own_style_with_items_made_on
         assert np.allclose(timesteps.hidden.curves[k].y_values, history.latest["hidden_grad_norm"])
         assert np.array_equal(grad_norm.pre.curves[k].y_values, history.series("grad_norm")[1])
         assert np.array_equal(loss.loss.curves[k].y_values, history.series("loss")[1])
-    for curves in (timesteps.hidden, grad_norm.pre, loss.loss):
+    pens = [curve.opts["pen"] for curve in timesteps.hidden.curves]      # per timestep: line styles
+    assert len({pen.color().name() for pen in pens}) == 3 and len({pen.style() for pen in pens}) == 3
+    for curves in (grad_norm.pre, loss.loss):        # over training steps: solid, each with its markers
         pens = [curve.opts["pen"] for curve in curves.curves]
-        assert len({pen.color().name() for pen in pens}) == 3 and len({pen.style() for pen in pens}) == 3
+        assert len({pen.color().name() for pen in pens}) == 3
+        assert {curve.gradscope_symbol for curve in curves.curves} == {"o", "t", "s"}
+        assert all(len(marks.data) > 0 for marks in curves.marks)
     labels = [item[1].text for item in timesteps.legend.items]
     assert {"rnn", "lstm", "gru"} <= set(labels)
     assert not any("H=5" in label for label in labels)          # only the difference is named

@@ -12,6 +12,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from gradscope import load_session
+from envelopes import assert_drawn_from
 from gradscope.bench.gui_records import write_session
 from gradscope.config import RunConfig
 
@@ -190,8 +191,8 @@ def test_runs_can_be_picked_and_two_or_three_play_under_one_cursor(replay_window
     window.redraw(everything=True)
     curves = window.panels["loss"].loss.curves
     assert [curve.isVisible() and len(curve.x_values) for curve in curves] == [38, 38, 38]
-    styles = {curve.opts["pen"].style() for curve in curves}
-    assert len(styles) == 3                                         # each run its own line style
+    assert len({curve.opts["pen"].color().name() for curve in curves}) == 3   # each run its colour
+    assert {curve.gradscope_symbol for curve in curves} == {"o", "t", "s"}     # and its markers
 
 
 def test_open_recent_and_drag_and_drop(replay_window, tmp_path):
@@ -289,7 +290,7 @@ def test_fork_from_here_trains_a_new_run_beside_its_parent(qtbot, make_window, t
     assert np.array_equal(parent_loss.x_values, steps[steps <= 250]) and np.allclose(parent_loss.y_values,
                                                                                      loss[steps <= 250])
     steps, norms = session.runs[0].series_with_steps("grad_norm")
-    assert np.allclose(window.panels["grad_norm"].earlier.curves[0].y_values, norms[steps <= 250])
+    assert_drawn_from(window.panels["grad_norm"].earlier.curves[0], steps[steps <= 250], norms[steps <= 250])
     fork = session.runs[-1]
     assert fork.parent == (0, 250) and fork.steps[0] == 250 and fork.steps[-1] == 599
     assert fork.config.clip_threshold == 0.5

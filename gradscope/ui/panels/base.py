@@ -32,28 +32,41 @@ COST_SMOOTHING = 0.2        # weight of the newest sample in the panels' cost av
 
 class _TimedGraphics(pg.GraphicsLayoutWidget):
     """A panel's plots, timing their own paints (a moving average, in ms) so the window knows
-    what redrawing each panel costs."""
+    what redrawing each panel costs. Only the paint that follows a refresh counts: the small
+    ones between (a tooltip, a hovered line) would talk the average down, and the frame
+    pacer would then put two panels' worth into one frame."""
 
     paint_ms = 0.0
+    refreshed = False
 
     def paintEvent(self, event) -> None:
         began = time.perf_counter()
         super().paintEvent(event)
-        self.paint_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.paint_ms)
+        if self.refreshed:
+            self.refreshed = False
+            self.paint_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.paint_ms)
 
 
-PROJECTOR_BUCKETS = 200     # a run's buckets in the projector's look: about a 3 px line's width each
+BUCKET_PX = 2.0             # the narrowest bucket of a long series a plot draws, in px of its width
+FEWEST_BUCKETS = 48         # however narrow the plot or many the runs
 
 
-def buckets_for(slots) -> int | None:
-    """How many buckets each run's long series is drawn in: all of them alone, a share when
-    runs are compared, so a plot draws as many points for three runs as for one. In the
-    projector's look no line is under 3 px, so no bucket needs to be narrower: a 3 px line
-    costs Qt about as much per segment as it is wide (three runs, 58 ms a frame at 1024)."""
-    share = None if len(slots) <= 1 else SERIES_CAPACITY // len(slots)
-    if theme.LOOK.min_line > 1.0:
-        share = min(share or SERIES_CAPACITY, PROJECTOR_BUCKETS)
-    return share
+def buckets_for(runs: int, plot: pg.PlotItem | None = None) -> int | None:
+    """How many buckets each of `runs` runs' long series is drawn in (None: all it holds).
+
+    Painting a min/max envelope costs Qt about the pixels its vertical strokes cover, so the
+    buckets are as many as the plot is wide in `BUCKET_PX` (2 px at the desk; in the
+    projector's look a 3 px line's width), shared out among the runs compared: a plot draws as
+    many points for three runs as for one. A bucket narrower than that shows nothing more:
+    each keeps its steps' minimum and maximum, so no spike is lost. Without the plot (or
+    before it has a size) the whole capacity is shared out."""
+    width = plot.vb.width() if plot is not None else 0.0
+    if width > 0:
+        budget = int(width / max(BUCKET_PX, theme.LOOK.min_line))
+    else:
+        budget = SERIES_CAPACITY
+    share = max(FEWEST_BUCKETS, budget // max(runs, 1))
+    return None if share >= SERIES_CAPACITY else share
 
 
 def lab_key(lab) -> tuple:
@@ -117,6 +130,7 @@ class Panel(QWidget):
         self._sync_markers(lab.slots)
         self._cache_text()            # and folds the legends that name nothing
         self.fit_texts()
+        self.graphics.refreshed = True
         self.draw_ms += COST_SMOOTHING * ((time.perf_counter() - began) * 1000.0 - self.draw_ms)
 
     @property

@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 
 from gradscope.lab.slots import MAX_SLOTS, RunSlot
 from gradscope.ui import theme
+from gradscope.ui.panels.bars import BarsPainter, paired
 
 
 SLOT_SYMBOLS = ("o", "t", "s")      # run slot k's markers, where its line style cannot be drawn
@@ -31,12 +33,21 @@ class Curve(pg.PlotCurveItem):
     `setLogMode`. The values as given stay in `x_values` and `y_values`.
     """
 
-    def __init__(self, pen, name: str | None = None, connect: str = "finite"):
+    def __init__(self, pen, name: str | None = None, connect: str = "finite", long: bool = False):
         super().__init__(pen=pen, name=name, connect=connect)
+        # an envelope (a long series) or ticks (pairs) in a solid pen are painted as rectangles
+        self.bars = BarsPainter() if long or connect == "pairs" else None
+        self._paired = False
         self.log_y = False
         self.x_values = np.empty(0)
         self.y_values = np.empty(0)
         self._bounds: tuple | None = None
+
+    def paint(self, painter, option, widget=None) -> None:
+        pen = self.opts["pen"]
+        if self.bars is None or not self._paired or pen.style() != Qt.PenStyle.SolidLine:
+            return super().paint(painter, option, widget)
+        self.bars.paint(painter, self.xData, self.yData, pen, band=self.opts["connect"] != "pairs")
 
     def setData(self, *args, **kwargs) -> None:
         self._bounds = None
@@ -64,6 +75,7 @@ class Curve(pg.PlotCurveItem):
         else:
             drawn = finite_or_nan(self.y_values)
         self.setData(self.x_values, drawn)
+        self._paired = self.bars is not None and paired(self.x_values)
         pen = self.opts["pen"]
         if pen is None or pen.isCosmetic():          # a wide non-cosmetic pen widens the bounds
             self._bounds = (_span(self.x_values), _span(drawn))
@@ -80,7 +92,7 @@ def new_curve(plot: pg.PlotItem, color: str, name: str | None = None, width: flo
     segment, and thousands of segments per frame)."""
     if width is None:
         width = theme.LONG_LINE_WIDTH if long else theme.LINE_WIDTH
-    curve = Curve(theme.pen(color, width, style, alpha), name=name, connect=connect)
+    curve = Curve(theme.pen(color, width, style, alpha), name=name, connect=connect, long=long)
     plot.addItem(curve)
     curve.setLogMode(False, plot.getAxis("left").logMode)
     return curve
@@ -155,10 +167,11 @@ class SlotCurves:
 
     @property
     def marked(self) -> bool:
-        """Compared runs over training steps in the projector's look are told apart by a few
-        markers on solid lines: their dashes, 3 px wide over thousands of points, took a
-        frame 235 ms (measured, three runs at 1280x720)."""
-        return self.long and self.compared_dashes and theme.LOOK.min_line > 1.0
+        """Compared runs over training steps are told apart by a few markers on solid lines,
+        at the desk as in the projector's look: their dashes, 3 px wide over thousands of
+        points, took a frame 235 ms (three runs at 1280x720), and even 1 px dashes cost Qt
+        several times a solid envelope, which is painted as rectangles (`bars`)."""
+        return self.long and self.compared_dashes
 
     def _marks(self, k: int) -> pg.ScatterPlotItem:
         if self.marks[k] is None:

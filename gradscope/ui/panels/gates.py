@@ -148,13 +148,13 @@ class GatesPanel(Panel):
             self.compared_saturation.style(slots)
             for slot in slots:
                 name, _ = carrier_series(slot.history.arch)
-                steps, values = slot.history.line(name, buckets_for(slots))
+                steps, values = slot.history.line(name, buckets_for(len(slots), self.saturation_plot))
                 self.compared_saturation.show(slot.index, steps, values)
                 shown.append(values)
             self._label_carriers(slots)
         else:
             for name, curve in self.saturation_curves.items():
-                steps, values = slots[0].history.line(name)
+                steps, values = slots[0].history.line(name, buckets_for(len(slots), self.saturation_plot))
                 curve.show_values(steps, values)
                 shown.append(values)
         self.saturation_range.update(np.array([0.0, last]), shown, x_fixed=slots[0].history.extent)

@@ -119,7 +119,7 @@ class TaskPanel(Panel):
                 run = slot.history
                 name = ACCURACY if mode == "accuracy" else next(
                     (n for n in sorted(run.scalars) if n.startswith(METRIC.pattern.split("{")[0])), "loss")
-                steps, values = run.line(name, buckets_for(slots))
+                steps, values = run.line(name, buckets_for(len(slots), self.plot))
                 self.metrics.show(slot.index, steps, values)
                 shown.append(values)
             if mode == "accuracy":

@@ -11,6 +11,7 @@ from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title, share_x_label
 from gradscope.ui.panels.curves import EARLIER_ALPHA, EARLIER_COLORS, Curve, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper, grown_span
+from gradscope.ui.panels.readout import TitleReadout
 
 
 def decay_line(step_norms: np.ndarray) -> tuple[np.ndarray, float]:
@@ -48,6 +49,7 @@ class TimestepPanel(Panel):
         self.hidden_curve, self.jacobian_curve = self.hidden.curves[0], self.jacobian.curves[0]
         self.decay_curve = new_curve(self.plot, "black", None, width=2, style=Qt.PenStyle.DashLine)
         self.range = RangeKeeper(self.plot, log_y=True)
+        self.readout = TitleReadout(self.plot)
 
         self.map_plot = self.graphics.addPlot(row=1, col=0)
         theme.style_plot(self.map_plot, "log10 ‖dL/dh_t‖ over training", "training step", "timestep t")
@@ -77,7 +79,7 @@ class TimestepPanel(Panel):
                 self.legend.removeItem(self.decay_curve)
                 self.decay_curve.clear_values()
             else:
-                self.legend.addItem(self.decay_curve, "m^(T−t)")
+                self.legend.addItem(self.decay_curve, "m^(T−t), m: mean step norm")
         shown, timesteps = [], None
         for slot in slots:
             latest = slot.history.latest
@@ -97,9 +99,10 @@ class TimestepPanel(Panel):
             line, mean = decay_line(steps)
             # the prediction may leave the view: the measured curves set the range
             self.decay_curve.show_values(np.arange(line.size), line)
-            self.legend.getLabel(self.decay_curve).setText(f"{mean:.3g}^(T−t): mean step norm")
-        title = f"Gradient reaching each timestep (step {run.latest_step})"
-        set_title(self.plot, title + (" — thin: ‖dh_T/dh_t‖" if compared else ""))
+        # the numbers that change with every probe: beside the title, which then stays put
+        readout = f"step {run.latest_step:,}" + (f" · m = {mean:.3g}" if steps is not None and not compared else "")
+        self.readout.set_text(readout, "the step on show; m: the mean norm of its step Jacobians")
+        set_title(self.plot, "Gradient reaching each timestep" + (" — thin: ‖dh_T/dh_t‖" if compared else ""))
         if timesteps is not None:
             ghosts = [np.array(h.latest.get(HIDDEN_GRAD_NORM.name(), [])) for h in lab.earlier]
             self.range.update(timesteps, shown + ghosts, x_fixed=(0, timesteps.size - 1))
@@ -197,7 +200,7 @@ class StepJacobianPanel(Panel):
             self.largest.style(slots)
             set_title(self.weights_plot, "Largest singular value σ_max of W_hh over training")
             for slot in slots:
-                x, y = _largest(slot.history, buckets_for(slots))
+                x, y = _largest(slot.history, buckets_for(len(slots), self.weights_plot))
                 self.largest.show(slot.index, x, y)
                 values.append(y)
         else:
@@ -206,7 +209,7 @@ class StepJacobianPanel(Panel):
             set_title(self.weights_plot, "σ_max of each block of W_hh over training" if several
                       else "Recurrent weights over training")
             for name, curve in self.weight_curves.items():
-                x, y = slots[0].history.line(name)
+                x, y = slots[0].history.line(name, buckets_for(len(slots), self.weights_plot))
                 curve.show_values(x, y)
                 values.append(y)
         last = max(slot.history.last_step for slot in slots)

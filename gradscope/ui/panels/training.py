@@ -6,13 +6,13 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox
 
-from gradscope.lab.envelope import SERIES_CAPACITY
 from gradscope.lab.history import CLIP_RATE_WINDOW
 from gradscope.series import GRAD_NORM, GRAD_NORM_CLIPPED, LOSS, METRIC, metric_label
 from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title, share_x_label
 from gradscope.ui.panels.curves import Curve, EarlierCurves, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper
+from gradscope.ui.panels.readout import TitleReadout
 from gradscope.ui.panels.threshold import ThresholdLine, nice_threshold
 
 METRIC_PREFIX = METRIC.pattern.split("{")[0]
@@ -76,7 +76,7 @@ class LossPanel(Panel):
             return
         self.loss.style(slots)
         values, x = [], np.empty(0)
-        buckets = buckets_for(slots)
+        buckets = buckets_for(len(slots), self.loss_plot)
         for slot in slots:
             x, y = slot.history.line(LOSS.name(), buckets)
             self.loss.show(slot.index, x, y)
@@ -107,7 +107,7 @@ class LossPanel(Panel):
             self.metric_range.reset()
         values, x = [], np.empty(0)
         for name, curve in self.metric_curves.items():
-            x, metric = run.line(name)
+            x, metric = run.line(name, buckets_for(1, self.metric_plot))
             curve.show_values(x, metric)
             values.append(metric)
         if self.metric_curves:
@@ -133,7 +133,7 @@ class LossPanel(Panel):
             return
         values, x = [], np.empty(0)
         for slot in slots:
-            x, y = slot.history.line(main, buckets_for(slots))
+            x, y = slot.history.line(main, buckets_for(len(slots), self.metric_plot))
             self.compared_metric.show(slot.index, x, y)
             values.append(y)
         self.metric_range.update(x, values, x_fixed=extent_of(slots))
@@ -177,6 +177,7 @@ class GradNormPanel(Panel):
         self.rate_plot = self.add_step_plot(self.graphics.addPlot(row=1, col=0))
         theme.style_plot(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps", "fraction clipped",
                          "training step")
+        self.rate_readout = TitleReadout(self.rate_plot)
         self.rate_plot.setXLink(self.plot)
         share_x_label(self.plot)
         self.rate_plot.setYRange(0, 1.05, padding=0)
@@ -260,7 +261,7 @@ class GradNormPanel(Panel):
             for curve in self.post.curves:
                 curve.clear_values()
         shown, x = [], np.empty(0)
-        buckets = buckets_for(slots)
+        buckets = buckets_for(len(slots), self.plot)
         for slot in slots:
             run = slot.history
             x, pre = run.line(GRAD_NORM.name(), buckets)
@@ -271,7 +272,7 @@ class GradNormPanel(Panel):
             shown.append(pre)
         rates = ", ".join(f"{slot.label} {slot.history.clip_rate:.0%}" if compared else f"{slot.history.clip_rate:.0%}"
                           for slot in slots)
-        set_title(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps: {rates}")
+        self.rate_readout.set_text(rates, f"the share of the last {CLIP_RATE_WINDOW} steps that were clipped")
         earlier = self.earlier.show(lab.earlier, GRAD_NORM.name(), buckets)
         shown += earlier[1::2]
         if self.clip_mode == "norm":
@@ -288,7 +289,7 @@ class GradNormPanel(Panel):
         clips = slot.config.clip_mode != "none" or run.clip_steps.size > 0
         keyed = legend.getLabel(self.post_curve) is not None
         if clips:
-            self.post.show(slot.index, *run.line(GRAD_NORM_CLIPPED.name()))
+            self.post.show(slot.index, *run.line(GRAD_NORM_CLIPPED.name(), buckets_for(1, self.plot)))
             if not keyed:
                 legend.addItem(self.post_curve, "after clipping")
         else:
@@ -307,7 +308,7 @@ class GradNormPanel(Panel):
         low, high = self.range.y if self.range.y is not None else (0.0, 1.0)
         span = max(high - low, 0.1)
         lift = 0.07 * slot.index if count > 1 else 0.0
-        steps, _, peak = clipped.envelope(SERIES_CAPACITY // count if count > 1 else None)
+        steps, _, peak = clipped.envelope(buckets_for(count, self.plot))
         shown = np.isfinite(peak) & (peak > 0)
         peak = peak[shown]
         y = np.empty(2 * peak.size)

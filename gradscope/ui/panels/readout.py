@@ -1,0 +1,61 @@
+"""A number that changes with every probe (the step on show, a clip rate), written at the right
+end of a plot's title row instead of inside the title.
+
+A plot's title is a pyqtgraph LabelItem in the plot's layout: each new text is parsed as HTML,
+measured, and lays the plot out again, and the panel then paints as if resized (about a
+millisecond a change, and a repaint of everything around it). The readout is a plain text
+item parented to the title row, outside any layout: changing it repaints its own few pixels.
+The title keeps clear of it: `fit_title` elides a title to the width left beside the readout
+(`reserved_px`, which only grows, so a number gaining a digit never re-fits the title).
+"""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
+
+from gradscope.ui import theme
+
+MARGIN_PX = 6
+
+
+class TitleReadout:
+    def __init__(self, plot: pg.PlotItem):
+        self.plot = plot
+        row = plot.titleLabel
+        self.item = QGraphicsSimpleTextItem(row)
+        self.item.setBrush(QBrush(QColor(theme.COLORS["black"])))
+        self.item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.text = ""
+        self._font_px = 0
+        plot._gradscope_readout = self
+        row.geometryChanged.connect(self._place)
+
+    @property
+    def reserved_px(self) -> float:
+        """The width the title leaves free for the readout."""
+        return self.plot.__dict__.get("_gradscope_readout_px", 0.0)
+
+    def set_text(self, text: str, tooltip: str = "") -> None:
+        """Show `text`; does nothing when neither it nor the look changed."""
+        if self._font_px != theme.LOOK.label_px:
+            self._font_px = theme.LOOK.label_px
+            font = QFont()
+            font.setPixelSize(self._font_px)
+            self.item.setFont(font)
+            self.plot._gradscope_readout_px = 0.0           # measured again in the new type
+            self.text = None
+        if text == self.text:
+            return
+        self.text = text
+        self.item.setText(text)
+        self.item.setToolTip(tooltip)
+        width = self.item.boundingRect().width() + MARGIN_PX
+        if width > self.reserved_px:
+            self.plot._gradscope_readout_px = width * 1.15     # room for a digit or two more
+        self._place()
+
+    def _place(self) -> None:
+        row = self.plot.titleLabel
+        bounds = self.item.boundingRect()
+        self.item.setPos(row.width() - bounds.width() - MARGIN_PX, (row.height() - bounds.height()) / 2)
