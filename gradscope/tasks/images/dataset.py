@@ -53,7 +53,8 @@ class ImageSet:
                              f"not {labels.dtype} {tuple(labels.shape)}")
         if images.shape[0] == 0 or len(self.class_names) == 0:
             raise ValueError(f"{self.source}: an image set needs at least one image and one class")
-        if not bool(((images >= 0) & (images <= 1)).all()):   # NaN fails this too
+        low, high = torch.aminmax(images)   # NaN propagates, and fails the test
+        if not (float(low) >= 0 and float(high) <= 1):
             raise ValueError(f"{self.source}: pixel values must lie in [0, 1]")
         if int(labels.min()) < 0 or int(labels.max()) >= len(self.class_names):
             raise ValueError(f"{self.source}: labels must lie in 0..{len(self.class_names) - 1}")
