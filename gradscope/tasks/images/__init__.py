@@ -20,6 +20,8 @@ from __future__ import annotations
 from gradscope.tasks.images.bundled import load_digits, load_mnist
 from gradscope.tasks.images.dataset import ImageSet
 from gradscope.tasks.images.split import stratified_split
+from gradscope.tasks.images.task import IMAGE_TASK_NAMES, ImageTask, image_task
 from gradscope.tasks.images.user import load_images
 
-__all__ = ["ImageSet", "load_digits", "load_images", "load_mnist", "stratified_split"]
+__all__ = ["IMAGE_TASK_NAMES", "ImageSet", "ImageTask", "image_task", "load_digits", "load_images", "load_mnist",
+           "stratified_split"]
