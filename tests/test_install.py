@@ -93,6 +93,8 @@ def _imported(python: Path, cwd: Path) -> dict:
 def test_the_wheel_carries_the_resources_but_not_the_screenshots(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "gradscope/resources/__init__.py" in names and "gradscope/resources/sonnets.txt" in names
+    for data in ("digits.csv.gz", "digits.LICENSE.txt", "mnist_5k.csv.gz", "mnist_5k.LICENSE.txt"):
+        assert f"gradscope/resources/images/{data}" in names     # the image sets and their licences
     assert not [name for name in names if "screenshots" in name or "__pycache__" in name]
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     shipped = {name.removeprefix("gradscope/resources/") for name in names if name.startswith("gradscope/resources/")}
@@ -112,6 +114,8 @@ def test_a_wheel_installed_elsewhere_records_a_char_lm_run_on_its_own_sonnets(wh
     assert Path(found["folder"]) == site / "gradscope" / "resources" and Path(found["sonnets"]).is_file()
     gradscope = tmp_path / "env" / "bin" / "gradscope"
     assert _run([gradscope, "--version"], cwd=elsewhere).strip() == f"gradscope {__version__}"
+    image_sets = "from gradscope.tasks.images import load_digits as d, load_mnist as m; print(len(d()), len(m()))"
+    assert _run([python, "-c", image_sets], cwd=elsewhere).split() == ["1797", "5000"]    # the wheel's own files
 
     summary = json.loads(_run([gradscope, *SMALL_CHARLM, "-o", "sonnets.gscope", "--json"], cwd=elsewhere))
     assert summary["steps"] == 3 and summary["state"] == "finished", summary
