@@ -15,8 +15,9 @@ The three architectures:
   and padding; the first maps the image's channels to `channels`, so it never has a skip. With
   `residual`, every later layer adds its input back (see `conv.aligned_shortcut` for a layer
   whose stride or padding changes the map's size). Pooling (2x2, stride 2) sits between layers,
-  never inside one: after layer 1 and after layer ceil(depth/2). Then a global average pool and
-  a linear classifier.
+  never inside one: after layer 1 and after layer ceil(depth/2) (once for depth 2), so that an
+  8x8 digit keeps a 2x2 map for the deep half of the net. Then a global average pool and a
+  linear classifier.
 - **mlp**: 0 to 4 dense layers of `width` units on the flattened image, then the classifier.
 
 Layers are named for people, from 1 ("conv layer 1"); a series' layer axis counts from 0.
