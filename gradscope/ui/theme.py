@@ -96,8 +96,10 @@ def title_size() -> str:
 
 def set_plot_title(plot: pg.PlotItem, text: str) -> None:
     """The title in the look's type, in a row as high as that type needs: pyqtgraph gives
-    every title 30 px, more than the desk's type takes, and at 1280x720 those are the plot's."""
-    plot.setTitle(text, size=title_size())
+    every title 30 px, more than the desk's type takes, and at 1280x720 those are the plot's.
+    Titles stand at the left of their view box, like a slide's heading: the right end of the
+    row is kept for a readout (`panels.readout`)."""
+    plot.setTitle(text, size=title_size(), justify="left")
     height = LOOK.title_px + 5
     plot.titleLabel.setMaximumHeight(height)
     plot.layout.setRowFixedHeight(0, height)

@@ -15,6 +15,8 @@ from gradscope.ui.panels.bars import BarsPainter, paired
 
 SLOT_SYMBOLS = ("o", "t", "s")      # run slot k's markers, where its line style cannot be drawn
 MARKERS_PER_CURVE = 16
+MARK_PX = 12
+SERIES_SYMBOLS = ("o", "t", "s", "d", "star", "+")    # the series of one plot, where colour is not enough
 
 
 def finite_or_nan(values: np.ndarray) -> np.ndarray:
@@ -38,6 +40,10 @@ class Curve(pg.PlotCurveItem):
         # an envelope (a long series) or ticks (pairs) in a solid pen are painted as rectangles
         self.bars = BarsPainter() if long or connect == "pairs" else None
         self._paired = False
+        self.gradscope_symbol: str | None = None       # markers along the curve, in its key too
+        # where ticks stand, when that is what tells them apart ("above the curve")
+        self.gradscope_placement: str | None = None
+        self.marks: pg.ScatterPlotItem | None = None
         self.log_y = False
         self.x_values = np.empty(0)
         self.y_values = np.empty(0)
@@ -76,6 +82,7 @@ class Curve(pg.PlotCurveItem):
             drawn = finite_or_nan(self.y_values)
         self.setData(self.x_values, drawn)
         self._paired = self.bars is not None and paired(self.x_values)
+        self._place_marks()
         pen = self.opts["pen"]
         if pen is None or pen.isCosmetic():          # a wide non-cosmetic pen widens the bounds
             self._bounds = (_span(self.x_values), _span(drawn))
@@ -83,9 +90,41 @@ class Curve(pg.PlotCurveItem):
     def clear_values(self) -> None:
         self.show_values(np.empty(0), np.empty(0))
 
+    def set_symbol(self, symbol: str | None) -> None:
+        """Mark the curve with a few `symbol`s (pyqtgraph's "o", "t", "s", "d"), in its
+        colour, and its key's swatch with one: series told apart by more than their colour.
+        A child of the curve, the markers share its coordinates and its visibility."""
+        self.gradscope_symbol = symbol
+        if symbol is not None and self.marks is None:
+            self.marks = pg.ScatterPlotItem(size=MARK_PX, pen=None)
+            self.marks.setParentItem(self)
+        if self.marks is not None:
+            self.marks.setSymbol(symbol or "o")
+            self.marks.setBrush(pg.mkBrush(self.opts["pen"].color()))
+        self._place_marks()
+
+    def setPen(self, *args, **kwargs) -> None:
+        super().setPen(*args, **kwargs)
+        if getattr(self, "marks", None) is not None:
+            self.marks.setBrush(pg.mkBrush(self.opts["pen"].color()))
+
+    def _place_marks(self) -> None:
+        """`MARKERS_PER_CURVE` markers evenly spread over the finite points drawn."""
+        if self.marks is None:
+            return
+        drawn_x, drawn_y = self.getData()
+        if self.gradscope_symbol is None or drawn_y is None or not len(drawn_y):
+            self.marks.setData([], [])
+            return
+        good = np.flatnonzero(np.isfinite(drawn_y))
+        picked = good[np.linspace(0, good.size - 1, min(MARKERS_PER_CURVE, good.size)).astype(int)] if good.size \
+            else good
+        self.marks.setData(drawn_x[picked], drawn_y[picked])
+
 
 def new_curve(plot: pg.PlotItem, color: str, name: str | None = None, width: float | None = None,
-              style=None, alpha: int = 255, long: bool = False, connect: str = "finite") -> Curve:
+              style=None, alpha: int = 255, long: bool = False, connect: str = "finite",
+              symbol: str | None = None) -> Curve:
     """A curve added to `plot`, in the plot's log mode. `long` marks a series over training
     steps: the history hands it over already reduced to a min/max envelope of at most a few
     thousand points, and it is drawn with a thinner pen (a wide pen costs Qt a stroke per
@@ -95,21 +134,25 @@ def new_curve(plot: pg.PlotItem, color: str, name: str | None = None, width: flo
     curve = Curve(theme.pen(color, width, style, alpha), name=name, connect=connect, long=long)
     plot.addItem(curve)
     curve.setLogMode(False, plot.getAxis("left").logMode)
+    if symbol is not None:
+        curve.set_symbol(symbol)
     return curve
 
 
 class SlotCurves:
     """One curve per run slot on one plot, created once. A lone run is drawn in the series'
-    own look (`single`: colour, width, Qt pen style or None) under the legend entry `name`;
-    compared runs in their slots' styles, with an entry per run naming what differs when
-    `legend_runs` (the plot's main series), none otherwise."""
+    own look (`single`: colour, width, Qt pen style or None; `symbol`: its markers, where a
+    plot's other series share its line style) under the legend entry `name`; compared runs in
+    their slots' styles, with an entry per run naming what differs when `legend_runs` (the
+    plot's main series), none otherwise."""
 
     def __init__(self, plot: pg.PlotItem, single: tuple, *, name: str | None = None, legend_runs: bool = True,
                  long: bool = False, width: float | None = None, alpha: int = 255,
                  compared_width: float | None = None, compared_alpha: int | None = None, connect: str = "finite",
-                 compared_dashes: bool = True):
+                 compared_dashes: bool = True, symbol: str | None = None):
         self.plot = plot
         self.single = single
+        self.symbol = symbol
         self.name = name
         self.legend_runs = legend_runs
         self.width = width if width is not None else single[1]
@@ -120,9 +163,6 @@ class SlotCurves:
         self.long = long
         self.curves = [new_curve(plot, single[0], None, width=self.width, style=single[2], alpha=alpha, long=long,
                                  connect=connect) for _ in range(MAX_SLOTS)]
-        for curve in self.curves:
-            curve.gradscope_symbol = None
-        self.marks: list[pg.ScatterPlotItem | None] = [None] * MAX_SLOTS
         self._styled: tuple | None = None
 
     def style(self, slots: list[RunSlot]) -> None:
@@ -142,17 +182,12 @@ class SlotCurves:
                     dashes = "solid"          # a wide dashed pen costs Qt 50 times a solid one
                 curve.setPen(theme.slot_pen((color, dashes if self.compared_dashes else "solid"),
                                             self.compared_width, self.compared_alpha))
-                curve.gradscope_symbol = SLOT_SYMBOLS[k] if self.marked else None
-                if self.marked:
-                    self._marks(k).setBrush(theme.brush(color))
+                curve.set_symbol(SLOT_SYMBOLS[k] if self.marked and k < len(slots) else None)
             else:
                 curve.setPen(theme.pen(self.single[0], self.width, self.single[2], self.alpha))
+                curve.set_symbol(self.symbol if k == 0 else None)
             if k >= len(slots):
                 curve.clear_values()
-            if not (compared and self.marked) or k >= len(slots):
-                curve.gradscope_symbol = None
-                if self.marks[k] is not None:
-                    self.marks[k].setData([], [])
         if legend is None:
             return
         if compared and self.legend_runs:
@@ -173,22 +208,8 @@ class SlotCurves:
         several times a solid envelope, which is painted as rectangles (`bars`)."""
         return self.long and self.compared_dashes
 
-    def _marks(self, k: int) -> pg.ScatterPlotItem:
-        if self.marks[k] is None:
-            self.marks[k] = pg.ScatterPlotItem(symbol=SLOT_SYMBOLS[k], size=12, pen=None)
-            self.plot.addItem(self.marks[k], ignoreBounds=True)
-        return self.marks[k]
-
     def show(self, k: int, x, y) -> None:
-        curve = self.curves[k]
-        curve.show_values(x, y)
-        if curve.gradscope_symbol is None:
-            return
-        drawn_x, drawn_y = curve.getData()
-        good = np.flatnonzero(np.isfinite(drawn_y)) if drawn_y is not None else np.empty(0, dtype=int)
-        picked = good[np.linspace(0, good.size - 1, min(MARKERS_PER_CURVE, good.size)).astype(int)] if good.size \
-            else good
-        self._marks(k).setData(drawn_x[picked] if picked.size else [], drawn_y[picked] if picked.size else [])
+        self.curves[k].show_values(x, y)
 
     def clear(self, k: int) -> None:
         self.curves[k].clear_values()
@@ -216,6 +237,7 @@ def fold_if_empty(legend) -> None:
 
 EARLIER_COLORS = ("grey", "sky", "purple")      # the earlier runs, faded behind the runs on show
 EARLIER_ALPHA = 110
+EARLIER_SYMBOL = "x"
 
 
 class EarlierCurves:
@@ -226,8 +248,9 @@ class EarlierCurves:
 
     def __init__(self, plot: pg.PlotItem, long: bool = True):
         self.plot = plot
+        # faded, and marked with crosses: told from the runs on show by more than a colour
         self.curves = [new_curve(plot, color, None, width=theme.LONG_LINE_WIDTH if long else 3,
-                                 alpha=EARLIER_ALPHA, long=long) for color in EARLIER_COLORS]
+                                 alpha=EARLIER_ALPHA, long=long, symbol=EARLIER_SYMBOL) for color in EARLIER_COLORS]
         self._shown: tuple | None = None
 
     def show(self, earlier: list, name: str, buckets: int | None = None) -> list[np.ndarray]:

@@ -99,6 +99,6 @@ def fit_title(plot: pg.PlotItem, width: float) -> None:
         return
     # the title stands over the view box only, not over the axes and colour bar beside it
     beside = max(plot.width() - plot.vb.width(), 0.0)
-    # a centred title clears a readout at the row's right end (`readout`) by twice its width
+    # and clear of a readout at the row's right end (`readout`)
     readout = plot.__dict__.get("_gradscope_readout_px", 0.0)
-    _elide(plot.titleLabel, title, width - 12 - beside - 2 * readout)
+    _elide(plot.titleLabel, title, width - 12 - beside - readout)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel
 from gradscope.series import ACTIVATION_SATURATION, CELL_JACOBIAN_NORM, GATE, GATE_SATURATION, JACOBIAN_NORM
 from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, add_plot, buckets_for
-from gradscope.ui.panels.curves import Curve, SlotCurves, new_curve
+from gradscope.ui.panels.curves import SERIES_SYMBOLS, Curve, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper
 
 GATE_LEVELS = {"candidate": (-1.0, 1.0)}          # the others are in [0, 1]
@@ -98,14 +98,15 @@ class GatesPanel(Panel):
             theme.style_plot(self.saturation_plot, "Saturated gates", "fraction", "training step")
             for index, gate in enumerate(run.gates):
                 self.saturation_curves[GATE_SATURATION.name(gate=gate)] = new_curve(
-                    self.saturation_plot, theme.SERIES_COLORS[index], gate, long=True)
+                    self.saturation_plot, theme.SERIES_COLORS[index], gate, long=True,
+                    symbol=SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)])
             if run.arch == "lstm":
                 self.cell_plot = add_plot(self.graphics, 1, columns // 2, legend=True, colspan=columns - columns // 2,
                                           legend_columns=1)
                 theme.style_plot(self.cell_plot, "Cell path vs state", "", "timestep t")
                 self.cell_plot.setLogMode(x=False, y=True)
                 self.state_curve = new_curve(self.cell_plot, "orange", "state (h, c)")
-                self.cell_curve = new_curve(self.cell_plot, "green", "cell path ∏ f_k")
+                self.cell_curve = new_curve(self.cell_plot, "green", "cell path ∏ f_k", symbol="t")
                 self.cell_range = RangeKeeper(self.cell_plot, log_y=True)
         else:
             nonlinearity = slots[0].config.nonlinearity

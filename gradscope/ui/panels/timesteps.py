@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF, Qt
 from gradscope.series import HIDDEN_GRAD_NORM, JACOBIAN_NORM, MAX_SINGULAR_VALUE, SPECTRAL_RADIUS, STEP_JACOBIAN_NORM
 from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title, share_x_label
-from gradscope.ui.panels.curves import EARLIER_ALPHA, EARLIER_COLORS, Curve, SlotCurves, new_curve
+from gradscope.ui.panels.curves import EARLIER_ALPHA, EARLIER_COLORS, EARLIER_SYMBOL, SERIES_SYMBOLS, Curve, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper, grown_span
 from gradscope.ui.panels.readout import TitleReadout
 
@@ -42,9 +42,9 @@ class TimestepPanel(Panel):
         self.legend = self.plot.legend
         self.overlays: list[Curve] = []
         for color in EARLIER_COLORS:         # the earlier runs, as on the training-step panels
-            self.overlays.append(new_curve(self.plot, color, None, width=3, alpha=EARLIER_ALPHA))
+            self.overlays.append(new_curve(self.plot, color, None, width=3, alpha=EARLIER_ALPHA, symbol=EARLIER_SYMBOL))
         self.hidden = SlotCurves(self.plot, ("blue", theme.LINE_WIDTH, None), name="‖dL/dh_t‖")
-        self.jacobian = SlotCurves(self.plot, ("orange", theme.LINE_WIDTH, None), name="‖dh_T/dh_t‖",
+        self.jacobian = SlotCurves(self.plot, ("orange", theme.LINE_WIDTH, None), name="‖dh_T/dh_t‖", symbol="t",
                                    compared_width=1.5, compared_alpha=150, legend_runs=False)
         self.hidden_curve, self.jacobian_curve = self.hidden.curves[0], self.jacobian.curves[0]
         self.decay_curve = new_curve(self.plot, "black", None, width=2, style=Qt.PenStyle.DashLine)
@@ -79,7 +79,7 @@ class TimestepPanel(Panel):
                 self.legend.removeItem(self.decay_curve)
                 self.decay_curve.clear_values()
             else:
-                self.legend.addItem(self.decay_curve, "m^(T−t), m: mean step norm")
+                self.legend.addItem(self.decay_curve, "m^(T−t)")
         shown, timesteps = [], None
         for slot in slots:
             latest = slot.history.latest
@@ -101,7 +101,7 @@ class TimestepPanel(Panel):
             self.decay_curve.show_values(np.arange(line.size), line)
         # the numbers that change with every probe: beside the title, which then stays put
         readout = f"step {run.latest_step:,}" + (f" · m = {mean:.3g}" if steps is not None and not compared else "")
-        self.readout.set_text(readout, "the step on show; m: the mean norm of its step Jacobians")
+        self.readout.set_text(readout, "the step on show; m: the mean norm of its step Jacobians, the base of the dashed m^(T−t)")
         set_title(self.plot, "Gradient reaching each timestep" + (" — thin: ‖dh_T/dh_t‖" if compared else ""))
         if timesteps is not None:
             ghosts = [np.array(h.latest.get(HIDDEN_GRAD_NORM.name(), [])) for h in lab.earlier]
@@ -247,7 +247,8 @@ class StepJacobianPanel(Panel):
             label = block if len(blocks) > 1 else \
                 ("ρ" if kind == SPECTRAL_RADIUS.pattern.split("/")[0] else "σ_max") + f"({block})"
             style = Qt.PenStyle.DotLine if kind == SPECTRAL_RADIUS.pattern.split("/")[0] else None
-            self.weight_curves[name] = new_curve(self.weights_plot, color, label, style=style, long=True)
+            symbol = SERIES_SYMBOLS[blocks.index(block) % len(SERIES_SYMBOLS)] if len(blocks) > 1 else None
+            self.weight_curves[name] = new_curve(self.weights_plot, color, label, style=style, long=True, symbol=symbol)
         self.weights_range.reset()
 
 

@@ -10,7 +10,7 @@ from gradscope.lab.history import CLIP_RATE_WINDOW
 from gradscope.series import GRAD_NORM, GRAD_NORM_CLIPPED, LOSS, METRIC, metric_label
 from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title, share_x_label
-from gradscope.ui.panels.curves import Curve, EarlierCurves, SlotCurves, new_curve
+from gradscope.ui.panels.curves import SERIES_SYMBOLS, Curve, EarlierCurves, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper
 from gradscope.ui.panels.readout import TitleReadout
 from gradscope.ui.panels.threshold import ThresholdLine, nice_threshold
@@ -102,7 +102,8 @@ class LossPanel(Panel):
             for index, name in enumerate(names):
                 color = theme.SERIES_COLORS[(index + 2) % len(theme.SERIES_COLORS)]
                 style = Qt.PenStyle.DashLine if name.endswith("/baseline_mse") else None
-                self.metric_curves[name] = new_curve(self.metric_plot, color, metric_label(name), style=style, long=True)
+                self.metric_curves[name] = new_curve(self.metric_plot, color, metric_label(name), style=style, long=True,
+                                                     symbol=SERIES_SYMBOLS[index % len(SERIES_SYMBOLS)] if index else None)
             set_title(self.metric_plot, "Task metric")
             self.metric_range.reset()
         values, x = [], np.empty(0)
@@ -155,7 +156,7 @@ class GradNormPanel(Panel):
         self.plot.setLogMode(x=False, y=True)
         self.earlier = EarlierCurves(self.plot)                # created first: drawn behind
         self.pre = SlotCurves(self.plot, ("blue", theme.LONG_LINE_WIDTH, None), long=True, name="before clipping")
-        self.post = SlotCurves(self.plot, ("orange", theme.LONG_LINE_WIDTH, None), long=True, name="after clipping",
+        self.post = SlotCurves(self.plot, ("orange", theme.LONG_LINE_WIDTH, None), long=True, name="after clipping", symbol="s",
                                legend_runs=False)
         self.pre_curve, self.post_curve = self.pre.curves[0], self.post.curves[0]
         # a short tick above the curve at every step where clipping fired: one path of line
@@ -165,6 +166,8 @@ class GradNormPanel(Panel):
         self.markers = SlotCurves(self.plot, ("black", 2, None), name="clipping fired", legend_runs=False,
                                   connect="pairs", compared_dashes=False)
         self.clip_markers = self.markers.curves[0]
+        for curve in self.markers.curves:
+            curve.gradscope_placement = "above the curve"
         self.threshold = ThresholdLine(pos=0.0, angle=0, movable=True, pen=theme.pen("purple", 3),
                                        hoverPen=theme.pen("purple", 6), label="clip threshold",
                                        labelOpts={"position": 0.5, "color": theme.COLORS["black"],
@@ -186,6 +189,7 @@ class GradNormPanel(Panel):
         self.range = RangeKeeper(self.plot, log_y=True)
         # on a replay: what the dragged threshold would have clipped of the recorded norms
         self.what_if_markers = new_curve(self.plot, "sky", "would clip (what-if)", width=2, connect="pairs")
+        self.what_if_markers.gradscope_placement = "below the curve"
         self.plot.legend.removeItem(self.what_if_markers)       # in the key only on a replay
         self.what_if = None
         self.threshold_value = 1.0
