@@ -59,12 +59,15 @@ class Presentation(QObject):
         self.changed.emit(False)
 
     def show_controls(self, shown: bool, settings: bool | None = None) -> None:
-        """The settings, the toolbar and the menu bar: hidden for the audience, back with H."""
+        """The settings, the toolbar, the menu bar and the timeline's second row and event
+        list: hidden for the audience, back with H. The timeline keeps its one row of play,
+        step and scrub, so a replay is still driven by the keyboard and seen moving."""
         window = self.window
         self.controls_shown = shown
         window.settings_dock.setVisible(shown if settings is None else settings and shown)
         window.toolbar.setVisible(shown)
         window.menuBar().setVisible(shown)
+        window.timeline.set_compact(not shown)
         window.controls_action.setChecked(shown)
 
     def toggle_controls(self) -> None:

@@ -93,7 +93,8 @@ class Timeline(QWidget):
         for widget in (self.step_field, self.of_label):
             top.addWidget(widget)
         bottom = QHBoxLayout()
-        for widget in (QLabel("Run:"), self.runs, self.compare, self.fork, self.bookmark):
+        self.second_row = (QLabel("Run:"), self.runs, self.compare, self.fork, self.bookmark)
+        for widget in self.second_row:
             bottom.addWidget(widget)
         bottom.addStretch(1)
         column = QVBoxLayout()
@@ -112,6 +113,12 @@ class Timeline(QWidget):
         lab.events.cursor_moved.connect(self._on_cursor_moved)
         lab.events.slots_changed.connect(self._on_slots_changed)
         lab.events.state_changed.connect(self._on_state_changed)
+
+    def set_compact(self, compact: bool) -> None:
+        """One row (play, step, scrub) without the run picker, fork, bookmark and event list:
+        presentation mode's timeline, about a third of the height."""
+        for widget in self.second_row + (self.events,):
+            widget.setVisible(not compact)
 
     def _button(self, text: str, tip: str, slot) -> QPushButton:
         button = QPushButton(text)

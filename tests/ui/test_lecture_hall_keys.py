@@ -57,11 +57,13 @@ def test_presentation_mode_through_f11_hides_the_controls_and_scales_the_look(qt
     assert window.presentation.active and window.presentation_action.isChecked()
     assert window.isFullScreen()
     assert not window.settings_dock.isVisible() and not window.menuBar().isVisible()
+    timeline = window.timeline                     # one row: play, step and scrub, no event list
+    assert timeline.slider.isVisible() and not timeline.events.isVisible() and not timeline.fork.isVisible()
     axis = window.panels["grad_norm"].plot.getAxis("left")
     assert axis.style["tickFont"].pixelSize() >= 16
     assert window.panels["grad_norm"].pre_curve.opts["pen"].widthF() >= 3
     qtbot.keyClick(window, "h")                                # the controls come back for a moment
-    assert window.settings_dock.isVisible() and window.menuBar().isVisible()
+    assert window.settings_dock.isVisible() and window.menuBar().isVisible() and timeline.events.isVisible()
     qtbot.keyClick(window, "h")
     assert not window.settings_dock.isVisible()
     qtbot.keyClick(window, "2")                                # shortcuts act with the menus hidden

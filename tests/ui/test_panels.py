@@ -210,7 +210,7 @@ def test_every_panel_draws_each_compared_run_in_its_own_style_with_items_made_on
         pens = [curve.opts["pen"] for curve in curves.curves]
         assert len({pen.color().name() for pen in pens}) == 3
         assert {curve.gradscope_symbol for curve in curves.curves} == {"o", "t", "s"}
-        assert all(len(curve.marks.data) > 0 for curve in curves.curves)
+        assert all(len(curve.marks.points) > 0 for curve in curves.curves)
     labels = [item[1].text for item in timesteps.legend.items]
     assert {"rnn", "lstm", "gru"} <= set(labels)
     assert not any("H=5" in label for label in labels)          # only the difference is named

@@ -59,11 +59,26 @@ def rectangles(x: np.ndarray, y: np.ndarray, pixel_x: float, pixel_y: float, pen
     return out[np.all(np.isfinite(out), axis=1)]
 
 
+WIDEST_BAR_PENS = 2.0      # a band's buckets wider than this many pen widths are drawn as a line,
+WIDEST_BAR_PX = 5.0        # and wider than this many px (a 1 px pen's band of 2 px buckets is a band)
+
+
 class BarsPainter:
     """Paints `rectangles` with a painter, reusing one array of QRectF between frames."""
 
     def __init__(self) -> None:
         self._array = PrimitiveArray(QRectF, 4) if PrimitiveArray is not None else None
+
+    @staticmethod
+    def suits(painter, x: np.ndarray, pen) -> bool:
+        """Whether a band of these buckets reads as a line: a bucket a few pixels wide does,
+        one wider than `WIDEST_BAR_PENS` pen widths is a block (a short run, or one zoomed
+        into), and a line through its minima and maxima draws it better."""
+        steps = x[0::2]
+        if steps.size < 2:
+            return True
+        bucket_px = float(np.median(np.diff(steps))) * abs(painter.transform().m11())
+        return bucket_px <= max(WIDEST_BAR_PENS * max(pen.widthF(), 1.0), WIDEST_BAR_PX)
 
     def paint(self, painter, x: np.ndarray, y: np.ndarray, pen, band: bool) -> None:
         transform = painter.transform()

@@ -54,18 +54,16 @@ FEWEST_BUCKETS = 48         # however narrow the plot or many the runs
 def buckets_for(runs: int, plot: pg.PlotItem | None = None) -> int | None:
     """How many buckets each of `runs` runs' long series is drawn in (None: all it holds).
 
-    Painting a min/max envelope costs Qt about the pixels its vertical strokes cover, so the
-    buckets are as many as the plot is wide in `BUCKET_PX` (2 px at the desk; in the
-    projector's look a 3 px line's width), shared out among the runs compared: a plot draws as
-    many points for three runs as for one. A bucket narrower than that shows nothing more:
-    each keeps its steps' minimum and maximum, so no spike is lost. Without the plot (or
-    before it has a size) the whole capacity is shared out."""
+    As many as the plot is wide in `BUCKET_PX` (2 px at the desk; in the projector's look a
+    3 px line's width): a bucket narrower than that shows nothing more, since each keeps its
+    steps' minimum and maximum and no spike is lost. An envelope is painted as rectangles
+    (`bars`), whose cost hardly grows with their number, so compared runs each get as many;
+    only without a plot (or before it has a size) is the whole capacity shared out."""
     width = plot.vb.width() if plot is not None else 0.0
     if width > 0:
-        budget = int(width / max(BUCKET_PX, theme.LOOK.min_line))
+        share = max(FEWEST_BUCKETS, int(width / max(BUCKET_PX, theme.LOOK.min_line)))
     else:
-        budget = SERIES_CAPACITY
-    share = max(FEWEST_BUCKETS, budget // max(runs, 1))
+        share = max(FEWEST_BUCKETS, SERIES_CAPACITY // max(runs, 1))
     return None if share >= SERIES_CAPACITY else share
 
 

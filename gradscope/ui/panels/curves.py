@@ -11,11 +11,10 @@ from PySide6.QtCore import Qt
 from gradscope.lab.slots import MAX_SLOTS, RunSlot
 from gradscope.ui import theme
 from gradscope.ui.panels.bars import BarsPainter, paired
+from gradscope.ui.panels.marks import CurveMarks
 
 
 SLOT_SYMBOLS = ("o", "t", "s")      # run slot k's markers, where its line style cannot be drawn
-MARKERS_PER_CURVE = 16
-MARK_PX = 12
 SERIES_SYMBOLS = ("o", "t", "s", "d", "star", "+")    # the series of one plot, where colour is not enough
 
 
@@ -36,14 +35,13 @@ class Curve(pg.PlotCurveItem):
     """
 
     def __init__(self, pen, name: str | None = None, connect: str = "finite", long: bool = False):
+        self.marks = CurveMarks()                       # markers along the curve, in its key too
         super().__init__(pen=pen, name=name, connect=connect)
         # an envelope (a long series) or ticks (pairs) in a solid pen are painted as rectangles
         self.bars = BarsPainter() if long or connect == "pairs" else None
         self._paired = False
-        self.gradscope_symbol: str | None = None       # markers along the curve, in its key too
         # where ticks stand, when that is what tells them apart ("above the curve")
         self.gradscope_placement: str | None = None
-        self.marks: pg.ScatterPlotItem | None = None
         self.log_y = False
         self.x_values = np.empty(0)
         self.y_values = np.empty(0)
@@ -51,9 +49,13 @@ class Curve(pg.PlotCurveItem):
 
     def paint(self, painter, option, widget=None) -> None:
         pen = self.opts["pen"]
-        if self.bars is None or not self._paired or pen.style() != Qt.PenStyle.SolidLine:
-            return super().paint(painter, option, widget)
-        self.bars.paint(painter, self.xData, self.yData, pen, band=self.opts["connect"] != "pairs")
+        band = self.opts["connect"] != "pairs"
+        if (self.bars is None or not self._paired or pen.style() != Qt.PenStyle.SolidLine
+                or (band and not self.bars.suits(painter, self.xData, pen))):
+            super().paint(painter, option, widget)
+        else:
+            self.bars.paint(painter, self.xData, self.yData, pen, band=band)
+        self.marks.paint(painter, pen.color())
 
     def setData(self, *args, **kwargs) -> None:
         self._bounds = None
@@ -92,34 +94,23 @@ class Curve(pg.PlotCurveItem):
 
     def set_symbol(self, symbol: str | None) -> None:
         """Mark the curve with a few `symbol`s (pyqtgraph's "o", "t", "s", "d"), in its
-        colour, and its key's swatch with one: series told apart by more than their colour.
-        A child of the curve, the markers share its coordinates and its visibility."""
-        self.gradscope_symbol = symbol
-        if symbol is not None and self.marks is None:
-            self.marks = pg.ScatterPlotItem(size=MARK_PX, pen=None)
-            self.marks.setParentItem(self)
-        if self.marks is not None:
-            self.marks.setSymbol(symbol or "o")
-            self.marks.setBrush(pg.mkBrush(self.opts["pen"].color()))
+        colour, and its key's swatch with one: series told apart by more than their colour."""
+        if symbol == self.gradscope_symbol:
+            return
+        self.prepareGeometryChange()            # the markers reach past the data
+        self.marks.symbol = symbol
         self._place_marks()
+        self.update()
 
-    def setPen(self, *args, **kwargs) -> None:
-        super().setPen(*args, **kwargs)
-        if getattr(self, "marks", None) is not None:
-            self.marks.setBrush(pg.mkBrush(self.opts["pen"].color()))
+    @property
+    def gradscope_symbol(self) -> str | None:
+        return self.marks.symbol
+
+    def pixelPadding(self):
+        return max(super().pixelPadding(), self.marks.padding_px)
 
     def _place_marks(self) -> None:
-        """`MARKERS_PER_CURVE` markers evenly spread over the finite points drawn."""
-        if self.marks is None:
-            return
-        drawn_x, drawn_y = self.getData()
-        if self.gradscope_symbol is None or drawn_y is None or not len(drawn_y):
-            self.marks.setData([], [])
-            return
-        good = np.flatnonzero(np.isfinite(drawn_y))
-        picked = good[np.linspace(0, good.size - 1, min(MARKERS_PER_CURVE, good.size)).astype(int)] if good.size \
-            else good
-        self.marks.setData(drawn_x[picked], drawn_y[picked])
+        self.marks.place(*self.getData())
 
 
 def new_curve(plot: pg.PlotItem, color: str, name: str | None = None, width: float | None = None,

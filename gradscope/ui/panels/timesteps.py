@@ -37,7 +37,7 @@ class TimestepPanel(Panel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = add_plot(self.graphics, 0, 0, legend=True)
-        theme.style_plot(self.plot, "Gradient reaching each timestep (latest probe)", "norm", "timestep t")
+        theme.style_plot(self.plot, "Gradient through time (latest probe)", "norm", "timestep t")
         self.plot.setLogMode(x=False, y=True)
         self.legend = self.plot.legend
         self.overlays: list[Curve] = []
@@ -101,8 +101,9 @@ class TimestepPanel(Panel):
             self.decay_curve.show_values(np.arange(line.size), line)
         # the numbers that change with every probe: beside the title, which then stays put
         readout = f"step {run.latest_step:,}" + (f" · m = {mean:.3g}" if steps is not None and not compared else "")
-        self.readout.set_text(readout, "the step on show; m: the mean norm of its step Jacobians, the base of the dashed m^(T−t)")
-        set_title(self.plot, "Gradient reaching each timestep" + (" — thin: ‖dh_T/dh_t‖" if compared else ""))
+        self.readout.set_text(readout, "The step on show; m: the mean norm of its step Jacobians, "
+                                       "the base of the dashed m^(T−t)")
+        set_title(self.plot, "Gradient through time" + (" — thin: ‖dh_T/dh_t‖" if compared else ""))
         if timesteps is not None:
             ghosts = [np.array(h.latest.get(HIDDEN_GRAD_NORM.name(), [])) for h in lab.earlier]
             self.range.update(timesteps, shown + ghosts, x_fixed=(0, timesteps.size - 1))

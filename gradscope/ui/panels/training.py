@@ -274,9 +274,11 @@ class GradNormPanel(Panel):
                 self._show_after_clipping(slot, run)
             self.rates.show(slot.index, *run.clip_rates.line(buckets))
             shown.append(pre)
-        rates = ", ".join(f"{slot.label} {slot.history.clip_rate:.0%}" if compared else f"{slot.history.clip_rate:.0%}"
-                          for slot in slots)
-        self.rate_readout.set_text(rates, f"the share of the last {CLIP_RATE_WINDOW} steps that were clipped")
+        # compared: the runs' rates in the key's order, the key naming them (their labels
+        # would take the title's room)
+        rates = " · ".join(f"{slot.history.clip_rate:.0%}" for slot in slots)
+        self.rate_readout.set_text(rates, f"The share of the last {CLIP_RATE_WINDOW} steps that were clipped"
+                                   + (": " + ", ".join(slot.label for slot in slots) if compared else ""))
         earlier = self.earlier.show(lab.earlier, GRAD_NORM.name(), buckets)
         shown += earlier[1::2]
         if self.clip_mode == "norm":
