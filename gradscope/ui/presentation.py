@@ -1,7 +1,8 @@
 """Presentation mode (F11, View > Presentation): the window for the back row of a lecture hall.
 
 Full screen, the projector's look (`theme.PRESENTATION`: bigger type, no data line under 3 px,
-heavier axes), the controls hidden (the settings, the toolbar and the menu bar; H shows them
+heavier axes and grid), a high-contrast palette for the widgets (black on white whatever the
+desktop's theme), the controls hidden (the settings, the toolbar and the menu bar; H shows them
 again), the keyboard doing everything: the window's actions are its own as well as the menus',
 so their shortcuts act with the menu bar hidden. Leaving it puts back the desk's window as it
 was: its geometry, its docks, its look.
@@ -9,9 +10,30 @@ was: its geometry, its docks, its look.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
 
 from gradscope.ui import theme
 from gradscope.ui.look import apply_look
+
+
+def high_contrast_palette() -> QPalette:
+    """Black on white for every widget, whatever the desktop's theme (a dark one included):
+    text and its background at least 7:1 (WCAG's AAA level), greyed-out text still 10:1,
+    the selection white on Okabe-Ito blue."""
+    palette = QPalette()
+    black, white, blue = QColor("#000000"), QColor("#ffffff"), QColor(theme.COLORS["blue"])
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive, QPalette.ColorGroup.Disabled):
+        text = QColor("#333333") if group == QPalette.ColorGroup.Disabled else black
+        for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                     QPalette.ColorRole.ToolTipText, QPalette.ColorRole.PlaceholderText):
+            palette.setColor(group, role, text)
+        for role in (QPalette.ColorRole.Window, QPalette.ColorRole.Base, QPalette.ColorRole.AlternateBase,
+                     QPalette.ColorRole.Button, QPalette.ColorRole.ToolTipBase):
+            palette.setColor(group, role, white)
+        palette.setColor(group, QPalette.ColorRole.Highlight, blue)
+        palette.setColor(group, QPalette.ColorRole.HighlightedText, white)
+    return palette
 
 
 class Presentation(QObject):
@@ -23,6 +45,7 @@ class Presentation(QObject):
         self.active = False
         self.controls_shown = True
         self._desk: dict | None = None
+        self._desk_palette: QPalette | None = None
 
     def toggle(self) -> None:
         self.leave() if self.active else self.enter()
@@ -34,6 +57,8 @@ class Presentation(QObject):
         self._desk = {"geometry": window.saveGeometry(), "maximized": window.isMaximized(),
                       "settings": window.settings_dock.isVisible()}
         self.active = True
+        self._desk_palette = QApplication.palette()
+        QApplication.setPalette(high_contrast_palette())
         apply_look(theme.PRESENTATION, window, window.panels.values())
         # a passing message would be drawn over the restyled status bar's own labels
         window.statusBar().clearMessage()
@@ -47,6 +72,8 @@ class Presentation(QObject):
             return
         window, desk = self.window, self._desk or {}
         self.active = False
+        if self._desk_palette is not None:
+            QApplication.setPalette(self._desk_palette)
         apply_look(theme.DESK, window, window.panels.values())
         window.statusBar().clearMessage()
         self.show_controls(True, settings=desk.get("settings", True))

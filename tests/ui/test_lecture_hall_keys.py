@@ -150,3 +150,36 @@ def test_no_run_on_show_says_what_to_do_instead_of_empty_axes(qtbot, make_window
     assert window.panels["timesteps"].image.image is None
     for panel in window.stage.visible_panels():
         assert panel.empty_note.isVisible()
+
+
+def contrast(a, b) -> float:
+    """WCAG 2's contrast ratio of two colours."""
+    def luminance(color) -> float:
+        channels = [c / 255.0 for c in (color.red(), color.green(), color.blue())]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_presentation_mode_gives_the_widgets_a_high_contrast_palette_and_gives_it_back(qtbot, replay_only_window):
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    window = replay_only_window
+    dark = QPalette()                       # a desktop in a dark theme
+    for role, colour in ((QPalette.ColorRole.Window, "#202020"), (QPalette.ColorRole.WindowText, "#9a9a9a"),
+                         (QPalette.ColorRole.Base, "#2b2b2b"), (QPalette.ColorRole.Text, "#8c8c8c")):
+        dark.setColor(role, QColor(colour))
+    QApplication.setPalette(dark)
+    try:
+        qtbot.keyClick(window, Qt.Key.Key_F11)
+        palette = window.timeline.palette()
+        Role, Group = QPalette.ColorRole, QPalette.ColorGroup
+        for text, ground in ((Role.WindowText, Role.Window), (Role.Text, Role.Base), (Role.ButtonText, Role.Button)):
+            assert contrast(palette.color(text), palette.color(ground)) >= 7.0, text
+        assert contrast(palette.color(Group.Disabled, Role.WindowText), palette.color(Group.Disabled, Role.Window)) >= 7.0
+        qtbot.keyClick(window, Qt.Key.Key_F11)
+        assert QApplication.palette().color(Role.Window).name() == "#202020"     # the desk's, as it was
+    finally:
+        QApplication.setPalette(QApplication.style().standardPalette())
