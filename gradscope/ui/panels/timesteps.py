@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import Qt
 
 from gradscope.series import HIDDEN_GRAD_NORM, JACOBIAN_NORM, MAX_SINGULAR_VALUE, SPECTRAL_RADIUS, STEP_JACOBIAN_NORM
 from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, add_plot, buckets_for, set_title, share_x_label
+from gradscope.ui.panels.heatmap_view import HeatmapView
 from gradscope.ui.panels.curves import EARLIER_ALPHA, EARLIER_COLORS, EARLIER_SYMBOL, SERIES_SYMBOLS, Curve, SlotCurves, new_curve
-from gradscope.ui.panels.ranges import RangeKeeper, grown_span
+from gradscope.ui.panels.ranges import RangeKeeper
 from gradscope.ui.panels.readout import TitleReadout
 
 
@@ -52,17 +53,9 @@ class TimestepPanel(Panel):
         self.readout = TitleReadout(self.plot)
 
         self.map_plot = self.graphics.addPlot(row=1, col=0)
-        theme.style_plot(self.map_plot, "log10 ‖dL/dh_t‖ over training", "training step", "timestep t")
+        self.map = HeatmapView(self.map_plot, "log10 ‖dL/dh_t‖ over training", "timestep t")
+        self.image = self.map.image
         share_x_label(self.plot)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get(theme.HEATMAP))
-        self.map_plot.addItem(self.image)
-        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(theme.HEATMAP), interactive=False, width=16)
-        self.colorbar.setImageItem(self.image, insert_in=self.map_plot)
-        self.map_plot.disableAutoRange()
-        self.levels = RangeKeeper()                  # the colour scale, in decades
-        self.map_steps: tuple[float, float] | None = None
-        self.map_timesteps: int | None = None
         self._overlaid: list = []
         self._decay_shown = False
 
@@ -123,31 +116,7 @@ class TimestepPanel(Panel):
                 self.legend.addItem(curve, f"{old.label} (earlier)")
 
     def _draw_map(self, run, label: str) -> None:
-        image = run.heatmap.filled
-        if image is None or image.shape[0] == 0:
-            return
-        finite = image[np.isfinite(image)]
-        if finite.size == 0:
-            return
-        set_title(self.map_plot, "log10 ‖dL/dh_t‖ over training" + (f" ({label})" if label else ""))
-        steps = run.heatmap.steps
-        first, last = float(steps[0]), float(steps[-1])
-        height = max(last - first, 1.0) * image.shape[0] / max(image.shape[0] - 1, 1)
-        # the colour scale and the step axis move only when the data leaves them (as the
-        # curves' ranges do): colours that shift every probe cannot be read, and an axis
-        # that changes every frame re-lays out the plot every frame
-        self.levels.update(None, [finite], x_fixed=(0.0, 1.0))
-        low, high = self.levels.y
-        self.image.setImage(image, levels=(low, high), autoLevels=False)
-        self.image.setRect(QRectF(-0.5, first, float(image.shape[1]), height))
-        if self.colorbar.levels() != (low, high):
-            self.colorbar.setLevels((low, high))
-        span = grown_span(self.map_steps, first, first + height) if run.extent is None else (
-            run.extent if run.extent != self.map_steps else None)      # a replay: the whole recording
-        if span is not None or self.map_timesteps != image.shape[1]:
-            self.map_steps = span or self.map_steps
-            self.map_timesteps = image.shape[1]
-            self.map_plot.setRange(xRange=(-0.5, image.shape[1] - 0.5), yRange=self.map_steps, padding=0)
+        self.map.draw(run.heatmap, run.extent, label)
 
 
 class StepJacobianPanel(Panel):

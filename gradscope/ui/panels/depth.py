@@ -1,0 +1,76 @@
+"""The error signal through depth, the convolutional and dense runs' analogue of the error
+signal through time: at the latest probe, ‖dL/d(output of layer l)‖ against the layer l on a
+log axis, with the norm of each layer's weight gradient ‖dL/dW_l‖ beside it (the classifier's
+weight one place past the last layer), and the history of the first as a heatmap (layer x
+training step). Compared runs overlay on one axis: a plain net's gradient falls by decades
+towards the input, a residual net's stays level.
+
+The readout gives the ratio the lecture quotes, ‖dL/dW_first‖ / ‖dL/dW_last‖ (the first
+layer's weight gradient against the last layer's, the classifier's left out).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from gradscope.series import LAYER_GRAD_NORM, WEIGHT_GRAD_NORM
+from gradscope.ui import theme
+from gradscope.ui.panels.base import Panel, add_plot, share_x_label
+from gradscope.ui.panels.curves import SlotCurves
+from gradscope.ui.panels.heatmap_view import HeatmapView
+from gradscope.ui.panels.ranges import RangeKeeper
+from gradscope.ui.panels.readout import TitleReadout
+
+
+def first_over_last(weight_grad_norm: np.ndarray | None) -> float | None:
+    """‖dL/dW_1‖ / ‖dL/dW_L‖ over the layers (the last entry, the classifier's, left out)."""
+    if weight_grad_norm is None or weight_grad_norm.size < 3:
+        return None
+    first, last = float(weight_grad_norm[0]), float(weight_grad_norm[-2])
+    return first / last if last > 0 and np.isfinite(first) and np.isfinite(last) else None
+
+
+class DepthPanel(Panel):
+    title = "Gradient through depth"
+    name = "depth"
+    kinds = ("image",)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = add_plot(self.graphics, 0, 0, legend=True)
+        theme.style_plot(self.plot, "Gradient through depth (latest probe)", "norm", "layer l")
+        self.plot.setLogMode(x=False, y=True)
+        self.layers = SlotCurves(self.plot, ("blue", theme.LINE_WIDTH, None), name="‖dL/d(output of layer l)‖")
+        self.weights = SlotCurves(self.plot, ("orange", theme.LINE_WIDTH, None), name="‖dL/dW_l‖", symbol="t",
+                                  compared_width=1.5, compared_alpha=150, legend_runs=False)
+        self.range = RangeKeeper(self.plot, log_y=True)
+        self.readout = TitleReadout(self.plot)
+        self.map_plot = self.graphics.addPlot(row=1, col=0)
+        self.map = HeatmapView(self.map_plot, "log10 ‖dL/d(output of layer l)‖ over training", "layer l")
+        share_x_label(self.plot)
+
+    def draw(self, lab) -> None:
+        slots = lab.slots
+        self.layers.style(slots)
+        self.weights.style(slots)
+        shown, widest, ratios = [], 0, []
+        for slot in slots:
+            latest = slot.history.latest
+            for curves, name in ((self.layers, LAYER_GRAD_NORM.name()), (self.weights, WEIGHT_GRAD_NORM.name())):
+                values = latest.get(name)
+                if values is None:
+                    curves.clear(slot.index)
+                    continue
+                curves.show(slot.index, np.arange(values.size), values)
+                shown.append(values)
+                widest = max(widest, values.size)
+            ratio = first_over_last(latest.get(WEIGHT_GRAD_NORM.name()))
+            ratios.append("–" if ratio is None else f"{ratio:.2g}")
+        run = slots[0].history
+        if run.latest_step is None:
+            return
+        self.readout.set_text(f"step {run.latest_step:,} · first/last {' · '.join(ratios)}",
+                              "‖dL/dW_1‖ / ‖dL/dW_L‖: the first layer's weight gradient against the last "
+                              "layer's" + (" (the runs in the key's order)" if len(slots) > 1 else ""))
+        if widest:
+            self.range.update(np.arange(widest), shown, x_fixed=(-0.2, widest - 0.8))
+        self.map.draw(run.heatmaps[LAYER_GRAD_NORM.name()], run.extent, slots[0].label)
