@@ -50,6 +50,7 @@ MAX_DEPTH = 20            # a cnn's conv layers
 MAX_SEQ_LEN = 5000
 MAX_BATCH = 4096
 MAX_STEPS = 10_000_000
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 4, 128   # as gradscope.tasks.images reads them (a test checks)
 
 RECURRENT, CONV, DENSE = ("recurrent",), ("conv",), ("dense",)
 IMAGE_FAMILIES = ("conv", "dense")
@@ -88,10 +89,11 @@ class RunConfig:
         None, "your images", group="Task", path=True, families=IMAGE_FAMILIES,
         tip="For the images task: a folder with one sub-folder of PNG or JPEG files per class, or an .npz of "
             "images and labels.")
-    image_size: int | None = setting(
-        None, "image size", group="Task", low=4, high=256, unit="pixels", families=IMAGE_FAMILIES,
-        tip="The side the images are resized to (empty: digits keep 8, mnist and an .npz their own size, a "
-            "folder's images become 28x28).")
+    image_size: int = setting(
+        0, "image size (0: the data's)", group="Task", low=0, high=MAX_IMAGE_SIZE, unit="pixels",
+        families=IMAGE_FAMILIES,
+        tip=f"The side the images are resized to, {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} (0: digits keep 8, mnist "
+            "and an .npz their own size, a folder's images become 28x28).")
     # -- model ------------------------------------------------------------------------------
     arch: str = setting(
         "rnn", "architecture", group="Model", choices=ARCHITECTURES,

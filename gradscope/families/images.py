@@ -3,6 +3,7 @@ batches and record the same probes (`gradscope.probes.classifier`)."""
 from __future__ import annotations
 
 from gradscope.config.errors import ConfigError
+from gradscope.config.run_config import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 
 IMAGE_INITS = ("default", "kaiming", "xavier")
 IMAGE_SERIES = ("layer_grad_norm", "weight_grad_norm", "activation_norm", "dead_fraction", "filters/layer{k}",
@@ -19,6 +20,9 @@ def check_image_net(c) -> None:
         raise ConfigError("bidirectional", f"a reverse direction reads a sequence backwards; {c.arch} reads images")
     if c.forget_bias is not None:
         raise ConfigError("forget_bias", "only an LSTM has a forget gate")
+    if 0 < c.image_size < MIN_IMAGE_SIZE:
+        raise ConfigError("image_size", f"{c.image_size} is out of range: give 0 (the data's own size) or "
+                          f"{MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} pixels")
 
 
 def build_planned(plan_of, config, task):

@@ -39,7 +39,7 @@ __all__ = ["build", "Task", "AddingTask", "CopyTask", "RecallTask", "SineTask", 
 def build(config: RunConfig) -> Task:
     """The task a run config describes; a ConfigError names the option behind any bad data."""
     if config.task in IMAGE_TASK_NAMES:
-        return image_task(config.task, config.images, config.image_size)
+        return image_task(config.task, config.images, config.image_size or None)
     T = config.seq_len
     if config.task == "adding":
         return AddingTask(T)

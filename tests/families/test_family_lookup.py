@@ -77,3 +77,13 @@ def test_each_family_describes_its_model_for_a_label():
     assert family_of("cnn").describe(RunConfig(arch="cnn", task="digits", depth=20, residual=True)) == \
         "CNN L=20 residual C=16 3x3 tanh"
     assert family_of("mlp").describe(RunConfig(arch="mlp", task="digits", layers=0)) == "MLP linear"
+
+
+def test_the_image_size_setting_allows_what_the_image_loaders_read():
+    from gradscope.config import run_config
+    from gradscope.tasks.images import dataset
+
+    assert (run_config.MIN_IMAGE_SIZE, run_config.MAX_IMAGE_SIZE) == (dataset.MIN_IMAGE_SIZE, dataset.MAX_IMAGE_SIZE)
+    assert RunConfig(arch="cnn", task="mnist", image_size=16).image_size == 16
+    with pytest.raises(ConfigError, match="give 0"):
+        RunConfig(arch="cnn", task="mnist", image_size=2)
