@@ -35,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="record two or three runs in lockstep that differ in the setting KEY (as on the "
                              "command line: arch=rnn,lstm,gru, rho=0.5,1.5, clip-norm=1,10); repeat it to vary "
                              "several settings together")
-    record.add_argument("-o", "--output", required=True, metavar="FILE.gscope", help="the session file to write")
+    record.add_argument("-o", "--output", metavar="FILE.gscope", help="the session file to write (needed unless "
+                        "--dry-run)")
+    record.add_argument("--dry-run", action="store_true",
+                        help="print each layer's output shape and stop, before any training or file")
     record.add_argument("--append", action="store_true", help="add the run to an existing session file")
     record.add_argument("--force", action="store_true", help="replace an existing session file")
     record.add_argument("--json", action="store_true", help="print a JSON summary on stdout")

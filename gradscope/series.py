@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 from gradscope.config import MAX_HIDDEN, MAX_SEQ_LEN, RECORDED_LIVE_SETTINGS, SETTINGS
 
-AXES = ("timestep", "layer", "unit", "channel", "class", "character", "output")
+AXES = ("timestep", "layer", "unit", "channel", "class", "character", "output", "pixel")
 # the longest any axis gets in a run gradscope can record: a recorded array longer than this
 # is a file's lie, refused before anything is sized from it (the copy task's T + 2k timesteps,
 # 4 gates of the widest layer, a 200-character sample with room to spare)
 AXIS_LIMITS = {"timestep": MAX_SEQ_LEN + 2 * 64, "layer": 64, "unit": 4 * MAX_HIDDEN, "channel": 4096,
-               "class": 10_000, "character": 100_000, "output": 1024}
+               "class": 10_000, "character": 100_000, "output": 1024, "pixel": 4096}
 SUMMARIES = ("step", "mean", "profile", "latest")
 GATES = {"lstm": ("input", "forget", "candidate", "output"), "gru": ("reset", "update", "candidate")}
 LAYER_SUFFIX = re.compile(r"/layer\d{1,3}(/reverse)?$")
@@ -88,6 +88,23 @@ SERIES = _declare(
     SeriesSpec("forecast/input", "the first probe sequence", ("timestep",), "latest"),
     SeriesSpec("forecast/target", "the true next value", ("output",), "latest"),
     SeriesSpec("forecast/prediction", "the model's forecast of it", ("output",), "latest"),
+    # every probe of a convolutional or dense run (gradscope.probes.depth and .evaluation); a
+    # layer axis counts from the input, layer 0 first; weight_grad_norm has one entry more,
+    # the classifier's weight, last
+    SeriesSpec("layer_grad_norm", "‖dL/d(output of layer l)‖, the error signal reaching layer l", ("layer",),
+               "profile"),
+    SeriesSpec("weight_grad_norm", "‖dL/dW_l‖ of each layer's weight, the classifier's last", ("layer",),
+               "profile"),
+    SeriesSpec("activation_norm", "‖output of layer l‖", ("layer",), "mean"),
+    SeriesSpec("dead_fraction", "dead (ReLU) or saturated (tanh, sigmoid) units of layer l", ("layer",), "mean",
+               unit="fraction"),
+    SeriesSpec("filters/layer{k}", "the filters of conv layer k", ("channel", "channel", "pixel", "pixel"),
+               "latest"),
+    SeriesSpec("feature_maps/layer{k}", "the feature maps of the first probe image at conv layer k",
+               ("channel", "pixel", "pixel"), "latest"),
+    SeriesSpec("test_accuracy", "accuracy on the test split", unit="fraction"),
+    SeriesSpec("confusion", "test images by true class (rows) and predicted class (columns)", ("class", "class"),
+               "latest", unit="images"),
 )
 
 METRICS = {"accuracy": "accuracy", "mse": "MSE", "baseline_mse": "MSE of repeating the last value",
@@ -105,6 +122,10 @@ SPECTRAL_RADIUS, MAX_SINGULAR_VALUE = SERIES["spectral_radius/{matrix}"], SERIES
 SAMPLE_TEXT = SERIES["sample/text"]
 FORECAST_INPUT, FORECAST_TARGET, FORECAST_PREDICTION = (SERIES[name] for name in (
     "forecast/input", "forecast/target", "forecast/prediction"))
+LAYER_GRAD_NORM, WEIGHT_GRAD_NORM = SERIES["layer_grad_norm"], SERIES["weight_grad_norm"]
+ACTIVATION_NORM, DEAD_FRACTION = SERIES["activation_norm"], SERIES["dead_fraction"]
+FILTERS, FEATURE_MAPS = SERIES["filters/layer{k}"], SERIES["feature_maps/layer{k}"]
+TEST_ACCURACY, CONFUSION = SERIES["test_accuracy"], SERIES["confusion"]
 
 
 def _matcher(spec: SeriesSpec) -> re.Pattern:

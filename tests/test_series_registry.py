@@ -15,6 +15,9 @@ RUNS = [
     dict(arch="gru", task="recall", clip_mode="norm", clip_threshold=0.1),
     dict(arch="lstm", task="charlm", seq_len=6),
     dict(arch="rnn", task="sine", nonlinearity="relu", layers=2),
+    dict(arch="cnn", task="digits", depth=3, residual=True),
+    dict(arch="lenet", task="digits"),
+    dict(arch="mlp", task="digits", layers=2),
 ]
 
 

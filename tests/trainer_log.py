@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from gradscope.config import RunConfig
 from gradscope.records import RunState
 from gradscope.training import Callback, Trainer
@@ -59,3 +61,14 @@ def train(config, *callbacks):
     finally:
         trainer.close()
     return trainer, log, state
+
+
+def assert_same_records(run, records) -> None:
+    """Each live record equals the recorded run's record of its step: scalars, and arrays bit
+    for bit (a replay, or a fork that reproduces its parent)."""
+    for record in records:
+        original = run.record(record.step)
+        assert dict(record.scalars) == dict(original.scalars), record.step
+        assert set(record.arrays) == set(original.arrays), record.step
+        for name, array in record.arrays.items():
+            np.testing.assert_array_equal(array, original.arrays[name], err_msg=f"{name} at step {record.step}")

@@ -18,7 +18,7 @@ def run_bench(args) -> int:
         return run_soak(args)
     import torch
 
-    from gradscope.bench import probes, spectral, storage
+    from gradscope.bench import depth_comparison, probes, spectral, storage
 
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
@@ -30,6 +30,7 @@ def run_bench(args) -> int:
         "probe_overhead": probes.measure(quick, say),
         "spectral": spectral.measure(quick, say),
         "storage": storage.measure(quick, say),
+        "plain_vs_residual": depth_comparison.measure(quick, say),
     }
     results["spectral_speedup"] = results["spectral"]["speedup"]
     results["record_ms_per_step"] = results["storage"]["record_ms_per_step"]
@@ -96,4 +97,9 @@ def format_results(results: dict) -> str:
     lines.append(f"loading 10,000 steps of hidden_grad_norm at T=200: {storage['load_10k_s']:.3f} s")
     lines.append(f"a commit keeping room for a failure note: {storage['commit_ms_keeping_room']:.3f} ms per step, "
                  f"{storage['room_cost_ratio']:.2f}x a bare commit ({storage['commit_ms_bare']:.3f} ms)")
+    comparison = results["plain_vs_residual"]
+    shown = ("not within the steps trained" if comparison["point_shown_s"] is None else
+             f"in {comparison['point_shown_s']:.1f} s (step {comparison['point_shown_at_step']})")
+    lines.append(f"plain against residual, {comparison['layers']} layers on the digits: the point shown {shown}, "
+                 f"plain loss {comparison['plain_loss']:.3f}, residual loss {comparison['residual_loss']:.3f}")
     return "\n".join(lines)

@@ -1,4 +1,6 @@
-"""Probe overhead: the trainer with probes at its default cadence against a bare fused loop.
+"""Probe overhead: the trainer with probes at its default cadence against a bare fused loop,
+for the recurrent nets on the adding task and for the image nets the CNN lab names (LeNet on
+the 5,000 MNIST digits, a 12-layer residual CNN on the 8x8 digits).
 
 The trainer runs as the command line runs it: probes in their own process where a core is
 spare (see training/trainer.py). The bare loop is what anyone would write: the same fused model, the same task batches,
@@ -18,8 +20,18 @@ from gradscope.config import RunConfig
 from gradscope.training import Callback, Trainer
 from gradscope.probes.runner import default_probe_mode
 
-CASES = [("rnn", 64, 50), ("lstm", 64, 50), ("gru", 64, 50), ("rnn", 128, 200), ("lstm", 128, 200), ("gru", 128, 200)]
-QUICK_CASES = [("rnn", 16, 10), ("lstm", 16, 10)]
+def _recurrent(arch: str, hidden: int, length: int) -> tuple[str, dict]:
+    return f"{arch}_H{hidden}_T{length}", dict(arch=arch, task="adding", hidden=hidden, seq_len=length)
+
+
+CASES = [_recurrent(*case) for case in (("rnn", 64, 50), ("lstm", 64, 50), ("gru", 64, 50), ("rnn", 128, 200),
+                                        ("lstm", 128, 200), ("gru", 128, 200))] + [
+    ("lenet_mnist", dict(arch="lenet", task="mnist", nonlinearity="relu")),
+    ("cnn_residual_L12_digits", dict(arch="cnn", task="digits", depth=12, residual=True, nonlinearity="relu",
+                                     init="kaiming")),
+]
+QUICK_CASES = [_recurrent("rnn", 16, 10), _recurrent("lstm", 16, 10),
+               ("cnn_residual_L4_digits", dict(arch="cnn", task="digits", depth=4, residual=True, channels=4))]
 
 
 def _bare_seconds_per_step(config: RunConfig, steps: int) -> float:
@@ -63,9 +75,8 @@ def _probed(trainer: Trainer, steps: int) -> tuple[float, int]:
 
 def measure(quick: bool, say) -> dict:
     results = {}
-    for arch, hidden, length in (QUICK_CASES if quick else CASES):
-        config = RunConfig(arch=arch, task="adding", hidden=hidden, seq_len=length, batch=32, steps=10**6)
-        name = f"{arch}_H{hidden}_T{length}"
+    for name, settings in (QUICK_CASES if quick else CASES):
+        config = RunConfig(**settings, batch=32, steps=10**6)
         say(f"bench: probe overhead {name} ...")
         trainer = Trainer(config, probe_mode=default_probe_mode("process"))
         # warm up: the first steps pay for imports (and the probe process for its start), and

@@ -61,6 +61,12 @@ def checked_output(args) -> Path:
 
 
 def record(args, config: RunConfig) -> int:
+    if getattr(args, "dry_run", False):
+        from gradscope.commands.dry_run import dry_run
+
+        return dry_run(config, as_json=args.json)
+    if not args.output:
+        raise ConfigError("output", "name the session file to write (-o FILE.gscope), or ask for --dry-run")
     output = checked_output(args)           # before torch is imported: a bad -o is said at once
 
     from gradscope.probes.runner import default_probe_mode

@@ -35,6 +35,13 @@ class Comparison:
                 configs.append(base.replace(**variant))
             except ConfigError as error:
                 raise ConfigError("compare", f"{_key_of(error.option, self.keys)}: {error.problem}") from None
+        for config in configs:
+            for name in self.varies:
+                families = SETTINGS[name].families
+                if families and config.family not in families:
+                    # the runs would be the same run: a setting its family does not read
+                    raise ConfigError("compare", f"{_key_of(name, self.keys)}: {config.arch} does not read it "
+                                      f"(it is a setting of {' and '.join(families)} nets)")
         return configs
 
     @property

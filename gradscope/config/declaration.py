@@ -11,6 +11,10 @@ that ties two settings together lives in `RunConfig`'s own validation.
 
 A `live` setting may change between two training steps of a running trainer (the learning
 rate, the clipping); every other one describes a new run.
+
+A setting's `families` say which architecture families read it (`gradscope.families`): none
+declared means every family does (a common field: the task, the optimiser, the seed). The
+settings a family reads are its section of the configuration; the others leave its runs alone.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 GROUPS = ("Task", "Model", "Training", "Clipping", "Probes and recording")
+FAMILY_NAMES = ("recurrent", "conv", "dense")
 
 KEY = "setting"        # the key of a field's metadata that holds its Setting
 
@@ -45,6 +50,7 @@ class Setting:
     name: str = ""                   # the field's name, filled in by `declared`
     kind: str = ""                   # bool, int, float or str, filled in by `declared`
     optional: bool = False           # None is a value (no file, no forget-gate bias)
+    families: tuple[str, ...] = ()   # the families that read it (FAMILY_NAMES); (): every one
 
     @property
     def flag(self) -> str:
@@ -79,6 +85,8 @@ def setting(default: Any, label: str, *, tip: str, group: str, **details: Any) -
     """A RunConfig field with its declaration (see `Setting` for the details)."""
     if group not in GROUPS:
         raise ValueError(f"unknown settings group {group!r}")
+    if not set(details.get("families", ())) <= set(FAMILY_NAMES):
+        raise ValueError(f"unknown families {details['families']!r}")
     return dataclasses.field(default=default, metadata={KEY: Setting(label=label, tip=tip, group=group, **details)})
 
 

@@ -78,11 +78,10 @@ class RunHistory:
 
     @property
     def label(self) -> str:
-        c = self.config
-        layers = f" x{c.layers}" if c.layers > 1 else ""
-        bidir = " bidir" if c.bidirectional else ""
+        from gradscope.families import family_of
+
         number = "" if self.run_id is None else f"run {self.run_id}: "
-        return f"{number}{self.arch.upper()} H={c.hidden}{layers}{bidir} T={c.seq_len}"
+        return number + family_of(self.arch).describe(self.config)
 
     def add_records(self, records: Iterable[StepRecord]) -> None:
         """Live records go in as one block: the same path a replay takes."""

@@ -1,28 +1,22 @@
-"""Models: recurrent networks (Elman, Jordan, LSTM, GRU) with unrolled probe twins."""
+"""Models: recurrent networks (Elman, Jordan, LSTM, GRU) with unrolled probe twins, and the
+convolutional and dense image nets (LeNet, the plain or residual CNN, the mlp) as `LayeredNet`s.
+Which one a configuration describes is its architecture family's business (`gradscope.families`)."""
 from __future__ import annotations
 
-import torch
-
 from gradscope.config import RunConfig
+from gradscope.models.layered import LayeredNet
 from gradscope.models.recurrent import RecurrentNet, UnrolledPass
 
-__all__ = ["build", "RecurrentNet", "UnrolledPass"]
+__all__ = ["build", "LayeredNet", "RecurrentNet", "UnrolledPass"]
 
 
-def build(config: RunConfig, task=None) -> RecurrentNet:
+def build(config: RunConfig, task=None):
     """The model a configuration describes, initialised deterministically from its seed.
 
     `task` defaults to `gradscope.tasks.build(config)`; it fixes the input and output sizes.
     """
-    from gradscope.models.init import initialise
+    from gradscope.families import family_of
     from gradscope.tasks import build as build_task
 
     task = task if task is not None else build_task(config)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = RecurrentNet(config.arch, task.input_size, config.hidden, task.output_size,
-                             layers=config.layers, bidirectional=config.bidirectional,
-                             nonlinearity=config.nonlinearity, many_to_many=task.many_to_many)
-        generator = torch.Generator().manual_seed(config.seed + 1)
-        initialise(model, config, generator)
-    return model
+    return family_of(config.arch).build_model(config, task)

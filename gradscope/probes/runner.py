@@ -23,6 +23,8 @@ from typing import Mapping
 import numpy as np
 import torch
 
+from gradscope.models.denormals import flush_denormals
+
 
 def default_probe_mode(preferred: str = "thread") -> str:
     """Where probes run: `preferred`, except a process needs a spare core.
@@ -86,7 +88,7 @@ class ProbeWorker:
 
     def _loop(self) -> None:
         torch.set_num_threads(self.threads)   # per thread, like the denormal flag
-        torch.set_flush_denormal(True)
+        flush_denormals()
         while True:
             with self.lock:
                 while not self.queue and not self.closing:
@@ -236,7 +238,7 @@ def _serve(connection, config_json: str, inputs: np.ndarray, targets: np.ndarray
     """The probe process: build the station once, then measure whatever arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is for the trainer, which stops us
     torch.set_num_threads(threads)
-    torch.set_flush_denormal(True)
+    flush_denormals()
     from gradscope import tasks
     from gradscope.config import RunConfig
     from gradscope.probes.station import ProbeStation

@@ -1,5 +1,7 @@
 """Where probes are taken: a twin of the model, loaded with a snapshot of the weights of the
-step being measured, with the fixed probe batch. Lives in a probe thread or a probe process."""
+step being measured, with the fixed probe batch. Lives in a probe thread or a probe process.
+What is measured is the run's family's probe (`gradscope.families`), plus what its task adds
+(the char LM's sample, a forecast)."""
 from __future__ import annotations
 
 from typing import Mapping
@@ -8,7 +10,7 @@ import numpy as np
 import torch
 
 from gradscope import models
-from gradscope.probes.probe import Probe
+from gradscope.families import family_of
 from gradscope.series import FORECAST_INPUT, FORECAST_PREDICTION, FORECAST_TARGET, SAMPLE_TEXT
 from gradscope.tasks.regression import ForecastTask
 
@@ -21,7 +23,8 @@ class ProbeStation:
         self.task = task
         self.device = device
         self.model = models.build(config, task).to(device)
-        self.probe = Probe(self.model, task, probe_inputs.to(device), probe_targets.to(device), seed=config.seed)
+        self.probe = family_of(config.arch).probe(self.model, task, probe_inputs.to(device), probe_targets.to(device),
+                                                  seed=config.seed)
         self.probe_inputs, self.probe_targets = probe_inputs, probe_targets
 
     def load(self, weights: Mapping[str, torch.Tensor | np.ndarray]) -> None:

@@ -6,6 +6,7 @@ import math
 import os
 from typing import Any
 
+from gradscope.families import RECURRENT, family_of
 from gradscope.records import EventKind
 from gradscope.session.reader import Session, open_session
 
@@ -37,6 +38,7 @@ def _summarise(session: Session) -> dict[str, Any]:
             "parent": None if run.parent is None else {"run": run.parent[0], "step": run.parent[1]},
             "created": run.created,
             "config": run.config.to_dict(),
+            "model": family_of(run.config.arch).describe(run.config),
             "comparison": comparison,
             "steps": {"count": int(len(steps)),
                       "first": int(steps[0]) if len(steps) else None,
@@ -79,8 +81,11 @@ def format_info(summary: dict[str, Any]) -> str:
         parent = f", forked from run {run['parent']['run']} at step {run['parent']['step']}" \
             if run["parent"] else ""
         lines.append("")
-        lines.append(f"run {run['id']}: {shown(config['arch'])} H={config['hidden']} on {shown(config['task'])} "
-                     f"T={config['seq_len']}, {run['state']}, created {created}{parent}")
+        if config.get("arch") in RECURRENT.archs:
+            what = f"{shown(config['arch'])} H={config['hidden']} on {shown(config['task'])} T={config['seq_len']}"
+        else:
+            what = f"{shown(config['arch'])} ({shown(run.get('model', ''))}) on {shown(config['task'])}"
+        lines.append(f"run {run['id']}: {what}, {run['state']}, created {created}{parent}")
         span = f" ({steps['first']}..{steps['last']})" if steps["count"] else ""
         lines.append(f"  steps: {steps['count']}{span}")
         comparison = run.get("comparison")

@@ -13,9 +13,12 @@
 | sine    | T        | 1     | 1      | no           | mse            |
 | charlm  | T        | V     | V      | yes          | bits_per_char  |
 | csv     | T        | 1     | 1      | no           | mse            |
+| digits, mnist, images | 1 | C*H*W | classes | no     | accuracy       |
 
 Regression targets are float32 [B, 1 + extra] with the predicted value in column 0 (see
-`regression.py`); classification targets are int64 class ids.
+`regression.py`); classification targets are int64 class ids. The image tasks (`images.ImageTask`) give images
+[B, C, H, W] instead of sequences; their train and test split is fixed (split seed 0), apart
+from the run's seed, so that runs of any seed are scored on the same test images.
 """
 from __future__ import annotations
 
@@ -24,15 +27,19 @@ from gradscope.tasks.adding import AddingTask
 from gradscope.tasks.base import Task
 from gradscope.tasks.charlm import CharLMTask, load_text
 from gradscope.tasks.copy_task import CopyTask
+from gradscope.tasks.images import IMAGE_TASK_NAMES, ImageTask, image_task
 from gradscope.tasks.csv_series import CsvTask, load_csv
 from gradscope.tasks.recall import RecallTask
 from gradscope.tasks.sine import SineTask
 
-__all__ = ["build", "Task", "AddingTask", "CopyTask", "RecallTask", "SineTask", "CharLMTask", "CsvTask"]
+__all__ = ["build", "Task", "AddingTask", "CopyTask", "RecallTask", "SineTask", "CharLMTask", "CsvTask",
+           "ImageTask"]
 
 
 def build(config: RunConfig) -> Task:
     """The task a run config describes; a ConfigError names the option behind any bad data."""
+    if config.task in IMAGE_TASK_NAMES:
+        return image_task(config.task, config.images, config.image_size or None)
     T = config.seq_len
     if config.task == "adding":
         return AddingTask(T)

@@ -20,6 +20,8 @@ import torch
 
 from gradscope import models, tasks
 from gradscope.config import RECORDED_LIVE_SETTINGS, LiveSettings, RunConfig
+from gradscope.families import family_of
+from gradscope.models.denormals import flush_denormals
 from gradscope.probes.runner import ProbeProcess, ProbeThread, ProbeWorker, default_probe_mode, start_probe_runner
 from gradscope.records import Checkpoint, Event, EventKind, RunState, StepRecord
 from gradscope.training import checkpoints
@@ -43,6 +45,7 @@ class Trainer(Controlled):
         self.schedule = Schedule()
         self.live = LiveSettings.of(config)      # the live settings in force
         self.device, self.device_note = resolve_device(config.device)
+        self.family = family_of(config.arch)
         self.task = task if task is not None else tasks.build(config)
         self.model = models.build(config, self.task).to(self.device)
         self.parameters = list(self.model.parameters())
@@ -293,24 +296,12 @@ class Trainer(Controlled):
             if self._threads_before is None:
                 self._threads_before = torch.get_num_threads()
             torch.set_num_threads(self.threads)
-            torch.set_flush_denormal(True)
+            flush_denormals()
             self._configured_thread = thread
 
     def _forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        window = self.config.tbptt
-        if not window or window >= inputs.shape[1]:
-            return self.model(inputs)
-        # truncated BPTT: the state flows forward across windows, the gradient does not
-        state, outputs = None, []
-        starts = list(range(0, inputs.shape[1], window))
-        for index, start in enumerate(starts):
-            # a many-to-one task reads only the last window: the others just carry the state
-            needs_graph = self.model.many_to_many or index == len(starts) - 1
-            with torch.set_grad_enabled(needs_graph and torch.is_grad_enabled()):
-                output, state = self.model.run(inputs[:, start:start + window], state)
-            state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-            outputs.append(output)
-        return torch.cat(outputs, dim=1) if self.model.many_to_many else outputs[-1]
+        """The training step's forward pass, as the run's family takes it."""
+        return self.family.forward(self.model, inputs, self.config)
 
     def _checkpoint(self, step: int) -> None:
         checkpoint = checkpoints.take(step, self.model, self.optimizer, self.data, self.live)

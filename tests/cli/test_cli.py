@@ -273,7 +273,8 @@ def test_record_compare_of_a_number_and_of_the_clipping(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("compare, words", [
-    (["depth=2,3"], "unknown setting 'depth'"),
+    (["width=2,3"], "unknown setting 'width'"),
+    (["depth=2,3"], "rnn does not read it"),
     (["rho=0.5"], "two or three values"),
     (["rho=0.5,1,1.5,2"], "at most 3 runs"),
     (["hidden=8,100000"], "hidden"),

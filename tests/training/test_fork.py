@@ -13,7 +13,7 @@ from gradscope.records import StepRecord
 from gradscope.session import SessionError, SessionWriter, open_session
 from gradscope.training import Callback, SessionRecorder, Trainer
 from gradscope.training.fork import plan_fork, start_fork
-from trainer_log import Log
+from trainer_log import Log, assert_same_records
 
 RNN_SGD = dict(arch="rnn", optimizer="sgd", lr=0.1, probe_every=1)
 LSTM_ADAM = dict(arch="lstm", optimizer="adam", lr=0.01, probe_every=3)
@@ -51,15 +51,6 @@ def record_fork(path, plan) -> Log:
         with start_fork(plan, [SessionRecorder(writer, parent=plan.parent), log]) as trainer:
             trainer.run()
     return log
-
-
-def assert_same_records(parent_run, records: list[StepRecord]) -> None:
-    for record in records:
-        original = parent_run.record(record.step)
-        assert dict(record.scalars) == dict(original.scalars), record.step
-        assert set(record.arrays) == set(original.arrays), record.step
-        for name, array in record.arrays.items():
-            np.testing.assert_array_equal(array, original.arrays[name], err_msg=f"{name} at step {record.step}")
 
 
 @pytest.mark.parametrize("settings, change", [(RNN_SGD, dict(lr=0.05)),
