@@ -30,3 +30,39 @@ def check_combination(c: RunConfig) -> None:
     if c.images and c.task != "images":
         raise ConfigError("images", f"--images is for --task images; the {c.task} task brings its own data")
     family.check(c)
+
+
+def carried_along(c: RunConfig, name: str, value) -> dict:
+    """What an architecture or task change takes along so that the two still fit: an image net
+    chosen with a sequence task takes the digits, a recurrent net chosen with an image task
+    the adding task, and a task the other way round (cnn, rnn). The window's settings change
+    one value at a time: without this, neither of the pair could be changed first."""
+    from gradscope.families import family_of
+
+    if name == "arch":
+        images = family_of(value).images
+        if images and c.task not in IMAGE_TASKS:
+            return {"task": "digits", **_fitting_choices(c, images=True)}
+        if not images and c.task in IMAGE_TASKS:
+            return {"task": "adding", "images": None, **_fitting_choices(c, images=False)}
+    elif name == "task":
+        if value in IMAGE_TASKS and not family_of(c.arch).images:
+            return {"arch": "cnn", **_fitting_choices(c, images=True)}
+        if value not in IMAGE_TASKS and family_of(c.arch).images:
+            return {"arch": "rnn", **_fitting_choices(c, images=False)}
+    return {}
+
+
+def _fitting_choices(c: RunConfig, images: bool) -> dict:
+    """The initialisation and nonlinearity kept where the other family takes them, else its
+    defaults (an orthogonal W_hh means nothing to a CNN, a sigmoid nothing to an RNN)."""
+    from gradscope.families.recurrent import RECURRENT_INITS
+
+    changes = {}
+    if images and c.init in RECURRENT_INITS and c.init != "default":
+        changes["init"] = "default"
+    if not images and c.init not in RECURRENT_INITS:
+        changes["init"] = "default"
+    if not images and c.nonlinearity != "tanh":
+        changes["nonlinearity"] = "tanh"          # sigmoid is no RNN's, relu no LSTM's
+    return changes

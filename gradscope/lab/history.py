@@ -21,13 +21,15 @@ import numpy as np
 from gradscope.config import RunConfig
 from gradscope.lab.envelope import Heatmap, Series
 from gradscope.records import Event, EventKind, StepBlock, StepRecord
-from gradscope.series import CLIPPED, GATES, GRAD_NORM, HIDDEN_GRAD_NORM, PARAM_GRAD_NORM, drawn_over_training
+from gradscope.series import (CLIPPED, GATES, GRAD_NORM, HIDDEN_GRAD_NORM, LAYER_GRAD_NORM, PARAM_GRAD_NORM,
+                              drawn_over_training)
 
 CLIP_RATE_WINDOW = 100
 RATE_WINDOW_SECONDS = 3.0
 MARKED_EVENTS = (EventKind.SETTINGS_CHANGED.value, EventKind.NOTE.value, EventKind.DIVERGED.value,
                  EventKind.WRITE_FAILED.value, EventKind.INTERRUPTED.value)
 KEPT_EVENTS = 1000
+HEATMAPPED = (HIDDEN_GRAD_NORM.name(), LAYER_GRAD_NORM.name())     # profiles drawn over training as heatmaps
 
 
 def drawn_scalar(name: str) -> bool:
@@ -55,7 +57,8 @@ class RunHistory:
         self.probed: dict[str, Series] = {}         # per-probe summaries over training
         self.latest: dict[str, np.ndarray] = {}     # the newest probe's arrays
         self.latest_step: int | None = None
-        self.heatmap = Heatmap()
+        # the profiles drawn as heatmaps over training: through time, and through depth
+        self.heatmaps = {name: Heatmap() for name in HEATMAPPED}
         self.clip_steps = Series()                  # steps where clipping fired, at grad_norm
         self.clip_rates = Series()                  # the rolling clip rate at every step
         self.markers: list[Event] = []              # setting changes, notes, divergence: for the time axes
@@ -102,8 +105,8 @@ class RunHistory:
             series.extend(steps, values)
         self._add_clipping(block)
         for name, (steps, values) in block.probes.items():
-            if name == HIDDEN_GRAD_NORM.name():
-                self.heatmap.extend(steps, values)
+            if name in self.heatmaps:
+                self.heatmaps[name].extend(steps, values)
             elif drawn_over_training(name) and values.ndim == 2:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)   # an all-NaN row is a gap
@@ -163,7 +166,7 @@ class RunHistory:
         """Keep only the newest probe: all that an earlier run, drawn faded, still needs."""
         self.scalars.clear()
         self.probed.clear()
-        self.heatmap = Heatmap()
+        self.heatmaps = {name: Heatmap() for name in HEATMAPPED}
         self.generation += 1
 
     def _trim_rates(self) -> None:
@@ -210,6 +213,10 @@ class RunHistory:
     def nbytes(self) -> int:
         total = sum(s.nbytes for s in self.scalars.values()) + sum(s.nbytes for s in self.probed.values())
         total += self.clip_steps.nbytes + self.clip_rates.nbytes
-        if self.heatmap.image is not None:
-            total += self.heatmap.image.nbytes
+        total += sum(heatmap.image.nbytes for heatmap in self.heatmaps.values() if heatmap.image is not None)
         return total
+
+    @property
+    def heatmap(self) -> Heatmap:
+        """The error signal through time, log10 ‖dL/dh_t‖ (timestep x probed step)."""
+        return self.heatmaps[HIDDEN_GRAD_NORM.name()]

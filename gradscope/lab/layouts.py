@@ -4,7 +4,12 @@ plots of the story being told, while the others wait in tabs.
 A layout is the lab model's state (`LabModel.layout`), not the window's, so a lesson can
 switch it at an exact step and a script can set it without Qt. Panels are named by their
 `name` (`gradscope.ui.panels`); a layout lists them in the order they stand, left to right.
-The keys 1 to 9 of the window choose the layouts in this order.
+
+Each layout is for one kind of run: "sequence" (the recurrent family) or "image" (the
+convolutional and dense families, `gradscope.families`). The window shows the layouts and
+panels of the kind of the runs on show, and the keys 1 to 9 choose that kind's layouts in
+this order; when runs of the other kind come on show, the lab moves to that kind's first
+layout (`LabModel.match_layout`).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ class Layout:
     title: str              # what the menu and the stage's tab say ("Through time")
     stage: tuple[str, ...]  # the panels on the stage, left to right
     story: str              # what the layout is for, as a tooltip
+    kind: str = "sequence"  # the runs it is for: "sequence" or "image"
 
 
 LAYOUTS = (
@@ -31,9 +37,20 @@ LAYOUTS = (
            "What the LSTM's and GRU's gates do to the error signal (a vanilla RNN: its saturation)"),
     Layout("training", "Training", ("loss", "task"),
            "The loss and what the task shows of the model's skill"),
+    Layout("depth", "Depth", ("depth", "grad_norm"),
+           "The error signal through depth, plain against residual, beside the gradient norm", kind="image"),
+    Layout("filters", "Filters", ("filters", "accuracy"),
+           "What the conv layers learned and see, beside how well the net classifies", kind="image"),
+    Layout("accuracy", "Accuracy", ("loss", "accuracy"),
+           "The loss beside the accuracy and the test split's confusion", kind="image"),
 )
 LAYOUT_NAMES = tuple(layout.name for layout in LAYOUTS)
+KINDS = ("sequence", "image")
 DEFAULT_LAYOUT = "overview"
+
+
+def layouts_for(kind: str) -> tuple[Layout, ...]:
+    return tuple(layout for layout in LAYOUTS if layout.kind == kind)
 
 
 def layout_named(name: str) -> Layout:
@@ -44,6 +61,16 @@ def layout_named(name: str) -> Layout:
 
 
 def layout_after(name: str, offset: int) -> str:
-    """The layout `offset` places after `name` (before, when negative), going round."""
-    index = LAYOUT_NAMES.index(name) if name in LAYOUT_NAMES else 0
-    return LAYOUT_NAMES[(index + offset) % len(LAYOUT_NAMES)]
+    """The layout `offset` places after `name` (before, when negative) among its kind's,
+    going round."""
+    kind = layout_named(name).kind if name in LAYOUT_NAMES else "sequence"
+    names = [layout.name for layout in layouts_for(kind)]
+    index = names.index(name) if name in names else 0
+    return names[(index + offset) % len(names)]
+
+
+def kind_of(arch: str) -> str:
+    """The kind of run an architecture makes: "image" for the convolutional and dense families."""
+    from gradscope.families import family_of
+
+    return "image" if family_of(arch).images else "sequence"

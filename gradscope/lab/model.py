@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from gradscope.config.rules import carried_along
 from gradscope.config import LIVE_SETTINGS, SETTINGS, ConfigError, LiveSettings, RunConfig
 from gradscope.config.comparison import Comparison
 from gradscope.config.run_config import described
@@ -74,7 +75,7 @@ class LabModel(Pacing, LabState):
         if name in SETTINGS and SETTINGS[name].path and value:
             value = str(Path(value).expanduser().absolute())   # the session finds its data from anywhere
         try:
-            config = self.config.replace(**{name: value})
+            config = self.config.replace(**{name: value, **carried_along(self.config, name, value)})
             if self.comparison is not None:
                 self.comparison.configs(config)       # every compared run must still make sense
         except (ConfigError, TypeError) as error:

@@ -13,7 +13,7 @@ import math
 import time
 
 from gradscope.lab.events import FINAL_STATES
-from gradscope.lab.layouts import DEFAULT_LAYOUT, LAYOUT_NAMES
+from gradscope.lab.layouts import DEFAULT_LAYOUT, LAYOUT_NAMES, kind_of, layout_named, layouts_for
 
 MAX_PACE_SECONDS = 10.0
 
@@ -36,6 +36,15 @@ class Pacing:
             self.layout = name
             self.events.layout_changed.emit(name)
         return True
+
+    def match_layout(self) -> bool:
+        """Put the first layout of the runs' kind on show when the one on show is for the
+        other kind (a CNN run after an RNN's); True when it changed."""
+        archs = [slot.config.arch for slot in self.slots] or [self.config.arch]
+        kind = kind_of(archs[0])
+        if layout_named(self.layout).kind == kind:
+            return False
+        return self.set_layout(layouts_for(kind)[0].name)
 
     def set_pace(self, seconds: float) -> bool:
         """Slow motion with `seconds` between steps (0: full speed). A run going on goes on at

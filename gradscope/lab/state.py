@@ -61,6 +61,8 @@ class LabState:
                 slot.history.forget_series()
             self.earlier = ([slot.history for slot in self.slots] + self.earlier)[:MAX_EARLIER]
         self.slots = list(slots)
+        if self.slots and hasattr(self, "match_layout"):
+            self.match_layout()          # a CNN's runs after an RNN's: the image layouts
         self.events.slots_changed.emit()
         self._dirty = True
         if live:

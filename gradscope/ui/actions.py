@@ -9,10 +9,29 @@ from PySide6.QtWidgets import QInputDialog, QToolBar
 
 from gradscope.config import ConfigError
 from gradscope.config.comparison import parse_compare
-from gradscope.lab.layouts import LAYOUTS, layout_after
+from gradscope.lab.layouts import layout_after, layouts_for
 from gradscope.ui import theme
 from gradscope.ui.exporting import build_export_menu
 from gradscope.ui.timeline import Timeline
+
+
+def name_layout_actions(window, kind: str) -> None:
+    """Keys 1 to 9 and View > Layout for this kind of run's layouts (`lab.layouts`): a CNN's
+    runs have theirs, an RNN's theirs."""
+    shown = layouts_for(kind)
+    for number, act in enumerate(window.layout_actions):
+        layout = shown[number] if number < len(shown) else None
+        act.setData(None if layout is None else layout.name)
+        act.setText("" if layout is None else layout.title)
+        act.setToolTip("" if layout is None else layout.story)
+        act.setVisible(layout is not None)
+        act.setChecked(layout is not None and layout.name == window.lab.layout)
+
+
+def _choose_layout(window, number: int) -> None:
+    name = window.layout_actions[number - 1].data()
+    if name:
+        window.lab.set_layout(name)
 
 
 def build_actions(window) -> None:
@@ -113,14 +132,15 @@ def build_view_menu(window, action) -> None:
     layouts = view.addMenu("Layout")
     group = QActionGroup(window)
     window.layout_actions = []
-    for number, layout in enumerate(LAYOUTS[:9], start=1):
-        act = action(layout.title, str(number), layout.story, lambda name=layout.name: lab.set_layout(name),
-                     on_toolbar=False)
+    # keys 1 to 9: the layouts of the kind of run on show (`name_layout_actions`)
+    for number in range(1, 10):
+        act = action(f"Layout {number}", str(number), "",
+                     lambda act_number=number: _choose_layout(window, act_number), on_toolbar=False)
         act.setCheckable(True)
-        act.setData(layout.name)
         group.addAction(act)
         layouts.addAction(act)
         window.layout_actions.append(act)
+    name_layout_actions(window, "sequence")
     layouts.addSeparator()
     window.next_layout_action = action("Next Layout", Qt.Key.Key_PageDown, "The next layout",
                                        lambda: lab.set_layout(layout_after(lab.layout, 1)), on_toolbar=False)

@@ -94,6 +94,7 @@ class ControlPanel(QWidget):
         lab.events.config_changed.connect(self._on_config_changed)
         lab.events.refused.connect(self._on_refused)
         lab.events.comparison_changed.connect(self._on_comparison_changed)
+        self._show(config)               # and only the settings its family reads
 
     def _prepare_items(self) -> None:
         self.tree.setIndentation(INDENT)
@@ -172,13 +173,20 @@ class ControlPanel(QWidget):
             self.message.hide()
 
     def _show(self, config: RunConfig) -> None:
-        """Show `config` in the controls without treating it as the user's change."""
+        """Show `config` in the controls without treating it as the user's change. Only the
+        settings the run's family reads are on show (its section and the common ones): a
+        CNN has no sequence length, an RNN no kernel size."""
+        from gradscope.families import family_of
+
+        family = family_of(config.arch).name
         self._showing = True
         try:
             for name, param in self._params.items():
                 value = getattr(config, name)
                 if param.value() != (value if value is not None else ""):
                     param.setValue(value if value is not None else "")
+                families = SETTINGS[name].families
+                self._items[name].setHidden(bool(families) and family not in families)
         finally:
             self._showing = False
 

@@ -23,7 +23,7 @@ from gradscope.config import ConfigError, RunConfig
 from gradscope.lab import DEFAULT_CONFIG, LabModel
 from gradscope.lab.layouts import LAYOUT_NAMES, layout_named
 from gradscope.ui import theme
-from gradscope.ui.actions import build_actions
+from gradscope.ui.actions import build_actions, name_layout_actions
 from gradscope.ui.banner import Banner, divergence_text
 from gradscope.ui.controls import ControlPanel
 from gradscope.ui.documents import SessionFiles
@@ -238,9 +238,9 @@ class MainWindow(QMainWindow):
 
     def _on_layout_changed(self, name: str) -> None:
         self.settings.setValue("window/layout", name)
-        self.stage.show_layout(layout_named(name))
-        for action in self.layout_actions:
-            action.setChecked(action.data() == name)
+        layout = layout_named(name)
+        self.stage.show_layout(layout)
+        name_layout_actions(self, layout.kind)
 
     def _on_pace_changed(self, seconds: float) -> None:
         for action in self.pace_actions:

@@ -39,7 +39,8 @@ class Stage(QTabWidget):
             self.addTab(self.stage, layout.title)
             self.setTabToolTip(0, layout.story)
             for name, panel in self.panels.items():
-                if name not in layout.stage:
+                # the other panels of this kind of run wait in tabs; the other kind's are put away
+                if name not in layout.stage and layout.kind in panel.kinds:
                     self.setTabToolTip(self.addTab(panel, panel.title), f"The {panel.title.lower()} panel")
             self.setCurrentIndex(0)
         finally:

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 
 from gradscope.config import RunConfig
-from gradscope.lab.layouts import LAYOUTS, layout_named
+from gradscope.lab.layouts import layouts_for, layout_named
 from gradscope.ui.main_window import MainWindow
 
 EXAMPLE = Path(__file__).parents[2] / "sessions" / "exploding-rnn-clipped.gscope"
@@ -22,18 +22,19 @@ def on_stage(window) -> list[str]:
 def test_number_keys_and_page_keys_switch_layouts_from_anywhere(qtbot, replay_only_window, open_from_menu):
     window = replay_only_window
     assert open_from_menu(window, EXAMPLE)
-    for number, layout in enumerate(LAYOUTS, start=1):
+    recurrent = layouts_for("sequence")                       # an RNN's session: the recurrent layouts
+    for number, layout in enumerate(recurrent, start=1):
         qtbot.keyClick(window, str(number))
         assert window.lab.layout == layout.name and on_stage(window) == list(layout.stage)
         assert window.stage.tabText(0) == layout.title
         assert {window.stage.widget(k).name for k in range(1, window.stage.count())} == \
-            set(window.panels) - set(layout.stage)            # every other panel waits in a tab
+            {name for name, panel in window.panels.items() if "sequence" in panel.kinds} - set(layout.stage)
     window.controls.tree.setFocus()                            # the remote's keys are not swallowed there
     qtbot.keyClick(window.controls.tree, Qt.Key.Key_PageDown)
-    assert window.lab.layout == LAYOUTS[0].name                # round from the last to the first
+    assert window.lab.layout == recurrent[0].name              # round from the last to the first
     qtbot.keyClick(window.controls.tree, Qt.Key.Key_PageUp)
-    assert window.lab.layout == LAYOUTS[-1].name
-    assert window.settings.value("window/layout") == LAYOUTS[-1].name
+    assert window.lab.layout == recurrent[-1].name
+    assert window.settings.value("window/layout") == recurrent[-1].name
 
 
 def test_the_layout_is_kept_for_the_next_window(qtbot, tmp_path):

@@ -1,10 +1,16 @@
-"""The six panels of the live lab (and of replay): each created once, redrawn on a timer."""
+"""The panels of the live lab (and of replay): each created once, redrawn on a timer. A panel's
+`kinds` say which runs it draws: the recurrent family's ("sequence"), the convolutional and
+dense families' ("image"), or both; the stage shows those of the runs on show."""
+from gradscope.ui.panels.accuracy import AccuracyPanel
+from gradscope.ui.panels.depth import DepthPanel
+from gradscope.ui.panels.filters import FiltersPanel
 from gradscope.ui.panels.gates import GatesPanel
 from gradscope.ui.panels.task import TaskPanel
 from gradscope.ui.panels.timesteps import StepJacobianPanel, TimestepPanel
 from gradscope.ui.panels.training import GradNormPanel, LossPanel
 
-PANEL_CLASSES = (TimestepPanel, GradNormPanel, StepJacobianPanel, LossPanel, GatesPanel, TaskPanel)
+PANEL_CLASSES = (TimestepPanel, GradNormPanel, StepJacobianPanel, LossPanel, GatesPanel, TaskPanel,
+                 DepthPanel, FiltersPanel, AccuracyPanel)
 
-__all__ = ["PANEL_CLASSES", "GatesPanel", "GradNormPanel", "LossPanel", "StepJacobianPanel", "TaskPanel",
-           "TimestepPanel"]
+__all__ = ["PANEL_CLASSES", "AccuracyPanel", "DepthPanel", "FiltersPanel", "GatesPanel", "GradNormPanel",
+           "LossPanel", "StepJacobianPanel", "TaskPanel", "TimestepPanel"]

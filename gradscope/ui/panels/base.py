@@ -78,6 +78,7 @@ class Panel(QWidget):
 
     title = ""
     name = ""
+    kinds: tuple[str, ...] = ("sequence",)     # the runs it draws (`lab.layouts`): "sequence", "image"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)

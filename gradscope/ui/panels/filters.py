@@ -3,7 +3,6 @@
 * the filters of a conv layer (the menu over the plot picks which), one tile per output and
   input channel, each filter scaled by its own largest |weight| and drawn in a colour-blind-
   safe diverging map with white at zero, so a filter's pattern reads whatever its size;
-* the first layer's filters over training, a strip of snapshots (`RunHistory.snapshots`);
 * the feature maps of the first probe image, a row per conv layer, each map scaled to its own
   range (the deeper, pooled maps enlarged to the first layer's size).
 """
@@ -88,9 +87,7 @@ class FiltersPanel(Panel):
                                           width=16, label="weight / max |weight|")
         self.filter_bar.setImageItem(self.filter_image, insert_in=self.filter_plot)
         self.readout = TitleReadout(self.filter_plot)
-        self.history_plot, self.history_image = _image_plot(self.graphics.ci, 1, "First layer's filters over training")
-        self.history_image.setColorMap(pg.colormap.get(DIVERGING))
-        self.maps_plot, self.maps_image = _image_plot(self.graphics.ci, 2, "Feature maps of the probe image")
+        self.maps_plot, self.maps_image = _image_plot(self.graphics.ci, 1, "Feature maps of the probe image")
         self.maps_image.setColorMap(pg.colormap.get(theme.HEATMAP))
         self.layer = QComboBox(self.graphics)
         self.layer.setToolTip("The conv layer whose filters are shown")
@@ -119,16 +116,6 @@ class FiltersPanel(Panel):
         set_title(self.filter_plot, f"Filters of conv layer {k + 1}: {filters.shape[0]} × {filters.shape[1]} of "
                                     f"{filters.shape[2]}x{filters.shape[3]}")
         self.readout.set_text(f"step {run.latest_step:,}", "The probe these filters were recorded at")
-        snapshots = run.snapshots
-        if snapshots:
-            strip = [normalised_filters(array) for _, array in snapshots]
-            kernel = strip[0].shape[1:]
-            columns = strip[0].shape[0]
-            stacked = np.concatenate([tiled(s, columns) for s in strip if s.shape[1:] == kernel], axis=0) \
-                if len({s.shape for s in strip}) == 1 else tiled(strip[-1], columns)
-            self.history_image.setImage(stacked, levels=(-1, 1), autoLevels=False)
-            set_title(self.history_plot, f"Layer 1's filters at steps {snapshots[0][0]:,} to {snapshots[-1][0]:,} "
-                                         "(top to bottom)")
         maps = [latest[FEATURE_MAPS.name(k=layer)] for layer in layers if FEATURE_MAPS.name(k=layer) in latest]
         if maps:
             size = max(m.shape[1] for m in maps)

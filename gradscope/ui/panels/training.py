@@ -34,6 +34,7 @@ def extent_of(slots) -> tuple[float, float] | None:
 class LossPanel(Panel):
     title = "Loss and task metric"
     name = "loss"
+    kinds = ("sequence", "image")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -147,6 +148,7 @@ class GradNormPanel(Panel):
 
     title = "Gradient norm and clipping"
     name = "grad_norm"
+    kinds = ("sequence", "image")
     threshold_dragged = Signal(float)
 
     def __init__(self, parent=None):

@@ -1,0 +1,74 @@
+"""The window shows a convolutional run with its own family's panels and layouts: a recorded
+plain-against-residual comparison opened through File > Open puts the Depth layout on show
+(keys 1 to 3: Depth, Filters, Accuracy) with none of the recurrent panels in the tabs, and
+every number drawn is the session's own, recomputed here from its records: the gradient
+through depth, the filters (each scaled by its own largest |weight|), the confusion and its
+accuracy. An RNN session opened next brings the recurrent layouts back; the settings tree
+shows only the settings the run's family reads."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from gradscope import load_session
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "sessions"
+RECURRENT_ONLY = ("timesteps", "step_jacobians", "gates", "task")
+
+
+@pytest.fixture(scope="module")
+def plain_and_residual(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cnn") / "plain-residual.gscope"
+    subprocess.run([sys.executable, "-m", "gradscope", "record", "--arch", "cnn", "--task", "digits", "--depth", "4",
+                    "--nonlinearity", "tanh", "--compare", "residual=false,true", "--steps", "30",
+                    "--probe-every", "10", "-o", str(path)], check=True, capture_output=True, timeout=300)
+    return path
+
+
+def tabs(window) -> list[str]:
+    names = {panel: name for name, panel in window.panels.items()}
+    return [names[window.stage.widget(index)] for index in range(1, window.stage.count())]
+
+
+def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay_only_window, open_from_menu,
+                                                                     plain_and_residual):
+    window = replay_only_window
+    assert open_from_menu(window, plain_and_residual)
+    assert window.lab.layout == "depth" and window.stage.on_stage() == ["depth", "grad_norm"]
+    assert not set(RECURRENT_ONLY) & set(tabs(window))
+    assert [action.text() for action in window.layout_actions if action.isVisible()] == ["Depth", "Filters",
+                                                                                           "Accuracy"]
+    session = load_session(plain_and_residual)
+    window.lab.seek(20)
+    window.redraw(everything=True)
+    arrays = session.run(window.lab.slots[0].run_id).arrays_at(20)
+    depth = window.panels["depth"]
+    assert np.allclose(depth.layers.curves[0].y_values, arrays["layer_grad_norm"])
+    assert np.allclose(depth.weights.curves[0].y_values, arrays["weight_grad_norm"])
+
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    assert window.lab.layout == "filters" and window.stage.on_stage() == ["filters", "accuracy"]
+    filters = arrays["filters/layer0"]                                   # [16, 1, 3, 3]
+    scaled = filters / np.abs(filters).reshape(16, -1).max(axis=1)[:, None, None, None]
+    shown = window.panels["filters"].filter_image.image
+    for out in range(16):                                                # tile `out`, 3x3, a pixel apart
+        assert np.allclose(shown[0:3, out * 4:out * 4 + 3], scaled[out, 0], atol=1e-6)
+    confusion = arrays["confusion"]
+    accuracy = window.panels["accuracy"]
+    assert np.array_equal(accuracy.confusion.image, confusion.astype(np.float32))
+    assert f"{np.trace(confusion) / confusion.sum():.1%} right" in accuracy.readout.text
+
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    assert window.lab.layout == "accuracy"
+
+    controls = window.controls
+    assert controls.item("seq_len").isHidden() and not controls.item("depth").isHidden()
+    assert open_from_menu(window, EXAMPLES / "exploding-rnn-clipped.gscope")
+    assert window.lab.layout == "overview" and "timesteps" in window.stage.on_stage()
+    assert "depth" not in tabs(window) and "filters" not in tabs(window)
+    assert not controls.item("seq_len").isHidden() and controls.item("depth").isHidden()
