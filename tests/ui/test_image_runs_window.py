@@ -56,12 +56,13 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
     filters = arrays["filters/layer0"]                                   # [16, 1, 3, 3]
     scaled = filters / np.abs(filters).reshape(16, -1).max(axis=1)[:, None, None, None]
     shown = window.panels["filters"].filter_image.image
-    for out in range(16):                                                # tile `out`, 3x3, a pixel apart
-        assert np.allclose(shown[0:3, out * 4:out * 4 + 3], scaled[out, 0], atol=1e-6)
+    for out in range(16):                                 # tile `out` of a 4x4 grid, 3x3, a pixel apart
+        row, column = divmod(out, 4)
+        assert np.allclose(shown[row * 4:row * 4 + 3, column * 4:column * 4 + 3], scaled[out, 0], atol=1e-6)
     confusion = arrays["confusion"]
     accuracy = window.panels["accuracy"]
     assert np.array_equal(accuracy.confusion.image, confusion.astype(np.float32))
-    assert f"{np.trace(confusion) / confusion.sum():.1%} right" in accuracy.readout.text
+    assert accuracy.readout.text == f"{np.trace(confusion) / confusion.sum():.1%} right"
 
     qtbot.keyClick(window, Qt.Key.Key_3)
     assert window.lab.layout == "accuracy"

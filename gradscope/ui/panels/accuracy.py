@@ -73,5 +73,5 @@ class AccuracyPanel(Panel):
         right = float(np.trace(matrix)) / max(float(matrix.sum()), 1.0)
         set_title(self.confusion_plot, "Confusion on the test split" + (f" ({slots[0].label})" if len(slots) > 1
                                                                          else ""))
-        self.readout.set_text(f"step {run.latest_step:,} · {right:.1%} right",
-                              "The test images on the diagonal: the test accuracy at this probe")
+        self.readout.set_text(f"{right:.1%} right", f"The test images on the diagonal: the test accuracy at the "
+                                                   f"probe of step {run.latest_step:,}")

@@ -68,9 +68,11 @@ class DepthPanel(Panel):
         run = slots[0].history
         if run.latest_step is None:
             return
-        self.readout.set_text(f"step {run.latest_step:,} · first/last {' · '.join(ratios)}",
-                              "‖dL/dW_1‖ / ‖dL/dW_L‖: the first layer's weight gradient against the last "
-                              "layer's" + (" (the runs in the key's order)" if len(slots) > 1 else ""))
+        # the ratio alone (the step is the timeline's): with two runs the title keeps its room
+        self.readout.set_text(f"first/last {' · '.join(ratios)}",
+                              f"At the probe of step {run.latest_step:,}, ‖dL/dW_1‖ / ‖dL/dW_L‖: the first layer's "
+                              "weight gradient against the last layer's"
+                              + (" (the runs in the key's order)" if len(slots) > 1 else "") + "; thin: ‖dL/dW_l‖")
         if widest:
             self.range.update(np.arange(widest), shown, x_fixed=(-0.2, widest - 0.8))
         self.map.draw(run.heatmaps[LAYER_GRAD_NORM.name()], run.extent, slots[0].label)

@@ -15,10 +15,10 @@ from PySide6.QtWidgets import QComboBox
 from gradscope.series import FEATURE_MAPS, FILTERS
 from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, set_title
-from gradscope.ui.panels.readout import TitleReadout
 
 DIVERGING = "CET-CBD1"       # colorcet's colour-blind-safe diverging map: blue, white at zero, yellow
 MAPS_SHOWN = 8               # feature maps a layer shows
+LAYERS_SHOWN = 6             # conv layers whose feature maps are shown: the first, the last, between
 GAP = 1                      # px of blank between tiles
 
 
@@ -56,6 +56,21 @@ def scaled_maps(maps: np.ndarray, size: int, shown: int = MAPS_SHOWN) -> np.ndar
     return out
 
 
+def spread(layers: list[int], count: int = LAYERS_SHOWN) -> list[int]:
+    """At most `count` of the layers, evenly spread, the first and the last among them."""
+    if len(layers) <= count:
+        return list(layers)
+    picks = np.unique(np.round(np.linspace(0, len(layers) - 1, count)).astype(int))
+    return [layers[i] for i in picks]
+
+
+def filter_columns(filters: np.ndarray) -> int:
+    """Tiles a row: a first layer's (one input channel) in a near-square grid, a deeper one's
+    an output channel a column and an input channel a row."""
+    out, inputs = filters.shape[:2]
+    return int(np.ceil(np.sqrt(out))) if inputs == 1 else out
+
+
 def conv_layers(latest: dict) -> list[int]:
     prefix = FILTERS.pattern.split("{")[0]
     return sorted(int(name[len(prefix):]) for name in latest if name.startswith(prefix))
@@ -86,13 +101,22 @@ class FiltersPanel(Panel):
         self.filter_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING), interactive=False,
                                           width=16, label="weight / max |weight|")
         self.filter_bar.setImageItem(self.filter_image, insert_in=self.filter_plot)
-        self.readout = TitleReadout(self.filter_plot)
         self.maps_plot, self.maps_image = _image_plot(self.graphics.ci, 1, "Feature maps of the probe image")
         self.maps_image.setColorMap(pg.colormap.get(theme.HEATMAP))
         self.layer = QComboBox(self.graphics)
+        self.layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.layer.setToolTip("The conv layer whose filters are shown")
         self.layer.currentIndexChanged.connect(lambda _: self.invalidate())
         self._layers: list[int] = []
+
+    def _place_menu(self) -> None:
+        """At the right end of the filters' title row, over no plot."""
+        self.layer.adjustSize()
+        self.layer.move(max(self.graphics.width() - self.layer.width() - 8, 0), 2)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_menu()
 
     def draw(self, lab) -> None:
         run = lab.slots[0].history
@@ -105,18 +129,19 @@ class FiltersPanel(Panel):
             self.layer.addItems([f"conv layer {k + 1}" for k in layers])
             self.layer.blockSignals(False)
             self.layer.adjustSize()
-        self.layer.move(max(self.graphics.width() - self.layer.width() - 8, 0), 2)
+        self._place_menu()
         self.layer.setVisible(bool(layers))
         if not layers:
             return
         k = layers[max(self.layer.currentIndex(), 0)]
         filters = latest[FILTERS.name(k=k)]
         tiles = normalised_filters(filters)
-        self.filter_image.setImage(tiled(tiles, columns=filters.shape[0]), levels=(-1, 1), autoLevels=False)
-        set_title(self.filter_plot, f"Filters of conv layer {k + 1}: {filters.shape[0]} × {filters.shape[1]} of "
+        self.filter_image.setImage(tiled(tiles, columns=filter_columns(filters)), levels=(-1, 1), autoLevels=False)
+        set_title(self.filter_plot, f"Filters of conv layer {k + 1}: {filters.shape[0]} × {filters.shape[1]}, "
                                     f"{filters.shape[2]}x{filters.shape[3]}")
-        self.readout.set_text(f"step {run.latest_step:,}", "The probe these filters were recorded at")
-        maps = [latest[FEATURE_MAPS.name(k=layer)] for layer in layers if FEATURE_MAPS.name(k=layer) in latest]
+        self.filter_plot.titleLabel.setToolTip(f"At the probe of step {run.latest_step:,}")
+        shown = [layer for layer in spread(layers) if FEATURE_MAPS.name(k=layer) in latest]
+        maps = [latest[FEATURE_MAPS.name(k=layer)] for layer in shown]
         if maps:
             size = max(m.shape[1] for m in maps)
             columns = min(MAPS_SHOWN, max(m.shape[0] for m in maps))
@@ -124,4 +149,5 @@ class FiltersPanel(Panel):
                                                                       np.nan)]) for m in maps]
             rows = np.concatenate(padded, axis=0)
             self.maps_image.setImage(tiled(rows, columns), levels=(0, 1), autoLevels=False)
-            set_title(self.maps_plot, f"Feature maps of the probe image: a row per conv layer, its first {columns}")
+            set_title(self.maps_plot, "Feature maps of the probe image, conv layers "
+                                      + ", ".join(str(layer + 1) for layer in shown))
