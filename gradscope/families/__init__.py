@@ -13,7 +13,7 @@ probe made.
 """
 from __future__ import annotations
 
-from gradscope.config.run_config import ARCH_FAMILIES, IMAGE_TASKS, TASKS
+from gradscope.config.run_config import ARCH_FAMILIES
 from gradscope.families.conv import CONV
 from gradscope.families.dense import DENSE
 from gradscope.families.family import Family
@@ -21,10 +21,7 @@ from gradscope.families.recurrent import RECURRENT
 
 FAMILIES: dict[str, Family] = {family.name: family for family in (RECURRENT, CONV, DENSE)}
 
-__all__ = ["CONV", "DENSE", "FAMILIES", "Family", "RECURRENT", "family_of", "switched_with"]
-
-# the arch a run takes when its new task needs a net of another family
-DEFAULT_ARCH = {False: "rnn", True: "cnn"}
+__all__ = ["CONV", "DENSE", "FAMILIES", "Family", "RECURRENT", "family_of"]
 
 
 def family_of(arch: str) -> Family:
@@ -34,19 +31,3 @@ def family_of(arch: str) -> Family:
     except KeyError:
         raise KeyError(f"no family builds the architecture {arch!r}") from None
 
-
-def switched_with(config, name: str, value) -> dict:
-    """What else changes when one setting of `config` becomes `value`, so that a run switched
-    from one family to another stays a run: a new arch whose family reads the other kind of
-    data brings its family's default task, and a new task the arch cannot read brings an arch
-    that can (the window sets one setting at a time, and either change alone would be
-    refused). Empty when nothing else needs to change."""
-    if name == "arch" and value in ARCH_FAMILIES:
-        family = family_of(value)
-        if (config.task in IMAGE_TASKS) != family.images:
-            return {"task": family.default_task}
-    if name == "task" and value in TASKS:
-        images = value in IMAGE_TASKS
-        if images != family_of(config.arch).images:
-            return {"arch": DEFAULT_ARCH[images]}
-    return {}

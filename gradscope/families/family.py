@@ -3,7 +3,6 @@ dense runs, declared in one place so that the engine asks the family instead of 
 
 A `Family` holds
 - `archs`: the `--arch` values it builds, and `images`: whether it reads images (else sequences);
-  `default_task`: the task a run switched to this family takes when its task does not fit;
 - `settings`: its section of the run configuration (the settings declared with this family in
   `families=`, see `gradscope.config.declaration`), and `check`, its rules between them;
 - `build_model(config, task)`: the model, initialised from the config's seed;
@@ -33,7 +32,6 @@ class Family:
     label: str
     archs: tuple[str, ...]
     images: bool
-    default_task: str
     series: tuple[str, ...]
     check: Callable[[Any], None]
     build_model: Callable[[Any, Any], Any]

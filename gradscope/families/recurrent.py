@@ -77,7 +77,7 @@ def describe(c) -> str:
 
 
 RECURRENT = Family(
-    name="recurrent", label="recurrent nets", archs=RECURRENT_ARCHITECTURES, images=False, default_task="adding",
+    name="recurrent", label="recurrent nets", archs=RECURRENT_ARCHITECTURES, images=False,
     series=("hidden_grad_norm", "jacobian_norm", "step_jacobian_norm", "cell_jacobian_norm",
             "activation_saturation", "gates/{gate}", "gate_saturation/{gate}", "spectral_radius/{matrix}",
             "max_singular_value/{matrix}", "sample/text", "forecast/input", "forecast/target",

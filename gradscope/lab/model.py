@@ -29,7 +29,6 @@ from typing import Any, Callable
 from gradscope.config import LIVE_SETTINGS, SETTINGS, ConfigError, LiveSettings, RunConfig
 from gradscope.config.comparison import Comparison
 from gradscope.config.run_config import described
-from gradscope.families import switched_with
 from gradscope.lab.pacing import Pacing
 from gradscope.lab.slots import MAX_SLOTS
 from gradscope.lab.source import SourceError
@@ -66,9 +65,7 @@ class LabModel(Pacing, LabState):
     def set_setting(self, name: str, value: Any) -> bool:
         """Change one setting as the user did; False (and `refused`) when it makes no sense.
         A live setting reaches the running trainers at their next step, any other starts new
-        runs (training if these were); on a replay nothing trains (Fork takes the settings).
-        An arch of another family brings a task it reads, and a task of another kind an arch
-        that reads it (`gradscope.families.switched_with`)."""
+        runs (training if these were); on a replay nothing trains (Fork takes the settings)."""
         if self.comparison is not None and name in self.comparison.varies:
             self._refuse(f"{name} is what the comparison varies; stop comparing to set it")
             return False
@@ -77,7 +74,7 @@ class LabModel(Pacing, LabState):
         if name in SETTINGS and SETTINGS[name].path and value:
             value = str(Path(value).expanduser().absolute())   # the session finds its data from anywhere
         try:
-            config = self.config.replace(**{name: value}, **switched_with(self.config, name, value))
+            config = self.config.replace(**{name: value})
             if self.comparison is not None:
                 self.comparison.configs(config)       # every compared run must still make sense
         except (ConfigError, TypeError) as error:

@@ -51,18 +51,6 @@ def test_a_setting_one_compared_run_could_not_take_is_refused(tmp_path):
     assert lab.set_setting("hidden", 7)
 
 
-def test_switching_between_families_one_setting_at_a_time_brings_a_task_or_an_arch_that_fits(tmp_path):
-    lab = LabModel(tmp_path, RunConfig(**FAST), training=False)
-    changed = []
-    lab.events.config_changed.connect(lambda config, name: changed.append((config.arch, config.task, name)))
-    assert lab.set_setting("arch", "cnn") and (lab.config.arch, lab.config.task) == ("cnn", "digits")
-    assert lab.set_setting("task", "mnist") and lab.set_setting("arch", "mlp")
-    assert (lab.config.arch, lab.config.task) == ("mlp", "mnist")          # it fits: the task stays
-    assert lab.set_setting("task", "copy") and (lab.config.arch, lab.config.task) == ("rnn", "copy")
-    assert lab.set_setting("task", "digits") and (lab.config.arch, lab.config.task) == ("cnn", "digits")
-    assert changed[0] == ("cnn", "digits", "arch") and len(changed) == 5
-
-
 def test_a_replays_run_to_stops_at_the_end_and_does_not_rewind(tmp_path):
     path = tmp_path / "s.gscope"
     write_session(path, 50, length=6, hidden=4, probe_every=5)
