@@ -90,7 +90,7 @@ class RunConfig:
         tip="For the images task: a folder with one sub-folder of PNG or JPEG files per class, or an .npz of "
             "images and labels.")
     image_size: int = setting(
-        0, "image size (0: the data's)", group="Task", low=0, high=MAX_IMAGE_SIZE, unit="pixels",
+        0, "image size", group="Task", low=0, high=MAX_IMAGE_SIZE, unit="pixels",
         families=IMAGE_FAMILIES,
         tip=f"The side the images are resized to, {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} (0: digits keep 8, mnist "
             "and an .npz their own size, a folder's images become 28x28).")
