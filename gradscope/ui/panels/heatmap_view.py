@@ -57,6 +57,3 @@ class HeatmapView:
             self.steps = span or self.steps
             self.columns = image.shape[1]
             self.plot.setRange(xRange=(-0.5, image.shape[1] - 0.5), yRange=self.steps, padding=0)
-
-    def clear(self) -> None:
-        self.image.clear()
