@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 from gradscope.config import MAX_HIDDEN, MAX_SEQ_LEN, RECORDED_LIVE_SETTINGS, SETTINGS
 
-AXES = ("timestep", "layer", "unit", "channel", "class", "character", "output", "pixel")
+AXES = ("timestep", "layer", "unit", "channel", "class", "character", "output", "pixel", "image")
 # the longest any axis gets in a run gradscope can record: a recorded array longer than this
 # is a file's lie, refused before anything is sized from it (the copy task's T + 2k timesteps,
 # 4 gates of the widest layer, a 200-character sample with room to spare)
 AXIS_LIMITS = {"timestep": MAX_SEQ_LEN + 2 * 64, "layer": 64, "unit": 4 * MAX_HIDDEN, "channel": 4096,
-               "class": 10_000, "character": 100_000, "output": 1024, "pixel": 4096}
+               "class": 10_000, "character": 100_000, "output": 1024, "pixel": 4096, "image": 64}
 SUMMARIES = ("step", "mean", "profile", "latest")
 GATES = {"lstm": ("input", "forget", "candidate", "output"), "gru": ("reset", "update", "candidate")}
 LAYER_SUFFIX = re.compile(r"/layer\d{1,3}(/reverse)?$")
@@ -100,8 +100,16 @@ SERIES = _declare(
                unit="fraction"),
     SeriesSpec("filters/layer{k}", "the filters of conv layer k", ("channel", "channel", "pixel", "pixel"),
                "latest"),
-    SeriesSpec("feature_maps/layer{k}", "the feature maps of the first probe image at conv layer k",
+    SeriesSpec("feature_maps/layer{k}", "the feature maps of the probe image at conv layer k",
                ("channel", "pixel", "pixel"), "latest"),
+    # the test strip the probe image is picked from (gradscope.probes.strip)
+    SeriesSpec("strip/images", "the test strip: the first test image of each class", ("image", "channel", "pixel",
+                                                                                        "pixel"), "latest"),
+    SeriesSpec("strip/labels", "the true class of each strip image", ("image",), "latest"),
+    SeriesSpec("strip/probabilities", "the class probabilities the net gives each strip image", ("image", "class"),
+               "latest", unit="probability"),
+    SeriesSpec("strip/probed", "1 for the strip image the feature maps are of, 0 for the others", ("image",),
+               "latest"),
     SeriesSpec("test_accuracy", "accuracy on the test split", unit="fraction"),
     SeriesSpec("confusion", "test images by true class (rows) and predicted class (columns)", ("class", "class"),
                "latest", unit="images"),
@@ -126,6 +134,8 @@ LAYER_GRAD_NORM, WEIGHT_GRAD_NORM = SERIES["layer_grad_norm"], SERIES["weight_gr
 ACTIVATION_NORM, DEAD_FRACTION = SERIES["activation_norm"], SERIES["dead_fraction"]
 FILTERS, FEATURE_MAPS = SERIES["filters/layer{k}"], SERIES["feature_maps/layer{k}"]
 TEST_ACCURACY, CONFUSION = SERIES["test_accuracy"], SERIES["confusion"]
+STRIP_IMAGES, STRIP_LABELS = SERIES["strip/images"], SERIES["strip/labels"]
+STRIP_PROBABILITIES, STRIP_PROBED = SERIES["strip/probabilities"], SERIES["strip/probed"]
 
 
 def _matcher(spec: SeriesSpec) -> re.Pattern:

@@ -206,6 +206,12 @@ class RunConfig:
     probe_batch: int = setting(
         1, "probe sequences", group="Probes and recording", low=1, high=64, unit="sequences",
         tip="How many sequences each probe measures (norms are averaged over them).")
+    # the strip holds at most ten images (gradscope.probes.strip.STRIP_SIZE; importing it here
+    # would import torch into the window before its first paint)
+    probe_image: int = setting(
+        0, "probe image", group="Probes and recording", low=0, high=9, live=True, families=IMAGE_FAMILIES,
+        tip="Which image of the test strip (one of each class) the feature maps are recorded of, counted from "
+            "0. A click on an image in the Images panel sets it while the run trains.")
     checkpoint_every: int = setting(
         100, "checkpoint every", group="Probes and recording", low=1, high=MAX_STEPS, unit="steps", window=False,
         tip="Save the weights every N steps (what a fork starts from).")

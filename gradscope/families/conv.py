@@ -37,4 +37,5 @@ def describe(c) -> str:
 CONV = Family(
     name="conv", label="convolutional nets", archs=("lenet", "cnn"), images=True, series=images.IMAGE_SERIES,
     check=check, build_model=partial(images.build_planned, plan_of), forward=plain_forward, probe=images.probe,
-    layer_shapes=partial(images.layer_shapes, plan_of), describe=describe)
+    layer_shapes=partial(images.layer_shapes, plan_of), describe=describe,
+    probe_settings=images.PROBE_SETTINGS)

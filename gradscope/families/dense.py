@@ -23,4 +23,5 @@ DENSE = Family(
     name="dense", label="dense nets", archs=("mlp",), images=True,
     series=tuple(name for name in images.IMAGE_SERIES if "/layer" not in name),
     check=images.check_image_net, build_model=partial(images.build_planned, plan_of), forward=plain_forward,
-    probe=images.probe, layer_shapes=partial(images.layer_shapes, plan_of), describe=describe)
+    probe=images.probe, layer_shapes=partial(images.layer_shapes, plan_of), describe=describe,
+    probe_settings=images.PROBE_SETTINGS)

@@ -9,7 +9,8 @@ A `Family` holds
 - `forward(model, inputs, config)`: the training step's forward pass (the recurrent family's
   truncated BPTT lives there);
 - `probe(model, task, inputs, targets, seed)`: a callable that measures the probe series on the
-  probe batch with the weights in place, for `gradscope.probes.station`;
+  probe batch with the weights in place, for `gradscope.probes.station`; it is called with the
+  live settings named in `probe_settings` as keywords (the image nets' `probe_image`);
 - `series`: the registry patterns (`gradscope.series`) its probes record;
 - `layer_shapes(config, task)`: each layer's output shape before training (`record --dry-run`);
 - `describe(config)`: the model in a few symbols, for a run's label ("RNN H=32 x2 T=50",
@@ -39,6 +40,8 @@ class Family:
     probe: Callable[..., Callable[[], dict]]
     layer_shapes: Callable[[Any, Any], list]
     describe: Callable[[Any], str]
+    probe_settings: tuple[str, ...] = ()     # the live settings its probe takes, by name
+
 
     @property
     def settings(self) -> tuple[str, ...]:

@@ -7,7 +7,9 @@ from gradscope.config.run_config import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 
 IMAGE_INITS = ("default", "kaiming", "xavier")
 IMAGE_SERIES = ("layer_grad_norm", "weight_grad_norm", "activation_norm", "dead_fraction", "filters/layer{k}",
-                "feature_maps/layer{k}", "test_accuracy", "confusion")
+                "feature_maps/layer{k}", "strip/images", "strip/labels", "strip/probabilities", "strip/probed",
+                "test_accuracy", "confusion")
+PROBE_SETTINGS = ("probe_image",)   # the strip image whose feature maps are recorded (probes.strip)
 
 
 def check_image_net(c) -> None:

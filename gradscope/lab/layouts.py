@@ -41,6 +41,9 @@ LAYOUTS = (
            "The error signal through depth, plain against residual, beside the gradient norm", kind="image"),
     Layout("filters", "Filters", ("filters", "accuracy"),
            "What the conv layers learned and see, beside how well the net classifies", kind="image"),
+    Layout("images", "Images", ("images", "filters"),
+           "A test image you pick, as each conv layer sees it, and the net's verdict, beside the filters",
+           kind="image"),
     Layout("accuracy", "Accuracy", ("loss", "accuracy"),
            "The loss beside the accuracy and the test split's confusion", kind="image"),
 )

@@ -10,7 +10,6 @@ On the probe batch (images [B, C, H, W], labels [B]), with L_i image i's cross e
 | `activation_norm` | [L] | |output of layer l| per image, averaged |
 | `dead_fraction` | [L] | the fraction of the layer's nonlinearity units that pass no gradient |
 | `filters/layer<k>` | [C_out, C_in, K, K] | conv layer k's weight |
-| `feature_maps/layer<k>` | [C, H, W] | conv layer k's output for the first probe image |
 
 Layers are counted from 0 (the layer named "conv layer 1" is layer0). A layer's output is its
 block's, after the nonlinearity and after a residual block's skip addition. L_w = L + 1: every
@@ -20,6 +19,8 @@ A unit is dead when its nonlinearity's derivative is (almost) zero, measured on 
 activation, before any skip addition: a ReLU unit whose output is exactly 0, a tanh or
 sigmoid unit whose derivative (1 - a^2, a(1 - a)) is below 0.1, as the recurrent probes count
 `activation_saturation`.
+
+The feature maps are of a test image, not of the probe batch: `strip` records them.
 
 The probe runs in train mode, so that batch norm normalises with the probe batch's own
 statistics as a training step does; `per_image` says what image i's gradient is then.
@@ -37,7 +38,6 @@ WEIGHT_GRAD_NORM = "weight_grad_norm"
 ACTIVATION_NORM = "activation_norm"
 DEAD_FRACTION = "dead_fraction"
 FILTERS = "filters/layer{k}"
-FEATURE_MAPS = "feature_maps/layer{k}"
 DERIVATIVE_THRESHOLD = 0.1
 
 
@@ -71,5 +71,4 @@ def depth_probe(model, images: torch.Tensor, labels: torch.Tensor) -> dict[str, 
     }
     for k in model.conv_layers():
         results[FILTERS.format(k=k)] = model.layers[k].weight.detach().float().cpu().numpy().copy()
-        results[FEATURE_MAPS.format(k=k)] = trace.outputs[k][0].float().cpu().numpy().copy()
     return results

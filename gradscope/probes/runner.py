@@ -125,11 +125,12 @@ class ProbeThread:
         with self._lock:
             return self.job is not None or self.done is not None
 
-    def submit(self, step: int, weights: Mapping[str, torch.Tensor]) -> None:
+    def submit(self, step: int, weights: Mapping[str, torch.Tensor], settings: Mapping | None = None) -> None:
+        """Measure `step` with `weights` and the live `settings` in force at it."""
         with self._lock:
             if self.job is not None or self.done is not None:
                 raise RuntimeError("a probe is already in flight")
-            self.station.load(weights)   # this station is idle: no race
+            self.station.load(weights, settings)   # this station is idle: no race
             self.job = step
             self._worker.queue.append(self)
             self._lock.notify_all()
@@ -190,11 +191,11 @@ class ProbeProcess:
     def busy(self) -> bool:
         return self._in_flight is not None
 
-    def submit(self, step: int, weights: Mapping[str, torch.Tensor]) -> None:
+    def submit(self, step: int, weights: Mapping[str, torch.Tensor], settings: Mapping | None = None) -> None:
         if self._in_flight is not None:
             raise RuntimeError("a probe is already in flight")
         snapshot = {name: value.detach().cpu().numpy() for name, value in weights.items()}
-        self._connection.send(("probe", step, snapshot))
+        self._connection.send(("probe", step, (snapshot, dict(settings or {}))))
         self._in_flight = step
 
     def result(self, wait: bool) -> tuple[int, dict, float] | None:
@@ -249,14 +250,14 @@ def _serve(connection, config_json: str, inputs: np.ndarray, targets: np.ndarray
     connection.send(("ready", None, None, 0.0))
     while True:
         try:
-            kind, step, weights = connection.recv()
+            kind, step, payload = connection.recv()
         except (EOFError, OSError):
             return                                   # the trainer is gone
         if kind == "close":
             return
         began = time.perf_counter()
         try:
-            station.load(weights)
+            station.load(*payload)
             message = ("result", step, station.measure(step), time.perf_counter() - began)
         except Exception:
             message = ("error", step, traceback.format_exc(limit=20), time.perf_counter() - began)

@@ -26,8 +26,13 @@ class ProbeStation:
         self.probe = family_of(config.arch).probe(self.model, task, probe_inputs.to(device), probe_targets.to(device),
                                                   seed=config.seed)
         self.probe_inputs, self.probe_targets = probe_inputs, probe_targets
+        self.probe_options = family_of(config.arch).probe_settings
+        self.settings: dict = {}
 
-    def load(self, weights: Mapping[str, torch.Tensor | np.ndarray]) -> None:
+    def load(self, weights: Mapping[str, torch.Tensor | np.ndarray], settings: Mapping | None = None) -> None:
+        """The weights of the step to measure, and the live settings in force at it (those the
+        family's probe reads, such as the probe image, are passed to it)."""
+        self.settings = {name: value for name, value in (settings or {}).items() if name in self.probe_options}
         with torch.no_grad():
             for name, target in self.model.state_dict().items():
                 value = weights[name]
@@ -35,7 +40,7 @@ class ProbeStation:
                 target.copy_(value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value)))
 
     def measure(self, step: int) -> dict[str, np.ndarray]:
-        results = self.probe()
+        results = self.probe(**self.settings)
         if hasattr(self.task, "generate"):
             # the char LM writes a sample at the run's temperature; records hold numbers only,
             # so the text travels as its Unicode code points

@@ -215,7 +215,7 @@ class Trainer(Controlled):
             if not self.cadence.fixed:
                 return              # automatic cadence: probe when the probe thread is free
             self.flush(wait=True)   # a fixed cadence is kept exactly, waiting if need be
-        self.probe_runner.submit(step, self.model.state_dict())
+        self.probe_runner.submit(step, self.model.state_dict(), dict(self.live.values))
         self.last_probe = step
 
     def open_probe_runner(self) -> ProbeThread | ProbeProcess:

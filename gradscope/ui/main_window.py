@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stage)
         self.stage.shown_changed.connect(self._on_stage_shown_changed)
         self.panels["grad_norm"].threshold_dragged.connect(self._on_threshold_dragged)
+        self.panels["images"].probe_image_picked.connect(self._on_probe_image_picked)
 
         self.files = SessionFiles(self, self.lab)
         self.presentation = Presentation(self)
@@ -188,6 +189,11 @@ class MainWindow(QMainWindow):
         rounded = float(f"{value:.3g}")
         if not self.lab.set_setting("clip_threshold", rounded):
             self._show_threshold()
+
+    @Slot(int)
+    def _on_probe_image_picked(self, index: int) -> None:
+        """A click on the test strip: that image is the probe image from the next probe on."""
+        self.lab.set_setting("probe_image", index)
 
     def _show_threshold(self) -> None:
         if self.lab.recorded is not None:

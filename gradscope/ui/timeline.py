@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton,
                                QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from gradscope.families import family_of
 from gradscope.lab.recorded import SPEEDS
 from gradscope.lab.slots import MAX_SLOTS
 from gradscope.records import EVENT_LABELS, EventKind
@@ -157,8 +158,7 @@ class Timeline(QWidget):
         for index, run in enumerate(session.runs):
             fork = f", fork of run {run.parent[0]} at step {run.parent[1]}" if run.parent else ""
             c = run.config
-            self.runs.addItem(f"run {run.id}: {c.arch.upper()} H={c.hidden} T={c.seq_len}, {run.state.value}{fork}",
-                              run.id)
+            self.runs.addItem(f"run {run.id}: {family_of(c.arch).describe(c)}, {run.state.value}{fork}", run.id)
             if run.id == shown[0]:
                 self.runs.setCurrentIndex(index)
         self.runs.blockSignals(False)
@@ -184,7 +184,7 @@ class Timeline(QWidget):
         for run in source.session.runs:
             if run.id == source.run_ids[0]:
                 continue
-            action = menu.addAction(f"run {run.id}: {run.config.arch.upper()} H={run.config.hidden}")
+            action = menu.addAction(f"run {run.id}: {family_of(run.config.arch).describe(run.config)}")
             action.setCheckable(True)
             action.setChecked(run.id in source.run_ids)
             action.setData(run.id)

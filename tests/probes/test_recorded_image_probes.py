@@ -1,5 +1,6 @@
 """The probes of recorded convolutional and dense runs, against the session's own checkpoints:
-filters equal the checkpoint's weights, feature maps equal a forward pass, the layer and
+filters equal the checkpoint's weights, the test strip's feature maps and probabilities
+equal an eval-mode forward pass, the layer and
 weight gradient norms equal brute-force autograd on the checkpoint and the probe batch, and
 the confusion matrix agrees with the test accuracy."""
 from __future__ import annotations
@@ -66,6 +67,39 @@ def test_recorded_depth_series_equal_the_checkpoint_and_brute_force(folder, name
             for k in convs:
                 np.testing.assert_array_equal(record.arrays[f"filters/layer{k}"],
                                               model.layers[k].weight.detach().numpy())
+
+
+def eval_outputs(model, images):
+    """Each layer's output for `images`, caught by forward hooks on the ordinary forward pass
+    in eval mode, with the logits (the model's own code, not its trace)."""
+    caught = {}
+    hooks = [layer.register_forward_hook(lambda module, args, out, k=k: caught.__setitem__(k, out))
+             for k, layer in enumerate(model.layers)]
+    model.eval()
+    with torch.no_grad():
+        logits = model(images)
+    for hook in hooks:
+        hook.remove()
+    return [caught[k][1] if isinstance(caught[k], tuple) else caught[k] for k in range(len(model.layers))], logits
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_the_strip_is_the_test_split_and_its_maps_and_probabilities_a_forward_pass(folder, name):
+    with open_session(recorded(name, folder)) as session:
+        run = session.runs[0]
+        task = tasks.build(run.config)
+        test_images, test_labels = task.test_split()
+        first_of_each = [int(np.flatnonzero(test_labels.numpy() == c)[0]) for c in range(10)]
+        for step in PROBED:
+            record = run.record(step)
+            np.testing.assert_array_equal(record.arrays["strip/labels"], np.arange(10))
+            np.testing.assert_array_equal(record.arrays["strip/images"], test_images[first_of_each].numpy())
+            np.testing.assert_array_equal(record.arrays["strip/probed"], np.eye(10)[0])
+            model, _ = checkpointed_model(run, step)
+            outputs, logits = eval_outputs(model, test_images[first_of_each])
+            np.testing.assert_allclose(record.arrays["strip/probabilities"], torch.softmax(logits.double(), 1),
+                                       rtol=1e-5, atol=1e-7)
+            for k in model.conv_layers():
                 np.testing.assert_allclose(record.arrays[f"feature_maps/layer{k}"], outputs[k][0].numpy(),
                                            rtol=1e-5, atol=1e-6)
 

@@ -1,6 +1,6 @@
 """The window shows a convolutional run with its own family's panels and layouts: a recorded
 plain-against-residual comparison opened through File > Open puts the Depth layout on show
-(keys 1 to 3: Depth, Filters, Accuracy) with none of the recurrent panels in the tabs, and
+(keys 1 to 4: Depth, Filters, Images, Accuracy) with none of the recurrent panels in the tabs, and
 every number drawn is the session's own, recomputed here from its records: the gradient
 through depth, the filters (each scaled by its own largest |weight|), the confusion and its
 accuracy. An RNN session opened next brings the recurrent layouts back; the settings tree
@@ -41,8 +41,11 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
     assert open_from_menu(window, plain_and_residual)
     assert window.lab.layout == "depth" and window.stage.on_stage() == ["depth", "grad_norm"]
     assert not set(RECURRENT_ONLY) & set(tabs(window))
+    picker = window.timeline.runs
+    assert [picker.itemText(i).split(",")[0] for i in range(picker.count())] == [
+        "run 0: CNN L=4 C=16 3x3 tanh", "run 1: CNN L=4 residual C=16 3x3 tanh"]
     assert [action.text() for action in window.layout_actions if action.isVisible()] == ["Depth", "Filters",
-                                                                                           "Accuracy"]
+                                                                                           "Images", "Accuracy"]
     session = load_session(plain_and_residual)
     window.lab.seek(20)
     window.redraw(everything=True)
@@ -64,7 +67,7 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
     assert np.array_equal(accuracy.confusion.image, confusion.astype(np.float32))
     assert accuracy.readout.text == f"{np.trace(confusion) / confusion.sum():.1%} right"
 
-    qtbot.keyClick(window, Qt.Key.Key_3)
+    qtbot.keyClick(window, Qt.Key.Key_4)
     assert window.lab.layout == "accuracy"
 
     controls = window.controls

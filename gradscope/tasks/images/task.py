@@ -72,6 +72,14 @@ class ImageTask(Task):
         """(images [N_test, C, H, W], labels [N_test]) of the held-out images, in index order."""
         return self.test_images, self.test_labels
 
+    def strip(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images, labels) of the test strip the Images panel shows: the first test image of
+        each class, in class order (`gradscope.probes.strip`)."""
+        from gradscope.probes.strip import strip_indices
+
+        index = torch.from_numpy(strip_indices(self.test_labels.numpy()))
+        return self.test_images[index], self.test_labels[index]
+
     def per_sequence_loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """[B] cross-entropies, one per image (an image is this task's sequence)."""
         self.check_output(output, target)

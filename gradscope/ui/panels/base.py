@@ -107,12 +107,16 @@ class Panel(QWidget):
         """Draw again at the next frame, though the lab did not change."""
         self._drawn = None
 
+    def view_key(self, lab) -> tuple:
+        """What else of the lab this panel's picture depends on (a setting it shows)."""
+        return ()
+
     def stale(self, lab) -> bool:
         """Whether the lab changed since this panel last drew it."""
-        return lab_key(lab) != self._drawn
+        return (lab_key(lab), self.view_key(lab)) != self._drawn
 
     def refresh(self, lab, force: bool = False) -> None:
-        key = lab_key(lab)
+        key = lab_key(lab), self.view_key(lab)
         if key == self._drawn and not force:
             return
         self._drawn = key

@@ -1,10 +1,8 @@
-"""What a convolutional run's layers have learned and what they see, at the latest probe:
-
-* the filters of a conv layer (the menu over the plot picks which), one tile per output and
-  input channel, each filter scaled by its own largest |weight| and drawn in a colour-blind-
-  safe diverging map with white at zero, so a filter's pattern reads whatever its size;
-* the feature maps of the first probe image, a row per conv layer, each map scaled to its own
-  range (the deeper, pooled maps enlarged to the first layer's size).
+"""What a convolutional run's conv layers have learned, at the latest probe: the filters of
+a conv layer (the menu over the plot picks which), one tile per output and input channel, each
+filter scaled by its own largest |weight| and drawn in a colour-blind-safe diverging map with
+white at zero, so a filter's pattern reads whatever its size. (What the layers see of an image
+is the Images panel's, `gradscope.ui.panels.images`.)
 """
 from __future__ import annotations
 
@@ -12,25 +10,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox
 
-from gradscope.series import FEATURE_MAPS, FILTERS
-from gradscope.ui import theme
+from gradscope.series import FILTERS
 from gradscope.ui.panels.base import Panel, set_title
+from gradscope.ui.panels.tiles import image_plot, tiled
 
 DIVERGING = "CET-CBD1"       # colorcet's colour-blind-safe diverging map: blue, white at zero, yellow
-MAPS_SHOWN = 8               # feature maps a layer shows
-LAYERS_SHOWN = 6             # conv layers whose feature maps are shown: the first, the last, between
-GAP = 1                      # px of blank between tiles
-
-
-def tiled(blocks: np.ndarray, columns: int, gap: int = GAP) -> np.ndarray:
-    """[n, h, w] as one image, the blocks in rows of `columns`, NaN (drawn blank) between."""
-    n, h, w = blocks.shape
-    rows = max(-(-n // max(columns, 1)), 1)
-    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan, dtype=np.float32)
-    for index in range(n):
-        row, column = divmod(index, columns)
-        out[row * (h + gap):row * (h + gap) + h, column * (w + gap):column * (w + gap) + w] = blocks[index]
-    return out
 
 
 def normalised_filters(filters: np.ndarray) -> np.ndarray:
@@ -40,28 +24,6 @@ def normalised_filters(filters: np.ndarray) -> np.ndarray:
     scale = np.abs(filters).reshape(filters.shape[0], -1).max(axis=1)
     scaled = filters / np.where(scale > 0, scale, 1.0)[:, None, None, None]
     return scaled.transpose(1, 0, 2, 3).reshape(-1, *filters.shape[2:])
-
-
-def scaled_maps(maps: np.ndarray, size: int, shown: int = MAPS_SHOWN) -> np.ndarray:
-    """The first `shown` feature maps [C, H, W], each scaled to [0, 1] and enlarged to `size`
-    (pixels repeated: a pooled map keeps its blocks)."""
-    maps = np.asarray(maps, dtype=np.float64)[:shown]
-    low = maps.reshape(maps.shape[0], -1).min(axis=1)[:, None, None]
-    high = maps.reshape(maps.shape[0], -1).max(axis=1)[:, None, None]
-    unit = (maps - low) / np.where(high > low, high - low, 1.0)
-    factor = max(size // max(maps.shape[1], 1), 1)
-    unit = unit.repeat(factor, axis=1).repeat(factor, axis=2)
-    out = np.full((unit.shape[0], size, size), np.nan)
-    out[:, :min(size, unit.shape[1]), :min(size, unit.shape[2])] = unit[:, :size, :size]
-    return out
-
-
-def spread(layers: list[int], count: int = LAYERS_SHOWN) -> list[int]:
-    """At most `count` of the layers, evenly spread, the first and the last among them."""
-    if len(layers) <= count:
-        return list(layers)
-    picks = np.unique(np.round(np.linspace(0, len(layers) - 1, count)).astype(int))
-    return [layers[i] for i in picks]
 
 
 def filter_columns(filters: np.ndarray) -> int:
@@ -76,33 +38,18 @@ def conv_layers(latest: dict) -> list[int]:
     return sorted(int(name[len(prefix):]) for name in latest if name.startswith(prefix))
 
 
-def _image_plot(layout, row: int, title: str) -> tuple[pg.PlotItem, pg.ImageItem]:
-    plot = layout.addPlot(row=row, col=0)
-    theme.style_plot(plot, title, "", "")
-    plot.hideAxis("left")
-    plot.hideAxis("bottom")
-    plot.invertY(True)
-    plot.setAspectLocked(True)
-    plot.setMouseEnabled(False, False)
-    image = pg.ImageItem(axisOrder="row-major")
-    plot.addItem(image)
-    return plot, image
-
-
 class FiltersPanel(Panel):
-    title = "Filters and feature maps"
+    title = "Filters"
     name = "filters"
     kinds = ("image",)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.filter_plot, self.filter_image = _image_plot(self.graphics.ci, 0, "Filters")
+        self.filter_plot, self.filter_image = image_plot(self.graphics.ci, 0, "Filters")
         self.filter_image.setColorMap(pg.colormap.get(DIVERGING))
         self.filter_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING), interactive=False,
                                           width=16, label="weight / max |weight|")
         self.filter_bar.setImageItem(self.filter_image, insert_in=self.filter_plot)
-        self.maps_plot, self.maps_image = _image_plot(self.graphics.ci, 1, "Feature maps of the probe image")
-        self.maps_image.setColorMap(pg.colormap.get(theme.HEATMAP))
         self.layer = QComboBox(self.graphics)
         self.layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.layer.setToolTip("The conv layer whose filters are shown")
@@ -140,14 +87,3 @@ class FiltersPanel(Panel):
         set_title(self.filter_plot, f"Filters of conv layer {k + 1}: {filters.shape[0]} × {filters.shape[1]}, "
                                     f"{filters.shape[2]}x{filters.shape[3]}")
         self.filter_plot.titleLabel.setToolTip(f"At the probe of step {run.latest_step:,}")
-        shown = [layer for layer in spread(layers) if FEATURE_MAPS.name(k=layer) in latest]
-        maps = [latest[FEATURE_MAPS.name(k=layer)] for layer in shown]
-        if maps:
-            size = max(m.shape[1] for m in maps)
-            columns = min(MAPS_SHOWN, max(m.shape[0] for m in maps))
-            padded = [np.concatenate([scaled_maps(m, size), np.full((columns - min(columns, m.shape[0]), size, size),
-                                                                      np.nan)]) for m in maps]
-            rows = np.concatenate(padded, axis=0)
-            self.maps_image.setImage(tiled(rows, columns), levels=(0, 1), autoLevels=False)
-            set_title(self.maps_plot, "Feature maps of the probe image, conv layers "
-                                      + ", ".join(str(layer + 1) for layer in shown))

@@ -1,0 +1,208 @@
+"""What the net makes of a test image, at the latest probe (`gradscope.probes.strip`):
+
+* the test strip, one held-out image of each class; a click on one makes it the probe image
+  (the live setting `probe_image`: the next probe records its feature maps, and a replay's
+  Fork takes it), framed in orange, dashed until a probe has recorded it;
+* the feature maps of the recorded probe image, a row per conv layer (at most six: the first,
+  the last and between), each map scaled to its own range, the deeper pooled maps enlarged;
+* the class probabilities the net gives the picked image, the true class's bar in orange,
+  with the predicted class in the readout (exact in a replay too: every strip image's
+  probabilities are recorded at every probe).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from gradscope.series import FEATURE_MAPS, STRIP_IMAGES, STRIP_LABELS, STRIP_PROBABILITIES, STRIP_PROBED
+from gradscope.ui import theme
+from gradscope.ui.panels.base import Panel, set_title
+from gradscope.ui.panels.readout import TitleReadout
+from gradscope.ui.panels.tiles import GAP, enlarged, image_plot, tiled, unit_range
+
+MAPS_SHOWN = 8               # feature maps a layer shows
+LAYERS_SHOWN = 6             # conv layers whose feature maps are shown: the first, the last, between
+STRIP_TITLE = "Test images: click one to probe it"
+FRAME = 2                    # px of the frame around the picked image, in image pixels at 8x8 (scaled)
+
+
+def spread(layers: list[int], count: int = LAYERS_SHOWN) -> list[int]:
+    """At most `count` of the layers, evenly spread, the first and the last among them."""
+    if len(layers) <= count:
+        return list(layers)
+    picks = np.unique(np.round(np.linspace(0, len(layers) - 1, count)).astype(int))
+    return [layers[i] for i in picks]
+
+
+def map_layers(latest: dict) -> list[int]:
+    prefix = FEATURE_MAPS.pattern.split("{")[0]
+    return sorted(int(name[len(prefix):]) for name in latest if name.startswith(prefix))
+
+
+def maps_grid(maps: list[np.ndarray], shown: int = MAPS_SHOWN) -> np.ndarray:
+    """The first `shown` maps of each layer ([C, H, W] each) as one image, a row per layer,
+    every map scaled to [0, 1] and enlarged to the largest map's size."""
+    size = max(m.shape[1] for m in maps)
+    columns = min(shown, max(m.shape[0] for m in maps))
+    rows = []
+    for m in maps:
+        scaled = enlarged(unit_range(np.asarray(m)[:columns]), size)
+        rows.append(np.concatenate([scaled, np.full((columns - scaled.shape[0], size, size), np.nan)]))
+    return tiled(np.concatenate(rows, axis=0), columns)
+
+
+def strip_picture(images: np.ndarray) -> np.ndarray:
+    """[N, C, H, W] as one row of tiles: grey ([H, W'] in [0, 1]) or colour ([H, W', 3])."""
+    n, channels = images.shape[:2]
+    if channels == 3:
+        return np.stack([tiled(unit_range(images[:, c]), n) for c in range(3)], axis=-1)
+    return tiled(unit_range(images.mean(axis=1)), n)
+
+
+class StripImage(pg.ImageItem):
+    """The strip; a left click on a tile says which image it is."""
+
+    picked = Signal(int)
+    tile = 1           # the side of one image, in image pixels
+
+    def mouseClickEvent(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self.image is None:
+            return
+        event.accept()
+        index = int(event.pos().x() // (self.tile + GAP))
+        count = (self.image.shape[1] + GAP) // (self.tile + GAP)
+        if 0 <= index < count:
+            self.picked.emit(index)
+
+
+class ImagesPanel(Panel):
+    title = "Images"
+    name = "images"
+    kinds = ("image",)
+    probe_image_picked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        ci = self.graphics.ci
+        self.strip_plot = ci.addPlot(row=0, col=0, colspan=2)
+        theme.style_plot(self.strip_plot, STRIP_TITLE, "", "")
+        for axis in ("left", "bottom"):
+            self.strip_plot.hideAxis(axis)
+        self.strip_plot.invertY(True)
+        self.strip_plot.setAspectLocked(True)
+        self.strip_plot.setMouseEnabled(False, False)
+        self.strip = StripImage(axisOrder="row-major")
+        self.strip.setToolTip("A click makes the image the probe image: the next probe records its feature maps")
+        self.strip_plot.addItem(self.strip)
+        self.strip.picked.connect(self.probe_image_picked)
+        self.frame = QGraphicsRectItem()
+        self.frame.setZValue(10)
+        self.strip_plot.addItem(self.frame)
+        self.maps_plot, self.maps_image = image_plot(ci, 1, "Feature maps of the probe image", colspan=2)
+        self.maps_image.setColorMap(pg.colormap.get(theme.HEATMAP))
+        self.maps_plot.showAxis("left")                 # its ticks name each row's conv layer
+        self.maps_plot.getAxis("left").setLabel("")
+        self.probability_plot = ci.addPlot(row=2, col=0, colspan=2)
+        theme.style_plot(self.probability_plot, "Its class probabilities", "probability", "class")
+        self.probability_plot.setMouseEnabled(False, False)
+        self.probability_plot.setYRange(0, 1, padding=0.02)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self.probability_plot.addItem(self.bars)
+        self.readout = TitleReadout(self.probability_plot)
+        # the strip is one row of small images; the maps a row per layer; the bars need little height
+        for row, stretch in enumerate((2, 5, 3)):
+            ci.layout.setRowStretchFactor(row, stretch)
+        self._classes = 0
+        self._map_layers: list[int] = []
+
+    def show_nothing(self) -> None:
+        super().show_nothing()
+        self.bars.setOpts(x=[], height=[])
+        self.frame.setRect(QRectF())
+
+    @staticmethod
+    def picked(lab) -> int:
+        """The probe image the settings hold (what the user last clicked)."""
+        return int(getattr(getattr(lab, "config", None), "probe_image", 0))
+
+    def view_key(self, lab) -> tuple:
+        return (self.picked(lab),)
+
+    def draw(self, lab) -> None:
+        run = lab.slots[0].history
+        latest = run.latest
+        images = latest.get(STRIP_IMAGES.name())
+        has_strip = images is not None and np.ndim(images) == 4 and len(images) > 0
+        self.maps_plot.setVisible(has_strip)
+        self.probability_plot.setVisible(has_strip)
+        if not has_strip:
+            self.strip.clear()
+            self.frame.setRect(QRectF())
+            set_title(self.strip_plot, "The test strip comes with the first probe" if run.latest_step is None else
+                      "This recording holds no test strip (recorded before gradscope kept one)")
+            return
+        labels = np.asarray(latest.get(STRIP_LABELS.name(), np.arange(len(images))))
+        probed = np.asarray(latest.get(STRIP_PROBED.name(), np.eye(len(images))[0]))
+        recorded = int(np.argmax(probed))
+        picked = min(self.picked(lab), len(images) - 1)
+        self._draw_strip(images, picked, pending=picked != recorded)
+        self._draw_maps(latest, recorded, picked, getattr(lab, "kind", "live") == "live")
+        probabilities = latest.get(STRIP_PROBABILITIES.name())
+        if probabilities is not None and np.ndim(probabilities) == 2 and len(probabilities) == len(images):
+            self._draw_probabilities(np.asarray(probabilities[picked], dtype=np.float64), int(labels[picked]),
+                                     picked, run.latest_step)
+
+    def _draw_strip(self, images: np.ndarray, picked: int, pending: bool) -> None:
+        side = images.shape[2]
+        self.strip.tile = side
+        self.strip.setImage(strip_picture(np.asarray(images, dtype=np.float64)), levels=(0, 1), autoLevels=False)
+        width = max(side / 8.0, 1.0) * FRAME
+        self.frame.setRect(QRectF(picked * (side + GAP) - width / 2, -width / 2, side + width, side + width))
+        pen = theme.pen("orange", 3, Qt.PenStyle.DashLine if pending else None)
+        pen.setCosmetic(True)
+        self.frame.setPen(pen)
+        self.strip_plot.setRange(xRange=(-width, len(images) * (side + GAP) + width), yRange=(-width, side + width),
+                                 padding=0)
+
+    def _draw_maps(self, latest: dict, recorded: int, picked: int, live: bool) -> None:
+        if picked == recorded:
+            set_title(self.strip_plot, STRIP_TITLE)
+        elif live:
+            set_title(self.strip_plot, f"Image {picked + 1} picked: its maps come with the next probe")
+        else:
+            set_title(self.strip_plot, f"Image {picked + 1} picked: the replay holds image {recorded + 1}'s "
+                                       "maps; Fork probes it")
+        layers = spread(map_layers(latest))
+        if not layers:
+            self.maps_image.clear()
+            set_title(self.maps_plot, "No feature maps: no conv layer")
+            return
+        maps = [latest[FEATURE_MAPS.name(k=k)] for k in layers]
+        self.maps_image.setImage(maps_grid(maps), levels=(0, 1), autoLevels=False)
+        set_title(self.maps_plot, f"Feature maps of image {recorded + 1}")
+        self.maps_plot.titleLabel.setToolTip("A row per conv layer, each map scaled to its own range (the deeper, "
+                                             "pooled maps enlarged)")
+        size = max(m.shape[1] for m in maps)
+        if layers != self._map_layers:
+            self._map_layers = layers
+            self.maps_plot.getAxis("left").setTicks([[(row * (size + GAP) + size / 2, f"conv {k + 1}")
+                                                      for row, k in enumerate(layers)]])
+
+    def _draw_probabilities(self, probabilities: np.ndarray, truth: int, picked: int, step: int | None) -> None:
+        classes = len(probabilities)
+        colours = [theme.brush("orange" if c == truth else "blue") for c in range(classes)]
+        self.bars.setOpts(x=np.arange(classes), height=probabilities, width=0.8, brushes=colours,
+                          pens=[pg.mkPen(None)] * classes)
+        if classes != self._classes:
+            self._classes = classes
+            self.probability_plot.setXRange(-0.6, classes - 0.4, padding=0)
+            self.probability_plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(classes)]])
+        predicted = int(np.argmax(probabilities))
+        set_title(self.probability_plot, "Probabilities")
+        self.probability_plot.titleLabel.setToolTip("The net's probability of each class; the true class's bar is "
+                                                    "orange")
+        self.readout.set_text(f"true {truth}, predicted {predicted} ({probabilities[predicted]:.0%})",
+                              f"The net's softmax for test image {picked + 1}" +
+                              ("" if step is None else f" at the probe of step {step:,}"))

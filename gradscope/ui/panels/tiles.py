@@ -1,0 +1,53 @@
+"""Small images laid out as one: filters, feature maps and test images as tiles of a grid,
+each scaled so that its own pattern reads (`gradscope.ui.panels.filters`, `.images`)."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from gradscope.ui import theme
+
+GAP = 1                      # px of blank between tiles
+
+
+def tiled(blocks: np.ndarray, columns: int, gap: int = GAP) -> np.ndarray:
+    """[n, h, w] as one image, the blocks in rows of `columns`, NaN (drawn blank) between."""
+    n, h, w = blocks.shape
+    rows = max(-(-n // max(columns, 1)), 1)
+    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan, dtype=np.float32)
+    for index in range(n):
+        row, column = divmod(index, columns)
+        out[row * (h + gap):row * (h + gap) + h, column * (w + gap):column * (w + gap) + w] = blocks[index]
+    return out
+
+
+def unit_range(blocks: np.ndarray) -> np.ndarray:
+    """[n, h, w], each block scaled to [0, 1] by its own minimum and maximum (a flat one to 0)."""
+    blocks = np.asarray(blocks, dtype=np.float64)
+    low = blocks.reshape(blocks.shape[0], -1).min(axis=1)[:, None, None]
+    high = blocks.reshape(blocks.shape[0], -1).max(axis=1)[:, None, None]
+    return (blocks - low) / np.where(high > low, high - low, 1.0)
+
+
+def enlarged(blocks: np.ndarray, size: int) -> np.ndarray:
+    """[n, h, w] enlarged to [n, size, size], pixels repeated (a pooled map keeps its blocks),
+    NaN where a block does not fill the square."""
+    factor = max(size // max(blocks.shape[1], 1), 1)
+    grown = blocks.repeat(factor, axis=1).repeat(factor, axis=2)
+    out = np.full((blocks.shape[0], size, size), np.nan)
+    out[:, :min(size, grown.shape[1]), :min(size, grown.shape[2])] = grown[:, :size, :size]
+    return out
+
+
+def image_plot(layout, row: int, title: str, col: int = 0, colspan: int = 1) -> tuple[pg.PlotItem, pg.ImageItem]:
+    """A plot without axes holding one image, pixels square, row 0 at the top."""
+    plot = layout.addPlot(row=row, col=col, colspan=colspan)
+    theme.style_plot(plot, title, "", "")
+    plot.hideAxis("left")
+    plot.hideAxis("bottom")
+    plot.invertY(True)
+    plot.setAspectLocked(True)
+    plot.setMouseEnabled(False, False)
+    image = pg.ImageItem(axisOrder="row-major")
+    plot.addItem(image)
+    return plot, image

@@ -1,0 +1,97 @@
+"""The Images panel through the real window: the test strip, the feature maps of the probe
+image and the class probabilities, each against the session's own records; a click on a
+strip image makes it the probe image, in a replay (for a fork) and live (the next probe
+records its maps)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from gradscope import load_session
+from gradscope.config import RunConfig
+
+
+@pytest.fixture(scope="module")
+def lenet_session(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("lenet") / "lenet.gscope"
+    subprocess.run([sys.executable, "-m", "gradscope", "record", "--arch", "lenet", "--task", "digits", "--steps", "21",
+                    "--probe-every", "10", "-o", str(path)], check=True, capture_output=True, timeout=300)
+    return path
+
+
+def click_strip_image(qtbot, panel, index: int) -> None:
+    """A left click in the middle of strip image `index`, where the user's mouse would be
+    (once the plots are laid out as the user sees them)."""
+    qtbot.wait(20)
+    side = panel.strip.tile
+    scene = panel.strip.mapToScene(QPointF(index * (side + 1) + side / 2, side / 2))
+    qtbot.mouseClick(panel.graphics.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.graphics.mapFromScene(scene))
+
+
+def unit(image: np.ndarray) -> np.ndarray:
+    return (image - image.min()) / (image.max() - image.min())
+
+
+def test_the_strip_maps_and_probabilities_are_the_records_and_a_click_picks(qtbot, replay_only_window,
+                                                                            open_from_menu, lenet_session):
+    window = replay_only_window
+    assert open_from_menu(window, lenet_session)
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    assert window.lab.layout == "images" and window.stage.on_stage() == ["images", "filters"]
+    window.lab.seek(20)
+    window.redraw(everything=True)
+    panel = window.panels["images"]
+    arrays = load_session(lenet_session).run(window.lab.slots[0].run_id).arrays_at(20)
+    strip, probabilities = arrays["strip/images"], arrays["strip/probabilities"]
+    assert strip.shape == (10, 1, 8, 8) and arrays["strip/labels"].tolist() == list(range(10))
+    shown = panel.strip.image
+    for index in range(10):                              # 8x8 tiles a pixel apart
+        np.testing.assert_allclose(shown[:, index * 9:index * 9 + 8], unit(strip[index, 0]), atol=1e-6)
+    maps = arrays["feature_maps/layer0"]                  # LeNet's first conv: 6 maps
+    for channel in range(maps.shape[0]):
+        tile = panel.maps_image.image[0:maps.shape[1], channel * (maps.shape[2] + 1):][:, :maps.shape[2]]
+        np.testing.assert_allclose(tile, unit(maps[channel]), atol=1e-6)
+    np.testing.assert_allclose(panel.bars.opts["height"], probabilities[0], rtol=1e-6)
+    predicted = int(np.argmax(probabilities[0]))
+    assert panel.readout.text.startswith(f"true 0, predicted {predicted} ")
+
+    click_strip_image(qtbot, panel, 4)
+    assert window.lab.config.probe_image == 4           # what Fork takes
+    window.redraw(everything=True)
+    np.testing.assert_allclose(panel.bars.opts["height"], probabilities[4], rtol=1e-6)
+    assert panel.readout.text.startswith(f"true 4, predicted {int(np.argmax(probabilities[4]))} ")
+    assert panel.strip_plot.titleLabel.text.startswith("Image 5 picked")
+    assert panel.frame.pen().style() == Qt.PenStyle.DashLine         # picked, not yet probed
+
+
+def test_a_click_in_the_live_lab_reaches_the_next_probe(qtbot, make_window):
+    config = RunConfig(arch="lenet", task="digits", batch=16, steps=100_000, probe_every=5, checkpoint_every=500)
+    window = make_window(config)
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: bool(window.lab.slots), timeout=60_000)
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    assert window.lab.layout == "images"
+    panel = window.panels["images"]
+
+    def probed() -> int | None:
+        slots = window.lab.slots
+        latest = slots[0].history.latest if slots else {}
+        return int(np.argmax(latest["strip/probed"])) if "strip/probed" in latest else None
+
+    qtbot.waitUntil(lambda: probed() == 0 and panel.strip.image is not None, timeout=60_000)
+    window.redraw(everything=True)
+    click_strip_image(qtbot, panel, 7)
+    assert window.lab.config.probe_image == 7
+    qtbot.waitUntil(lambda: probed() == 7, timeout=60_000)
+    window.run_action.trigger()                              # pause
+    window.redraw(everything=True)
+    assert panel.maps_plot.titleLabel.text == "Feature maps of image 8"
+    assert panel.frame.pen().style() == Qt.PenStyle.SolidLine
+    history = window.lab.slots[0].history
+    assert any(event.detail.get("probe_image") == 7 for event in history.events)
