@@ -16,6 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from gradscope import load_session
+from gradscope.layer_table import layer_table, shape_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "sessions"
 RECURRENT_ONLY = ("timesteps", "step_jacobians", "gates", "task")
@@ -42,7 +43,7 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
     assert window.lab.layout == "depth" and window.stage.on_stage() == ["depth", "grad_norm"]
     assert not set(RECURRENT_ONLY) & set(tabs(window))
     assert [action.text() for action in window.layout_actions if action.isVisible()] == ["Depth", "Filters",
-                                                                                           "Accuracy"]
+                                                                                           "Accuracy", "Layers"]
     session = load_session(plain_and_residual)
     window.lab.seek(20)
     window.redraw(everything=True)
@@ -66,6 +67,13 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
 
     qtbot.keyClick(window, Qt.Key.Key_3)
     assert window.lab.layout == "accuracy"
+    qtbot.keyClick(window, Qt.Key.Key_4)              # the layer table of the run on show, by its settings
+    assert window.lab.layout == "layers" and window.stage.on_stage() == ["layers", "depth"]
+    layers = window.panels["layers"]
+    qtbot.waitUntil(lambda: layers.shown_config == window.lab.slots[0].config)
+    assert [row[:2] for row in layers.rows()] == [(row["layer"], shape_text(row["shape"]))
+                                                  for row in layer_table(window.lab.slots[0].config)]
+    assert sum(row[0].startswith("conv layer") for row in layers.rows()) == 4         # --depth 4
 
     controls = window.controls
     assert controls.item("seq_len").isHidden() and not controls.item("depth").isHidden()
