@@ -53,4 +53,5 @@ def probe(model, task, inputs, targets, seed: int = 0):
 
 
 def layer_shapes(plan_of, config, task) -> list:
-    return planned(plan_of, config, task).shapes()
+    """The plan's table: its layers, the pools between them and the head (`Plan.table`)."""
+    return planned(plan_of, config, task).table()

@@ -46,6 +46,11 @@ LAYOUTS = (
            kind="image"),
     Layout("accuracy", "Accuracy", ("loss", "accuracy"),
            "The loss beside the accuracy and the test split's confusion", kind="image"),
+    # before Run, what the settings make of the net; during training, each conv layer's row
+    # beside its gradient
+    Layout("layers", "Layers", ("layers", "depth"),
+           "Each layer's output shape, worked out before training, beside the error signal through depth",
+           kind="image"),
 )
 LAYOUT_NAMES = tuple(layout.name for layout in LAYOUTS)
 KINDS = ("sequence", "image")

@@ -83,6 +83,7 @@ class LabModel(Pacing, LabState):
             return False
         self.config = config
         self.events.config_changed.emit(config, name)
+        self._match_layout_to_settings()
         if self.kind == "live" and self.active:
             if name in LIVE_SETTINGS:
                 self.live.change_settings({name: getattr(config, name)})
@@ -94,6 +95,13 @@ class LabModel(Pacing, LabState):
         """Put `config` on the left without acting on it (a replay shows its run's settings)."""
         self.config = config
         self.events.config_changed.emit(config, "")
+        self._match_layout_to_settings()
+
+    def _match_layout_to_settings(self) -> None:
+        """With no run on show, the layouts are the settings' kind: a CNN chosen before Run
+        brings the image layouts, its layer table among them, before anything trains."""
+        if not self.slots:
+            self.match_layout()
 
     def compare(self, comparison: Comparison | None) -> bool:
         """Train two or three runs that differ in a setting (None: one run again); runs live

@@ -83,6 +83,24 @@ class Plan:
         """Each layer's name and output shape, (C, H, W) or (features,), from the arithmetic."""
         return [LayerShape(layer.name, layer.output) for layer in self.layers]
 
+    def table(self) -> list[LayerShape]:
+        """What a person reads the net as, before training: each layer's output and, between
+        them, each pool's (a conv layer's map halved by the pool after it would otherwise look
+        like a mistake in the arithmetic), then the head: the global average pool of a CNN's
+        last map and the classifier's scores. `shapes` stays the layers alone: a series' layer
+        axis and the probes count those."""
+        rows = []
+        for layer in self.layers:
+            rows.append(LayerShape(layer.name, layer.output))
+            if getattr(layer, "pool", "none") != "none":
+                channels, height, width = layer.output
+                # planned already, so the pool is known to fit: this only repeats the arithmetic
+                rows.append(LayerShape(f"{layer.pool} pool after {layer.name}",
+                                       (channels, *_pooled(layer.pool, layer.name, height, width))))
+        if self.head_reduce == "mean":
+            rows.append(LayerShape("global average pool", (self.head_features,)))
+        return rows + [LayerShape("classifier", (self.classes,))]
+
     @property
     def batch_norm(self) -> bool:
         return any(getattr(layer, "batch_norm", False) for layer in self.layers)

@@ -63,7 +63,9 @@ def _render_image(window, target, path: Path, fmt: str, panel: str) -> None:
             import pyqtgraph.exporters
 
             scene = target.graphics.scene()
-            if fmt == "png":
+            if fmt == "png" and not target.drawn_in_scene:
+                ok = target.grab().save(str(temporary), "PNG")
+            elif fmt == "png":
                 exporter = pyqtgraph.exporters.ImageExporter(scene)
                 exporter.parameters()["width"] = max(int(target.graphics.width()), 16)
                 ok = exporter.export(toBytes=True).save(str(temporary), "PNG")

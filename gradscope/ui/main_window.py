@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         saved_layout = self.settings.value("window/layout")
         if saved_layout in LAYOUT_NAMES:
             self.lab.set_layout(saved_layout)
+        self.lab.match_layout()         # a layout kept from a CNN's session, settings now an RNN's
         self._on_layout_changed(self.lab.layout)
         self._show_threshold()
         self._on_state_changed(self.lab.state)
@@ -208,6 +209,7 @@ class MainWindow(QMainWindow):
     def _on_config_changed(self, config: RunConfig, name: str) -> None:
         self.settings.setValue("run/config", config.to_json())
         self._show_threshold()
+        self.redraw()                   # the panels that show the configuration (the layer table)
 
     def _on_state_changed(self, state: str) -> None:
         running = state in ("running", "playing")

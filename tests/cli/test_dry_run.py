@@ -18,18 +18,32 @@ def test_a_cnn_s_shapes_follow_the_arithmetic_and_nothing_is_written(tmp_path, c
                          "--pool", "none", "--dry-run", "--json", "-o", tmp_path / "x.gscope", capsys=capsys)
     assert code == 0, err
     layers = json.loads(out)["layers"]
-    # (8 + 2 - 3)/2 + 1 = 4, then 2, then 1, then (1 + 2 - 3)/2 + 1 = 1
-    assert [row["shape"] for row in layers] == [[1, 8, 8], [16, 4, 4], [16, 2, 2], [16, 1, 1], [16, 1, 1]]
+    # (8 + 2 - 3)/2 + 1 = 4, then 2, then 1, then (1 + 2 - 3)/2 + 1 = 1; then the head
+    assert [row["shape"] for row in layers] == [[1, 8, 8], [16, 4, 4], [16, 2, 2], [16, 1, 1], [16, 1, 1],
+                                                [16], [10]]
+    assert [row["layer"] for row in layers][-2:] == ["global average pool", "classifier"]
     assert not (tmp_path / "x.gscope").exists()
 
 
 def test_every_family_prints_its_layers(capsys):
-    for args, last in ((["--arch", "lenet", "--task", "mnist"], "dense layer 2  84"),
-                       (["--arch", "mlp", "--task", "digits", "--layers", "2", "--hidden", "40"], "dense layer 2  40"),
-                       (["--arch", "lstm", "--task", "adding", "--seq-len", "7", "--layers", "2"], "readout       1")):
+    for args, last in ((["--arch", "lenet", "--task", "mnist"], ["dense layer 2 84", "classifier 10"]),
+                       (["--arch", "mlp", "--task", "digits", "--layers", "2", "--hidden", "40"],
+                        ["dense layer 2 40", "classifier 10"]),
+                       (["--arch", "lstm", "--task", "adding", "--seq-len", "7", "--layers", "2"],
+                        ["lstm layer 2 7 x 32", "readout 1"])):
         code, out, err = run("record", *args, "--dry-run", capsys=capsys)
         assert code == 0, err
-        assert out.strip().splitlines()[-1].strip() == last.strip(), out
+        assert [" ".join(line.split()) for line in out.strip().splitlines()[-2:]] == last, out
+
+
+def test_the_pools_between_the_layers_are_rows_of_their_own(capsys):
+    code, out, err = run("record", "--arch", "lenet", "--task", "digits", "--dry-run", capsys=capsys)
+    assert code == 0, err
+    rows = [" ".join(line.split()) for line in out.strip().splitlines()[1:]]
+    # "same" 5x5 convolutions: the pools, shown between the layers, halve the map
+    assert rows == ["input 1 x 8 x 8", "conv layer 1 6 x 8 x 8", "max pool after conv layer 1 6 x 4 x 4",
+                    "conv layer 2 16 x 4 x 4", "max pool after conv layer 2 16 x 2 x 2", "dense layer 1 120",
+                    "dense layer 2 84", "classifier 10"]
 
 
 def test_a_map_below_1x1_is_refused_with_the_layer_and_the_numbers(capsys):

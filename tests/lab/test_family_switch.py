@@ -38,3 +38,12 @@ def test_the_layout_follows_the_kind_of_the_runs_on_show(tmp_path):
     rnn = RunConfig()
     lab.show_slots([RunSlot(0, rnn, RunHistory(rnn))], live=False)
     assert lab.layout == "overview"
+
+
+def test_with_no_run_on_show_the_layout_follows_the_settings(tmp_path):
+    lab = lab_of(tmp_path)
+    assert lab.set_setting("arch", "cnn") and lab.layout == "depth"      # before Run: the image layouts
+    assert lab.set_setting("arch", "gru") and lab.layout == "overview"
+    rnn = RunConfig()
+    lab.show_slots([RunSlot(0, rnn, RunHistory(rnn))], live=False)
+    assert lab.set_setting("arch", "cnn") and lab.layout == "overview"   # a run on show: its kind's

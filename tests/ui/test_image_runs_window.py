@@ -1,6 +1,7 @@
 """The window shows a convolutional run with its own family's panels and layouts: a recorded
 plain-against-residual comparison opened through File > Open puts the Depth layout on show
-(keys 1 to 4: Depth, Filters, Images, Accuracy) with none of the recurrent panels in the tabs, and
+(keys 1 to 5: Depth, Filters, Images, Accuracy, Layers) with none of the recurrent panels in
+the tabs, and
 every number drawn is the session's own, recomputed here from its records: the gradient
 through depth, the filters (each scaled by its own largest |weight|), the confusion and its
 accuracy. An RNN session opened next brings the recurrent layouts back; the settings tree
@@ -16,6 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from gradscope import load_session
+from gradscope.layer_table import layer_table, shape_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "sessions"
 RECURRENT_ONLY = ("timesteps", "step_jacobians", "gates", "task")
@@ -45,7 +47,7 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
     assert [picker.itemText(i).split(",")[0] for i in range(picker.count())] == [
         "run 0: CNN L=4 C=16 3x3 tanh", "run 1: CNN L=4 residual C=16 3x3 tanh"]
     assert [action.text() for action in window.layout_actions if action.isVisible()] == ["Depth", "Filters",
-                                                                                           "Images", "Accuracy"]
+                                                                                           "Images", "Accuracy", "Layers"]
     session = load_session(plain_and_residual)
     window.lab.seek(20)
     window.redraw(everything=True)
@@ -69,6 +71,13 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
 
     qtbot.keyClick(window, Qt.Key.Key_4)
     assert window.lab.layout == "accuracy"
+    qtbot.keyClick(window, Qt.Key.Key_5)              # the layer table of the run on show, by its settings
+    assert window.lab.layout == "layers" and window.stage.on_stage() == ["layers", "depth"]
+    layers = window.panels["layers"]
+    qtbot.waitUntil(lambda: layers.shown_config == window.lab.slots[0].config)
+    assert [row[:2] for row in layers.rows()] == [(row["layer"], shape_text(row["shape"]))
+                                                  for row in layer_table(window.lab.slots[0].config)]
+    assert sum(row[0].startswith("conv layer") for row in layers.rows()) == 4         # --depth 4
 
     controls = window.controls
     assert controls.item("seq_len").isHidden() and not controls.item("depth").isHidden()

@@ -79,6 +79,7 @@ class Panel(QWidget):
     title = ""
     name = ""
     kinds: tuple[str, ...] = ("sequence",)     # the runs it draws (`lab.layouts`): "sequence", "image"
+    drawn_in_scene = True      # False: a panel of widgets (a table), which a picture grabs, not its empty scene
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
