@@ -180,6 +180,16 @@ def layer_suffix(layer: int, direction: int, layers: int) -> str:
     return f"/layer{layer}" + ("/reverse" if direction else "")
 
 
+# `latest` arrays also kept at a few probes spread over training, for a strip of snapshots
+# (`gradscope.lab.snapshots`): the first conv layer's filters, small enough to load whole
+SNAPSHOTTED = ("filters/layer0",)
+
+
+def loaded_over_training(name: str) -> bool:
+    """Array series a replay loads for every probe: those drawn over training and the snapshotted."""
+    return drawn_over_training(name) or name in SNAPSHOTTED
+
+
 def is_plain(name: str) -> bool:
     """The last layer's forward direction (no layer suffix): what the panels draw."""
     return LAYER_SUFFIX.search(name) is None

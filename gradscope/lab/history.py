@@ -20,9 +20,10 @@ import numpy as np
 
 from gradscope.config import RunConfig
 from gradscope.lab.envelope import Heatmap, Series
+from gradscope.lab.snapshots import Snapshots
 from gradscope.records import Event, EventKind, StepBlock, StepRecord
 from gradscope.series import (CLIPPED, GATES, GRAD_NORM, HIDDEN_GRAD_NORM, LAYER_GRAD_NORM, PARAM_GRAD_NORM,
-                              drawn_over_training)
+                              SNAPSHOTTED, drawn_over_training)
 
 CLIP_RATE_WINDOW = 100
 RATE_WINDOW_SECONDS = 3.0
@@ -59,6 +60,8 @@ class RunHistory:
         self.latest_step: int | None = None
         # the profiles drawn as heatmaps over training: through time, and through depth
         self.heatmaps = {name: Heatmap() for name in HEATMAPPED}
+        # arrays kept at a few probes over training: the first conv layer's filters as they form
+        self.snapshots = {name: Snapshots() for name in SNAPSHOTTED}
         self.clip_steps = Series()                  # steps where clipping fired, at grad_norm
         self.clip_rates = Series()                  # the rolling clip rate at every step
         self.markers: list[Event] = []              # setting changes, notes, divergence: for the time axes
@@ -105,7 +108,10 @@ class RunHistory:
             series.extend(steps, values)
         self._add_clipping(block)
         for name, (steps, values) in block.probes.items():
-            if name in self.heatmaps:
+            if name in self.snapshots:
+                for step, value in zip(steps, values):
+                    self.snapshots[name].offer(step, value)
+            elif name in self.heatmaps:
                 self.heatmaps[name].extend(steps, values)
             elif drawn_over_training(name) and values.ndim == 2:
                 with warnings.catch_warnings():
@@ -167,6 +173,8 @@ class RunHistory:
         self.scalars.clear()
         self.probed.clear()
         self.heatmaps = {name: Heatmap() for name in HEATMAPPED}
+        # arrays kept at a few probes over training: the first conv layer's filters as they form
+        self.snapshots = {name: Snapshots() for name in SNAPSHOTTED}
         self.generation += 1
 
     def _trim_rates(self) -> None:

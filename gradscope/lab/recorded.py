@@ -19,7 +19,7 @@ from gradscope.config.comparison import difference_labels
 from gradscope.lab.history import RunHistory, drawn_scalar
 from gradscope.lab.slots import MAX_SLOTS, RunSlot
 from gradscope.lab.source import SourceError
-from gradscope.series import CLIPPED, drawn_over_training
+from gradscope.series import CLIPPED, loaded_over_training
 from gradscope.session import Session, SessionError
 from gradscope.session.player import RunPlayer
 
@@ -66,7 +66,7 @@ class RecordedSource:
         if player is None:
             run = self.session.run(run_id)
             run.check_size()        # what a replay draws over the whole run, added up
-            player = RunPlayer(run, scalars=_needed_scalar, arrays=drawn_over_training)
+            player = RunPlayer(run, scalars=_needed_scalar, arrays=loaded_over_training)
             self.players[run_id] = player
         return player
 

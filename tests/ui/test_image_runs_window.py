@@ -64,6 +64,19 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
     for out in range(16):                                 # tile `out` of a 4x4 grid, 3x3, a pixel apart
         row, column = divmod(out, 4)
         assert np.allclose(shown[row * 4:row * 4 + 3, column * 4:column * 4 + 3], scaled[out, 0], atol=1e-6)
+    # the snapshots over training: the first conv layer's filters at every probe up to step 20,
+    # each grid as above, 3 px apart, each labelled with its step
+    run = session.run(window.lab.slots[0].run_id)
+    panel = window.panels["filters"]
+    strip, ticks = panel.history_image.image, panel.history_plot.getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == ["0", "10", "20"]
+    for index, step in enumerate((0, 10, 20)):
+        recorded = run.arrays_at(step)["filters/layer0"]
+        scaled = recorded / np.abs(recorded).reshape(16, -1).max(axis=1)[:, None, None, None]
+        grid = strip[:, index * (15 + 3):index * (15 + 3) + 15]
+        for out in range(16):
+            row, column = divmod(out, 4)
+            assert np.allclose(grid[row * 4:row * 4 + 3, column * 4:column * 4 + 3], scaled[out, 0], atol=1e-6)
     confusion = arrays["confusion"]
     accuracy = window.panels["accuracy"]
     assert np.array_equal(accuracy.confusion.image, confusion.astype(np.float32))

@@ -1,8 +1,10 @@
-"""What a convolutional run's conv layers have learned, at the latest probe: the filters of
-a conv layer (the menu over the plot picks which), one tile per output and input channel, each
+"""What a convolutional run's conv layers have learned: the filters of a conv layer at the
+latest probe (the menu over the plot picks which), one tile per output and input channel, each
 filter scaled by its own largest |weight| and drawn in a colour-blind-safe diverging map with
-white at zero, so a filter's pattern reads whatever its size. (What the layers see of an image
-is the Images panel's, `gradscope.ui.panels.images`.)
+white at zero, so a filter's pattern reads whatever its size; and below, the first conv layer's
+filters over training, a strip of snapshots at probes spread from the first to the newest
+(`gradscope.lab.snapshots`), labelled with their steps. (What the layers see of an image is the
+Images panel's, `gradscope.ui.panels.images`.)
 """
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox
 
-from gradscope.series import FILTERS
+from gradscope.series import FILTERS, SNAPSHOTTED
 from gradscope.ui.panels.base import Panel, set_title
 from gradscope.ui.panels.tiles import image_plot, tiled
 
 DIVERGING = "CET-CBD1"       # colorcet's colour-blind-safe diverging map: blue, white at zero, yellow
+SNAPSHOT_GAP = 3             # px of blank between two snapshots (filters within one are a pixel apart)
 
 
 def normalised_filters(filters: np.ndarray) -> np.ndarray:
@@ -50,6 +53,13 @@ class FiltersPanel(Panel):
         self.filter_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING), interactive=False,
                                           width=16, label="weight / max |weight|")
         self.filter_bar.setImageItem(self.filter_image, insert_in=self.filter_plot)
+        self.history_plot, self.history_image = image_plot(self.graphics.ci, 1, "Conv layer 1's filters over "
+                                                                                "training")
+        self.history_image.setColorMap(pg.colormap.get(DIVERGING))
+        self.history_plot.showAxis("bottom")               # its ticks give each snapshot's step
+        self.history_plot.getAxis("bottom").setLabel("training step")
+        self.graphics.ci.layout.setRowStretchFactor(0, 3)
+        self.graphics.ci.layout.setRowStretchFactor(1, 2)
         self.layer = QComboBox(self.graphics)
         self.layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.layer.setToolTip("The conv layer whose filters are shown")
@@ -87,3 +97,19 @@ class FiltersPanel(Panel):
         set_title(self.filter_plot, f"Filters of conv layer {k + 1}: {filters.shape[0]} × {filters.shape[1]}, "
                                     f"{filters.shape[2]}x{filters.shape[3]}")
         self.filter_plot.titleLabel.setToolTip(f"At the probe of step {run.latest_step:,}")
+        self._draw_history(run)
+
+    def _draw_history(self, run) -> None:
+        snapshots = run.snapshots[SNAPSHOTTED[0]].spread() if SNAPSHOTTED[0] in run.snapshots else []
+        if not snapshots:
+            self.history_image.clear()
+            return
+        filters = snapshots[-1][1]
+        columns = filter_columns(filters)
+        grids = [tiled(normalised_filters(array), columns) for _, array in snapshots]
+        height, width = grids[0].shape
+        strip = tiled(np.stack(grids), len(grids), gap=SNAPSHOT_GAP)
+        self.history_image.setImage(strip, levels=(-1, 1), autoLevels=False)
+        self.history_plot.getAxis("bottom").setTicks([[(index * (width + SNAPSHOT_GAP) + width / 2, f"{step:,}")
+                                                       for index, (step, _) in enumerate(snapshots)]])
+        self.history_plot.setRange(xRange=(-0.5, strip.shape[1] + 0.5), yRange=(-0.5, height + 0.5), padding=0)

@@ -87,6 +87,7 @@ class ImagesPanel(Panel):
         super().__init__(parent)
         ci = self.graphics.ci
         self.strip_plot = ci.addPlot(row=0, col=0, colspan=2)
+        self.strip_plot.gradscope_images = True
         theme.style_plot(self.strip_plot, STRIP_TITLE, "", "")
         for axis in ("left", "bottom"):
             self.strip_plot.hideAxis(axis)

@@ -42,6 +42,7 @@ def enlarged(blocks: np.ndarray, size: int) -> np.ndarray:
 def image_plot(layout, row: int, title: str, col: int = 0, colspan: int = 1) -> tuple[pg.PlotItem, pg.ImageItem]:
     """A plot without axes holding one image, pixels square, row 0 at the top."""
     plot = layout.addPlot(row=row, col=col, colspan=colspan)
+    plot.gradscope_images = True           # theme.style_axes draws it no grid
     theme.style_plot(plot, title, "", "")
     plot.hideAxis("left")
     plot.hideAxis("bottom")
