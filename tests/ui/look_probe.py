@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 MIN_PLOT_PX = 140
+MIN_IMAGES_PX = 48          # a plot of images (a strip of test images is one row of them)
 
 
 def main(argv: list[str]) -> int:
@@ -96,7 +97,8 @@ def panel_problems(panel, mode: str) -> list[str]:
             if isinstance(item, pg.PlotItem):
                 name = getattr(item, "_gradscope_title", "") or "untitled plot"
                 box = item.vb.sceneBoundingRect()
-                if box.height() < MIN_PLOT_PX:
+                lowest = MIN_IMAGES_PX if getattr(item, "gradscope_images", False) else MIN_PLOT_PX
+                if box.height() < lowest:
                     found.append(f"plot {name!r} is {box.height():.0f} px high")
                 if not edge.contains(item.sceneBoundingRect()):
                     found.append(f"plot {name!r} reaches past the panel ({_rect(item.sceneBoundingRect())} "

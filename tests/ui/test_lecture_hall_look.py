@@ -28,6 +28,17 @@ def three_runs(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def plain_and_residual(tmp_path_factory) -> Path:
+    """A small plain CNN against its residual twin on digits, recorded headless."""
+    path = tmp_path_factory.mktemp("cnn") / "plain-residual.gscope"
+    done = subprocess.run([sys.executable, "-m", "gradscope", "record", "--arch", "cnn", "--task", "digits",
+                           "--depth", "6", "--compare", "residual=false,true", "--steps", "20", "--probe-every", "10",
+                           "-o", str(path)], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
 def measured(size: str, mode: str, path: Path, runs: tuple = ()) -> dict:
     done = subprocess.run([sys.executable, str(HERE / "look_probe.py"), size, mode, str(path), *map(str, runs)],
                           capture_output=True, text=True, timeout=240)
@@ -52,5 +63,14 @@ def test_three_runs_overlaid_read_at_1280x720(three_runs, mode):
     plot past its panel, cutting its axis and colour bar off; with three runs' keys every plot
     still keeps its height."""
     found = measured("1280x720", mode, three_runs, runs=(0, 1, 2))
+    assert found["panels_measured"] >= 10
+    assert found["problems"] == []
+
+
+@pytest.mark.parametrize("mode", ["desk", "presentation"])
+def test_a_cnn_comparison_reads_at_1280x720(plain_and_residual, mode):
+    """The image layouts (depth, filters, images, accuracy, layers) and their tabs, plain and
+    residual overlaid."""
+    found = measured("1280x720", mode, plain_and_residual, runs=(0, 1))
     assert found["panels_measured"] >= 10
     assert found["problems"] == []

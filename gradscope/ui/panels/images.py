@@ -25,6 +25,8 @@ from gradscope.ui.panels.tiles import GAP, enlarged, image_plot, tiled, unit_ran
 MAPS_SHOWN = 8               # feature maps a layer shows
 LAYERS_SHOWN = 6             # conv layers whose feature maps are shown: the first, the last, between
 STRIP_TITLE = "Test images: click one to probe it"
+STRIP_PX = (48, 110)         # the strip's view box, lowest and highest
+PROBABILITY_PX = 150         # the bars' view box: a plot the back row reads (tests/ui/look_probe.py)
 FRAME = 2                    # px of the frame around the picked image, in image pixels at 8x8 (scaled)
 
 
@@ -86,7 +88,7 @@ class ImagesPanel(Panel):
     def __init__(self, parent=None):
         super().__init__(parent)
         ci = self.graphics.ci
-        self.strip_plot = ci.addPlot(row=0, col=0, colspan=2)
+        self.strip_plot = ci.addPlot(row=0, col=0)
         self.strip_plot.gradscope_images = True
         theme.style_plot(self.strip_plot, STRIP_TITLE, "", "")
         for axis in ("left", "bottom"):
@@ -101,20 +103,17 @@ class ImagesPanel(Panel):
         self.frame = QGraphicsRectItem()
         self.frame.setZValue(10)
         self.strip_plot.addItem(self.frame)
-        self.maps_plot, self.maps_image = image_plot(ci, 1, "Feature maps of the probe image", colspan=2)
+        self.maps_plot, self.maps_image = image_plot(ci, 1, "Feature maps of the probe image")
         self.maps_image.setColorMap(pg.colormap.get(theme.HEATMAP))
         self.maps_plot.showAxis("left")                 # its ticks name each row's conv layer
         self.maps_plot.getAxis("left").setLabel("")
-        self.probability_plot = ci.addPlot(row=2, col=0, colspan=2)
-        theme.style_plot(self.probability_plot, "Its class probabilities", "probability", "class")
+        self.probability_plot = ci.addPlot(row=2, col=0)
+        theme.style_plot(self.probability_plot, "Probabilities", "", "")   # the title and ticks say it
         self.probability_plot.setMouseEnabled(False, False)
         self.probability_plot.setYRange(0, 1, padding=0.02)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.probability_plot.addItem(self.bars)
         self.readout = TitleReadout(self.probability_plot)
-        # the strip is one row of small images; the maps a row per layer; the bars need little height
-        for row, stretch in enumerate((2, 5, 3)):
-            ci.layout.setRowStretchFactor(row, stretch)
         self._classes = 0
         self._map_layers: list[int] = []
 
@@ -122,6 +121,27 @@ class ImagesPanel(Panel):
         super().show_nothing()
         self.bars.setOpts(x=[], height=[])
         self.frame.setRect(QRectF())
+
+    def _even_out_rows(self) -> None:
+        """The strip as high as its images are at the panel's width (within bounds), the bars
+        PROBABILITY_PX, the maps the rest: even rows would give the one-row strip as much
+        height as the maps of six layers."""
+        layout, view = self.graphics.ci.layout, self.graphics.viewport().height()
+        plots = (self.strip_plot, self.maps_plot, self.probability_plot)
+        if view <= 0 or not all(plot.isVisible() for plot in plots):
+            return
+        overheads = [plot.geometry().height() - plot.vb.height() for plot in plots]
+        image = self.strip.image
+        aspect = image.shape[0] / image.shape[1] if image is not None and image.shape[1] else 0.1
+        strip = min(max(self.strip_plot.vb.width() * aspect, STRIP_PX[0]), STRIP_PX[1])
+        left, top, right, bottom = layout.getContentsMargins()
+        room = view - top - bottom - 2 * layout.verticalSpacing() - sum(overheads)
+        maps = room - strip - PROBABILITY_PX
+        if maps < STRIP_PX[0]:
+            return                            # no room to share: leave Qt's layout as it is
+        for row, height in enumerate((overheads[0] + strip, overheads[1] + maps, overheads[2] + PROBABILITY_PX)):
+            if abs(layout.rowMaximumHeight(row) - height) > 0.5:
+                layout.setRowFixedHeight(row, height)
 
     @staticmethod
     def picked(lab) -> int:
