@@ -9,10 +9,10 @@ words, which name the layer and the numbers, in place of the table.
 """
 from __future__ import annotations
 
-import sys
-from functools import lru_cache
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem
 
 from gradscope.config import ConfigError, RunConfig
@@ -22,13 +22,18 @@ from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel
 
 COLUMNS = ("layer", "output shape", "values")
+# the tables are worked out off the GUI thread: the first reads the data through torch (3 s to
+# import) and MNIST takes 0.3 s to read; one worker, so a burst of settings queues up in order
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscope-layer-table")
+# the tables shown, by configuration: a setting changed and changed back (or the same run
+# replayed again) shows its table at once
+_TABLES: OrderedDict = OrderedDict()
+TABLES_KEPT = 64
 TABLE_POINTS = theme.FONT_POINTS + 2       # above the plots' 15 px ticks; presentation mode scales it
 
 
-@lru_cache(maxsize=64)
 def shape_rows(config: RunConfig) -> tuple[tuple[tuple[str, str, str], ...], str]:
-    """The table's rows as text, or no rows and why the configuration is refused. Cached: a
-    setting changed and changed back (or the same run replayed again) costs nothing."""
+    """The table's rows as text, or no rows and why the configuration is refused."""
     try:
         table = layer_table(config)
     except ConfigError as error:
@@ -43,6 +48,7 @@ class LayersPanel(Panel):
     name = "layers"
     kinds = ("image",)
     drawn_in_scene = False
+    table_ready = Signal()          # from the worker thread: queued to the panel's
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -75,9 +81,12 @@ class LayersPanel(Panel):
         for index, widget in enumerate((self.heading, self.table, self.refusal)):
             self.layout_.insertWidget(index, widget, 1 if widget is not self.heading else 0)
         self.shown_config: RunConfig | None = None
-        self._pending: RunConfig | None = None
+        self._working: tuple[RunConfig, Future] | None = None
+        self._lab = None
+        self.table_ready.connect(self._on_table_ready)
 
-    # the table follows the configuration, not the runs: the frame pacer asks by it
+    # the table follows the configuration, not the runs: the frame pacer asks by it, and keeps
+    # asking (a frame at a time) while the table being worked out is not yet shown
     def stale(self, lab) -> bool:
         return lab.config != self.shown_config
 
@@ -85,26 +94,37 @@ class LayersPanel(Panel):
         if not self.isVisible():
             return      # worked out when shown: a table in a closed tab needs no data read for it
         config = lab.config
+        self._lab = lab
         if config == self.shown_config and not force:
             return
-        if "torch" not in sys.modules:
-            # the first table reads the data through torch (3 s to import): from the event
-            # loop, once the window has painted a line saying so, not before its first frame
-            if self._pending is None:
-                QTimer.singleShot(0, self, self._show_pending)
-            self._pending = config
-            self.heading.setText("Working out each layer's output shape…")
+        if config in _TABLES:
+            self._show(config, _TABLES[config])
             return
-        self._show(config)
+        if self._working is None or self._working[0] != config:
+            self._working = config, _WORKER.submit(shape_rows, config)
+            self._working[1].add_done_callback(self._announce)
+            self.heading.setText("Working out each layer's output shape…")
+        if self._working[1].done():
+            _TABLES[config] = self._working[1].result()
+            while len(_TABLES) > TABLES_KEPT:
+                _TABLES.popitem(last=False)
+            self._working = None
+            self._show(config, _TABLES[config])
 
-    def _show_pending(self) -> None:
-        config, self._pending = self._pending, None
-        if config is not None:
-            self._show(config)
+    def _announce(self, _future) -> None:
+        """In the worker thread: the table is ready (unless the window went meanwhile)."""
+        try:
+            self.table_ready.emit()
+        except RuntimeError:          # the panel was deleted while its table was worked out
+            pass
 
-    def _show(self, config: RunConfig) -> None:
+    def _on_table_ready(self) -> None:
+        if self._lab is not None:
+            self.refresh(self._lab)
+
+    def _show(self, config: RunConfig, table: tuple) -> None:
         self.shown_config = config
-        rows, refusal = shape_rows(config)
+        rows, refusal = table
         self.heading.setText(f"{config.arch} on {config.task}: each layer's output for one "
                              f"{'image' if config.family != 'recurrent' else 'sequence'}, worked out "
                              "before training by (N + 2P − F)/S + 1 per side")
