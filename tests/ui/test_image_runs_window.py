@@ -98,3 +98,19 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
     assert window.lab.layout == "overview" and "timesteps" in window.stage.on_stage()
     assert "depth" not in tabs(window) and "filters" not in tabs(window)
     assert not controls.item("seq_len").isHidden() and controls.item("depth").isHidden()
+
+
+def test_what_if_clipping_on_a_cnn_replay(qtbot, replay_only_window, open_from_menu, plain_and_residual):
+    """The threshold keys on a CNN's replay mark the recorded steps it would have clipped."""
+    window = replay_only_window
+    assert open_from_menu(window, plain_and_residual)
+    window.lab.seek(29)
+    steps, norms = load_session(plain_and_residual).run(window.lab.slots[0].run_id).series_with_steps("grad_norm")
+    while window.lab.config.clip_threshold > np.median(norms):
+        qtbot.keyClick(window, Qt.Key.Key_BracketLeft)                  # Threshold Down, a tenth of a decade
+    window.redraw(everything=True)
+    panel = window.panels["grad_norm"]
+    expected = steps[norms > window.lab.config.clip_threshold]
+    assert 0 < len(expected) < len(steps)
+    assert np.array_equal(panel.what_if.steps, expected)
+    assert np.array_equal(panel.what_if_markers.x_values[0::2], expected)
