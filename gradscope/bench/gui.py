@@ -12,6 +12,9 @@ Figures, each with its unit in its name, reported and never asserted:
   at most 1.10 times);
 * memory: the growth of this process's RSS from 10,000 to 100,000 steps fed through the lab
   (the goal: flat within 100 MB), and what the history itself holds;
+* the image panels: the Filters panel with 64 filters and the Images panel with six conv
+  layers' feature maps, each redrawn with a new probe (`gradscope.bench.image_panels`; the
+  goal: within 10 ms);
 * first paint: launching `gradscope gui` to its first painted frame, and whether torch was
   imported before it (it should not be).
 
@@ -31,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from gradscope.bench.gui_launch import measure_first_paint
+from gradscope.bench import image_panels
 from gradscope.bench.gui_records import SyntheticRun
 from gradscope.bench.lockstep import comparison_ticks, lockstep_cost
 from gradscope.bench.presentation import PRESENTATION_SIZE, desk_against_presentation, presentation_ticks
@@ -64,6 +68,7 @@ def measure(quick: bool, say) -> dict:
         first_paint = measure_first_paint(folder, sizes["first_paint_launches"], say)
     say("bench --gui: three runs trained in lockstep against one after the other ...")
     cost = lockstep_cost(quick)
+    images = image_panels.measure(quick, say)
     return {
         "tick_gap": tick_gap,
         "refresh_ms": refresh["refresh_ms"],
@@ -74,6 +79,7 @@ def measure(quick: bool, say) -> dict:
         "all_panels_3_runs_refresh_ms": refresh["all_panels_3_runs_refresh_ms"],
         "presentation_refresh": refresh["presentation"],
         "lockstep": cost,
+        "image_panels": images,
         "memory_growth_mb": memory["memory_growth_mb"],
         "history_mb": memory["history_mb"],
         "first_paint_ms": first_paint["first_paint_ms"],
@@ -274,6 +280,8 @@ def format_results(gui: dict) -> str:
                  f"one after the other {cost['sequential_s']:.2f} s: {cost['lockstep_over_sequential']:.3f}x "
                  f"(goal <= {GOALS['lockstep_over_sequential']:.2f}x: "
                  f"{met(cost['lockstep_over_sequential'], GOALS['lockstep_over_sequential'])})")
+    if "image_panels" in gui:
+        lines += image_panels.format_lines(gui["image_panels"])
     early, late = conditions.get("memory_steps", (10_000, 100_000))
     lines.append(f"  memory growth from {early:,} to {late:,} steps: {gui['memory_growth_mb']:.1f} MB, "
                  f"history {gui['history_mb']:.1f} MB "

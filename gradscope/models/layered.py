@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from gradscope.models.plans import Plan
+from gradscope.models.pooling import MaxPool2x2
 from gradscope.models.shapes import LayerShape
 
 _ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
@@ -54,7 +55,7 @@ class Classifier(nn.Module):
 
 def _pool(kind: str) -> nn.Module:
     if kind == "max":
-        return nn.MaxPool2d(2)
+        return MaxPool2x2()
     if kind == "avg":
         return nn.AvgPool2d(2)
     return nn.Identity()

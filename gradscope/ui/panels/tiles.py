@@ -11,14 +11,17 @@ GAP = 1                      # px of blank between tiles
 
 
 def tiled(blocks: np.ndarray, columns: int, gap: int = GAP) -> np.ndarray:
-    """[n, h, w] as one image, the blocks in rows of `columns`, NaN (drawn blank) between."""
+    """[n, h, w] as one image, the blocks in rows of `columns`, NaN (drawn blank) between.
+
+    Laid out by one reshape, not a copy per block: a deep layer's 64 x 64 filters are 4,096
+    blocks, and copying them one by one in Python cost most of the Filters panel's redraw."""
     n, h, w = blocks.shape
     rows = max(-(-n // max(columns, 1)), 1)
-    out = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan, dtype=np.float32)
-    for index in range(n):
-        row, column = divmod(index, columns)
-        out[row * (h + gap):row * (h + gap) + h, column * (w + gap):column * (w + gap) + w] = blocks[index]
-    return out
+    cells = np.full((rows * columns, h + gap, w + gap), np.nan, dtype=np.float32)
+    cells[:n, :h, :w] = blocks
+    out = cells.reshape(rows, columns, h + gap, w + gap).transpose(0, 2, 1, 3).reshape(
+        rows * (h + gap), columns * (w + gap))
+    return np.ascontiguousarray(out[:out.shape[0] - gap, :out.shape[1] - gap])
 
 
 def unit_range(blocks: np.ndarray) -> np.ndarray:
