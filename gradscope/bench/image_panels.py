@@ -12,7 +12,8 @@ desk's 1600x1000 and in presentation mode at 1280x720 (`gradscope.bench.presenta
 The arrays have the shapes the probes record (`gradscope.probes.depth`, `.strip`): filters
 [64, 1, 5, 5] for the first layer (LeNet's kernel) and [64, 64, 3, 3] for a deeper one (a
 grid of 64 x 64 tiles); feature maps [64, 28, 28], [64, 14, 14] x 2, [64, 7, 7] x 3; a test
-strip of ten 28x28 images with their labels, probabilities and the probed one.
+strip of ten 28x28 images (the same at every probe, as recorded) with their labels, new
+probabilities each probe, and the probed one.
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class SyntheticImageRun:
 
         self.config = RunConfig(arch="cnn", task="mnist", channels=CHANNELS, depth=len(MAP_SIDES), steps=1_000_000)
         self.rng = np.random.default_rng(seed)
+        self.strip = self.rng.random((CLASSES, 1, 28, 28)).astype(np.float32)
         self.t0 = time.time()
 
     def slot(self):
@@ -61,9 +63,11 @@ class SyntheticImageRun:
                 np.float32)
         logits = rng.standard_normal((CLASSES, CLASSES))
         probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        # the strip is the same test images at every probe, and the probe image changes only
+        # on a click: as recorded (a new copy of the arrays each probe, as the records bring)
         probed = np.zeros(CLASSES, dtype=np.float32)
-        probed[rng.integers(CLASSES)] = 1.0
-        arrays.update({"strip/images": rng.random((CLASSES, 1, 28, 28)).astype(np.float32),
+        probed[0] = 1.0
+        arrays.update({"strip/images": self.strip.copy(),
                        "strip/labels": np.arange(CLASSES, dtype=np.int64),
                        "strip/probabilities": probabilities.astype(np.float32),
                        "strip/probed": probed})

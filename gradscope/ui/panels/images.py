@@ -116,11 +116,15 @@ class ImagesPanel(Panel):
         self.readout = TitleReadout(self.probability_plot)
         self._classes = 0
         self._map_layers: list[int] = []
+        self._strip_shown: np.ndarray | None = None     # what the strip and its frame show
+        self._frame_shown: tuple | None = None
+        self._bar_style: tuple = (None, [], [])         # (classes, true class), brushes, pens
 
     def show_nothing(self) -> None:
         super().show_nothing()
         self.bars.setOpts(x=[], height=[])
         self.frame.setRect(QRectF())
+        self._strip_shown = self._frame_shown = None
 
     def _even_out_rows(self) -> None:
         """The strip as high as its images are at the panel's width (within bounds), the bars
@@ -161,6 +165,7 @@ class ImagesPanel(Panel):
         if not has_strip:
             self.strip.clear()
             self.frame.setRect(QRectF())
+            self._strip_shown = self._frame_shown = None
             set_title(self.strip_plot, "The test strip comes with the first probe" if run.latest_step is None else
                       "This recording holds no test strip (recorded before gradscope kept one)")
             return
@@ -176,16 +181,25 @@ class ImagesPanel(Panel):
                                      picked, run.latest_step)
 
     def _draw_strip(self, images: np.ndarray, picked: int, pending: bool) -> None:
-        side = images.shape[2]
-        self.strip.tile = side
-        self.strip.setImage(strip_picture(np.asarray(images, dtype=np.float64)), levels=(0, 1), autoLevels=False)
-        width = max(side / 8.0, 1.0) * FRAME
-        self.frame.setRect(QRectF(picked * (side + GAP) - width / 2, -width / 2, side + width, side + width))
-        pen = theme.pen("orange", 3, Qt.PenStyle.DashLine if pending else None)
-        pen.setCosmetic(True)
-        self.frame.setPen(pen)
-        self.strip_plot.setRange(xRange=(-width, len(images) * (side + GAP) + width), yRange=(-width, side + width),
-                                 padding=0)
+        """The strip's picture and its frame, each set again only when it changed: every probe
+        records the same strip, and an image set anew costs the frame its conversion."""
+        if self._strip_shown is None or not np.array_equal(self._strip_shown, images):
+            self._strip_shown = np.array(images)
+            side = images.shape[2]
+            self.strip.tile = side
+            self.strip.setImage(strip_picture(np.asarray(images, dtype=np.float64)), levels=(0, 1), autoLevels=False)
+            self._frame_shown = None
+        frame = (picked, pending, images.shape[2], len(images))
+        if frame != self._frame_shown:
+            self._frame_shown = frame
+            side = images.shape[2]
+            width = max(side / 8.0, 1.0) * FRAME
+            self.frame.setRect(QRectF(picked * (side + GAP) - width / 2, -width / 2, side + width, side + width))
+            pen = theme.pen("orange", 3, Qt.PenStyle.DashLine if pending else None)
+            pen.setCosmetic(True)
+            self.frame.setPen(pen)
+            self.strip_plot.setRange(xRange=(-width, len(images) * (side + GAP) + width),
+                                     yRange=(-width, side + width), padding=0)
 
     def _draw_maps(self, latest: dict, recorded: int, picked: int, live: bool) -> None:
         if picked == recorded:
@@ -213,9 +227,11 @@ class ImagesPanel(Panel):
 
     def _draw_probabilities(self, probabilities: np.ndarray, truth: int, picked: int, step: int | None) -> None:
         classes = len(probabilities)
-        colours = [theme.brush("orange" if c == truth else "blue") for c in range(classes)]
-        self.bars.setOpts(x=np.arange(classes), height=probabilities, width=0.8, brushes=colours,
-                          pens=[pg.mkPen(None)] * classes)
+        if self._bar_style[0] != (classes, truth):
+            brushes = [theme.brush("orange" if c == truth else "blue") for c in range(classes)]
+            self._bar_style = (classes, truth), brushes, [pg.mkPen(None)] * classes
+        _, brushes, pens = self._bar_style
+        self.bars.setOpts(x=np.arange(classes), height=probabilities, width=0.8, brushes=brushes, pens=pens)
         if classes != self._classes:
             self._classes = classes
             self.probability_plot.setXRange(-0.6, classes - 0.4, padding=0)
