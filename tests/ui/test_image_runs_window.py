@@ -84,6 +84,10 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
 
     qtbot.keyClick(window, Qt.Key.Key_4)
     assert window.lab.layout == "accuracy"
+    window.redraw(everything=True)
+    loss = window.panels["loss"]
+    # the accuracy is the Accuracy panel's (training and test): the loss takes its whole panel
+    assert loss.metric_cell.scene() is None and loss.loss_plot.getAxis("bottom").labelText == "training step"
     qtbot.keyClick(window, Qt.Key.Key_5)              # the layer table of the run on show, by its settings
     assert window.lab.layout == "layers" and window.stage.on_stage() == ["layers", "depth"]
     layers = window.panels["layers"]
@@ -96,6 +100,8 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
     assert controls.item("seq_len").isHidden() and not controls.item("depth").isHidden()
     assert open_from_menu(window, EXAMPLES / "exploding-rnn-clipped.gscope")
     assert window.lab.layout == "overview" and "timesteps" in window.stage.on_stage()
+    window.redraw(everything=True)
+    assert loss.metric_cell.scene() is loss.graphics.scene()         # an RNN's task metric is back
     assert "depth" not in tabs(window) and "filters" not in tabs(window)
     assert not controls.item("seq_len").isHidden() and controls.item("depth").isHidden()
 

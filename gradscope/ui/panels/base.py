@@ -26,6 +26,8 @@ from gradscope.ui.panels.curves import Curve, fold_if_empty
 from gradscope.ui.panels.fitting import WideSample, fit_legend, fit_title
 
 MAX_MARKERS = 40
+EMPTY_NOTE = "No run on show yet: press Run (Space), or open a session (Ctrl+O)."
+WAITING_NOTE = "Waiting for the first step of the run on show (if it is paused: press Run, Space)."
 CACHED_ITEMS = (QGraphicsTextItem, pg.AxisItem)
 COST_SMOOTHING = 0.2        # weight of the newest sample in the panels' cost averages
 
@@ -91,7 +93,7 @@ class Panel(QWidget):
         self.layout_ = layout
         layout.addWidget(self.graphics, 1)
         # before any run: a line saying what to do, not empty axes and a legend of nothing
-        self.empty_note = QLabel("No run on show yet: press Run (Space), or open a session (Ctrl+O).")
+        self.empty_note = QLabel(EMPTY_NOTE)
         self.empty_note.setWordWrap(True)
         self.empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_note.setStyleSheet(f"font-size: {theme.FONT_POINTS + 2}pt; color: #444444;")
@@ -122,14 +124,17 @@ class Panel(QWidget):
             return
         self._drawn = key
         began = time.perf_counter()
-        if lab.slots:
+        if any(slot.history.steps_seen for slot in lab.slots):
             if self.empty_note.isVisibleTo(self):
                 self.empty_note.hide()
                 self.graphics.show()
             self.draw(lab)
         else:
+            # no run, or runs that have not taken a step yet (new settings, a Reset): nothing
+            # of the runs before stays on show, whatever the panel drew of them
             self.show_nothing()
             self.graphics.hide()
+            self.empty_note.setText(WAITING_NOTE if lab.slots else EMPTY_NOTE)
             self.empty_note.show()
         self._sync_markers(lab.slots)
         self._cache_text()            # and folds the legends that name nothing

@@ -63,6 +63,10 @@ def label_metrics(label) -> QFontMetricsF:
 
 
 def _elide(label, text: str, width: float) -> None:
+    # fitted again at every frame: measured only when the text, the room or the type changed
+    fitted = (text, round(width, 1), str(label.opts.get("size")), label.text)
+    if getattr(label, "_gradscope_fitted", None) == fitted:
+        return
     metrics = label_metrics(label)
     shown = text if metrics.horizontalAdvance(text) <= width else metrics.elidedText(
         text, Qt.TextElideMode.ElideRight, max(width, 20.0))
@@ -70,6 +74,7 @@ def _elide(label, text: str, width: float) -> None:
     if shown != label.text:
         label.setText(shown)
     label.setToolTip(text if shown != text else "")
+    label._gradscope_fitted = (text, round(width, 1), str(label.opts.get("size")), label.text)
 
 
 def fit_legend(legend: pg.LegendItem, width: float) -> None:
@@ -77,6 +82,10 @@ def fit_legend(legend: pg.LegendItem, width: float) -> None:
     if not items or width <= 0:
         return
     texts = [full_text(label) for _, label in items]
+    fitted = (tuple(texts), tuple(label.text for _, label in items), round(width, 1),
+              str(items[0][1].opts.get("size")), legend.columnCount)
+    if getattr(legend, "_gradscope_fitted", None) == fitted:
+        return
     metrics = label_metrics(items[0][1])
     needs = [metrics.horizontalAdvance(text) for text in texts]
     # as few rows as keep each entry readable: a row costs every plot below it its height,
@@ -91,6 +100,8 @@ def fit_legend(legend: pg.LegendItem, width: float) -> None:
     room = width / columns - SAMPLE_PX - 12
     for (_, label), text in zip(items, texts):
         _elide(label, text, room)
+    legend._gradscope_fitted = (tuple(texts), tuple(label.text for _, label in items), round(width, 1),
+                                str(items[0][1].opts.get("size")), legend.columnCount)
 
 
 def fit_title(plot: pg.PlotItem, width: float) -> None:

@@ -83,7 +83,7 @@ class LayersPanel(Panel):
         self.shown_config: RunConfig | None = None
         self._working: tuple[RunConfig, Future] | None = None
         self._lab = None
-        self.table_ready.connect(self._on_table_ready)
+        self.table_ready.connect(self._on_table_ready, Qt.ConnectionType.QueuedConnection)
 
     # the table follows the configuration, not the runs: the frame pacer asks by it, and keeps
     # asking (a frame at a time) while the table being worked out is not yet shown
@@ -102,10 +102,12 @@ class LayersPanel(Panel):
             return
         if self._working is None or self._working[0] != config:
             self._working = config, _WORKER.submit(shape_rows, config)
-            self._working[1].add_done_callback(self._announce)
             self.heading.setText("Working out each layer's output shape…")
-        if self._working[1].done():
-            _TABLES[config] = self._working[1].result()
+            # queued: a future already done calls back at once, here, inside this refresh
+            self._working[1].add_done_callback(self._announce)
+        working = self._working
+        if working is not None and working[0] == config and working[1].done():
+            _TABLES[config] = working[1].result()
             while len(_TABLES) > TABLES_KEPT:
                 _TABLES.popitem(last=False)
             self._working = None

@@ -31,6 +31,9 @@ def extent_of(slots) -> tuple[float, float] | None:
     return slots[0].history.extent if slots else None
 
 
+UNBOUNDED_PX = 16_777_215        # Qt's largest widget size: a row without a maximum
+
+
 class LossPanel(Panel):
     title = "Loss and task metric"
     name = "loss"
@@ -60,6 +63,8 @@ class LossPanel(Panel):
         self.loss_range = RangeKeeper(self.loss_plot)
         self.metric_range = RangeKeeper(self.metric_plot)
         self._metrics: tuple | None = None
+        self.metric_cell = self.graphics.ci.getItem(1, 0)     # the metric plot with its key
+        self.metric_shown = True
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -84,10 +89,31 @@ class LossPanel(Panel):
             values.append(y)
         earlier = self.earlier_loss.show(lab.earlier, LOSS.name(), buckets)
         self.loss_range.update(spanned(x, earlier[0::2]), values + earlier[1::2], x_fixed=extent_of(slots))
+        self._show_metric(slots[0].history.config.family == "recurrent")
+        if not self.metric_shown:
+            return
         if len(slots) > 1:
             self._draw_compared_metric(slots)
         else:
             self._draw_metrics(slots[0].history)
+
+    def _show_metric(self, shown: bool) -> None:
+        """An image run's accuracy is the Accuracy panel's, training and test beside the
+        confusion: the loss then takes the whole panel, with its own step axis label."""
+        if shown == self.metric_shown:
+            return
+        self.metric_shown = shown
+        ci = self.graphics.ci
+        if shown:
+            ci.addItem(self.metric_cell, row=1, col=0)
+        else:
+            ci.removeItem(self.metric_cell)
+        for row in range(2):             # the heights the rows were evened out to no longer hold
+            ci.layout.setRowMinimumHeight(row, 0)
+            ci.layout.setRowMaximumHeight(row, UNBOUNDED_PX)
+        self.loss_plot.getAxis("bottom").gradscope_label_hidden = shown
+        theme.style_axes(self.loss_plot)
+        set_title(self.loss_plot, "Training loss")
 
     def _draw_metrics(self, run) -> None:
         names = tuple(sorted(name for name in run.scalars if name.startswith(METRIC_PREFIX)))
