@@ -37,11 +37,12 @@ class Comparison:
                 raise ConfigError("compare", f"{_key_of(error.option, self.keys)}: {error.problem}") from None
         for config in configs:
             for name in self.varies:
-                families = SETTINGS[name].families
-                if families and config.family not in families:
-                    # the runs would be the same run: a setting its family does not read
+                declaration = SETTINGS[name]
+                if not declaration.read_by(config.arch, config.family):
+                    # the runs would be the same run: a setting the architecture does not read
+                    readers = declaration.archs or declaration.families
                     raise ConfigError("compare", f"{_key_of(name, self.keys)}: {config.arch} does not read it "
-                                      f"(it is a setting of {' and '.join(families)} nets)")
+                                      f"(it is a setting of {' and '.join(readers)} nets)")
         return configs
 
     @property

@@ -15,6 +15,8 @@ rate, the clipping); every other one describes a new run.
 A setting's `families` say which architecture families read it (`gradscope.families`): none
 declared means every family does (a common field: the task, the optimiser, the seed). The
 settings a family reads are its section of the configuration; the others leave its runs alone.
+A setting's `archs` narrow that to some of its families' architectures: a CNN's depth and
+kernel are not LeNet's, whose shape is fixed.
 """
 from __future__ import annotations
 
@@ -51,6 +53,11 @@ class Setting:
     kind: str = ""                   # bool, int, float or str, filled in by `declared`
     optional: bool = False           # None is a value (no file, no forget-gate bias)
     families: tuple[str, ...] = ()   # the families that read it (FAMILY_NAMES); (): every one
+    archs: tuple[str, ...] = ()      # of those families' architectures, the ones that read it; (): all
+
+    def read_by(self, arch: str, family: str) -> bool:
+        """Whether a run of `arch` (of `family`) reads this setting."""
+        return (not self.families or family in self.families) and (not self.archs or arch in self.archs)
 
     @property
     def flag(self) -> str:

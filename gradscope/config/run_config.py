@@ -132,31 +132,31 @@ class RunConfig:
         tip="The LSTM's forget-gate bias at initialisation (empty: torch's). A large bias keeps the gate "
             "open, so the cell path carries the gradient from the start.")
     depth: int = setting(
-        8, "depth (conv layers)", group="Model", low=2, high=MAX_DEPTH, unit="layers", symbol="L", families=CONV,
+        8, "depth (conv layers)", group="Model", low=2, high=MAX_DEPTH, unit="layers", symbol="L", families=CONV, archs=("cnn",),
         tip="L, the cnn's conv layers. The error signal crosses every one on its way to the first: a deep "
             "plain net vanishes, a residual one does not.")
     residual: bool = setting(
-        False, "residual", group="Model", families=CONV,
+        False, "residual", group="Model", families=CONV, archs=("cnn",),
         tip="Skip connections: every conv layer after the first adds its input back, an identity path for the "
             "gradient around each layer. Without it the cnn is plain.")
     channels: int = setting(
-        16, "channels C", group="Model", low=1, high=512, unit="channels", symbol="C", families=CONV,
+        16, "channels C", group="Model", low=1, high=512, unit="channels", symbol="C", families=CONV, archs=("cnn",),
         tip="C, the channels of every cnn conv layer.")
     kernel: int = setting(
-        3, "kernel size F", group="Model", low=1, high=11, unit="pixels", symbol="F", families=CONV,
+        3, "kernel size F", group="Model", low=1, high=11, unit="pixels", symbol="F", families=CONV, archs=("cnn",),
         tip="F, the side of the cnn's square filters; a map of side N shrinks to (N + 2P - F)/S + 1.")
     stride: int = setting(
-        1, "stride S", group="Model", low=1, high=4, unit="pixels", symbol="S", families=CONV,
+        1, "stride S", group="Model", low=1, high=4, unit="pixels", symbol="S", families=CONV, archs=("cnn",),
         tip="S, how far the cnn's filters step; a stride above 1 shrinks every layer's map.")
     padding: int = setting(
-        1, "padding P", group="Model", low=0, high=10, unit="pixels", symbol="P", families=CONV,
+        1, "padding P", group="Model", low=0, high=10, unit="pixels", symbol="P", families=CONV, archs=("cnn",),
         tip="P, the zeros around the cnn's maps (below the kernel size); P = (F - 1)/2 keeps the size.")
     pool: str = setting(
         "max", "pooling", group="Model", choices=POOLS, families=CONV,
         tip="2x2 pooling: lenet after each conv, cnn after its first layer and after half its depth. none "
             "keeps the maps full size.")
     batch_norm: bool = setting(
-        False, "batch norm", group="Model", families=CONV,
+        False, "batch norm", group="Model", families=CONV, archs=("cnn",),
         tip="Batch normalisation after each cnn convolution: a plain ReLU net trains with it.")
     # -- training ---------------------------------------------------------------------------
     optimizer: str = setting(

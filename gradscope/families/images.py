@@ -42,8 +42,14 @@ def planned(plan_of, config, task):
 
 
 def _option_of(config) -> str:
-    """The option a refused plan is said under: what the user would change first."""
-    return {"cnn": "depth", "mlp": "layers"}.get(config.arch, "image_size")
+    """The option a refused plan is said under: what shrinks the maps, which the user would
+    change first (a cnn's maps shrink by its stride, a padding short of the kernel, or
+    else by the pools of its depth)."""
+    if config.arch == "cnn":
+        if config.stride > 1:
+            return "stride"
+        return "padding" if 2 * config.padding < config.kernel - 1 else "depth"
+    return {"mlp": "layers"}.get(config.arch, "image_size")
 
 
 def probe(model, task, inputs, targets, seed: int = 0):

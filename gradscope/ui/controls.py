@@ -174,8 +174,8 @@ class ControlPanel(QWidget):
 
     def _show(self, config: RunConfig) -> None:
         """Show `config` in the controls without treating it as the user's change. Only the
-        settings the run's family reads are on show (its section and the common ones): a
-        CNN has no sequence length, an RNN no kernel size."""
+        settings the run reads are on show (its family's section and the common ones): a
+        CNN has no sequence length, an RNN no kernel size, a LeNet (of a fixed shape) no depth."""
         from gradscope.families import family_of
 
         family = family_of(config.arch).name
@@ -185,8 +185,7 @@ class ControlPanel(QWidget):
                 value = getattr(config, name)
                 if param.value() != (value if value is not None else ""):
                     param.setValue(value if value is not None else "")
-                families = SETTINGS[name].families
-                self._items[name].setHidden(bool(families) and family not in families)
+                self._items[name].setHidden(not SETTINGS[name].read_by(config.arch, family))
         finally:
             self._showing = False
 

@@ -51,6 +51,7 @@ def test_a_map_below_1x1_is_refused_with_the_layer_and_the_numbers(capsys):
                          "--dry-run", capsys=capsys)
     assert code == 2 and out == ""
     assert "conv layer 2: (2 + 2*0 - 5)/1 + 1 = -2, below 1x1" in err and len(err.strip().splitlines()) == 1
+    assert "--padding" in err                      # a padding short of the kernel is what shrinks the maps
 
 
 def test_record_without_a_file_or_a_dry_run_is_refused(capsys):

@@ -55,6 +55,10 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
     depth = window.panels["depth"]
     assert np.allclose(depth.layers.curves[0].y_values, arrays["layer_grad_norm"])
     assert np.allclose(depth.weights.curves[0].y_values, arrays["weight_grad_norm"])
+    # layers count from 1 as the other panels count them, the heatmap's columns under the points
+    layers = arrays["layer_grad_norm"].size
+    assert depth.layers.curves[0].x_values.tolist() == list(range(1, layers + 1))
+    assert depth.map.image.mapRectToParent(depth.map.image.boundingRect()).left() == 0.5
 
     qtbot.keyClick(window, Qt.Key.Key_2)
     assert window.lab.layout == "filters" and window.stage.on_stage() == ["filters", "accuracy"]

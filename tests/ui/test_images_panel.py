@@ -57,6 +57,9 @@ def test_the_strip_maps_and_probabilities_are_the_records_and_a_click_picks(qtbo
     for channel in range(maps.shape[0]):
         tile = panel.maps_image.image[0:maps.shape[1], channel * (maps.shape[2] + 1):][:, :maps.shape[2]]
         np.testing.assert_allclose(tile, unit(maps[channel]), atol=1e-6)
+    rows = [label for _, label in panel.maps_plot.getAxis("left")._tickLevels[0]]
+    assert rows == ["conv 1", "conv 2 (8/16)"]           # LeNet's second conv has 16 maps, 8 shown
+    assert panel.maps_plot.titleLabel.text == "Feature maps of the class 0 image"
     np.testing.assert_allclose(panel.bars.opts["height"], probabilities[0], rtol=1e-6)
     predicted = int(np.argmax(probabilities[0]))
     assert panel.readout.text.startswith(f"true 0, predicted {predicted} ")
@@ -66,7 +69,7 @@ def test_the_strip_maps_and_probabilities_are_the_records_and_a_click_picks(qtbo
     window.redraw(everything=True)
     np.testing.assert_allclose(panel.bars.opts["height"], probabilities[4], rtol=1e-6)
     assert panel.readout.text.startswith(f"true 4, predicted {int(np.argmax(probabilities[4]))} ")
-    assert panel.strip_plot.titleLabel.text.startswith("Image 5 picked")
+    assert panel.strip_plot.titleLabel.text.startswith("Class 4 picked")
     assert panel.frame.pen().style() == Qt.PenStyle.DashLine         # picked, not yet probed
 
 
@@ -91,7 +94,7 @@ def test_a_click_in_the_live_lab_reaches_the_next_probe(qtbot, make_window):
     qtbot.waitUntil(lambda: probed() == 7, timeout=60_000)
     window.run_action.trigger()                              # pause
     window.redraw(everything=True)
-    assert panel.maps_plot.titleLabel.text == "Feature maps of image 8"
+    assert panel.maps_plot.titleLabel.text == "Feature maps of the class 7 image"
     assert panel.frame.pen().style() == Qt.PenStyle.SolidLine
     history = window.lab.slots[0].history
     assert any(event.detail.get("probe_image") == 7 for event in history.events)

@@ -88,6 +88,7 @@ def test_the_table_follows_the_settings_before_any_training(qtbot, replay_only_w
     assert panel.refusal.isVisible() and not panel.table.isVisible()
     assert panel.refusal.text() == f"Refused — {described(refusal.value)}"
     assert "max pool after conv layer 10: (1 + 2*0 - 2)/2 + 1 = 0, below 1x1" in panel.refusal.text()
+    assert refusal.value.option == "stride"                # what shrinks the maps, not the depth typed last
 
     type_setting(qtbot, window, "stride", "1")            # the window goes on: the table comes back
     qtbot.waitUntil(lambda: panel.table.isVisible())

@@ -24,13 +24,14 @@ def hover_tooltip(viewport, pos: QPoint) -> str:
     return QToolTip.text() if QToolTip.isVisible() else ""
 
 
-@pytest.mark.parametrize("arch", ["rnn", "cnn"])     # the tree shows the family's settings only
+@pytest.mark.parametrize("arch", ["rnn", "cnn", "lenet"])     # the tree shows the settings the net reads only
 def test_each_setting_has_its_help_on_its_name_and_on_its_value(qtbot, replay_only_window, arch):
     controls = replay_only_window.controls
     tree = controls.tree
     assert controls.set_value("arch", arch)
     shown = [name for name in SHOWN if not controls.item(name).isHidden()]
     assert ("depth" in shown) == (arch == "cnn") and ("seq_len" in shown) == (arch == "rnn")
+    assert ("kernel" in shown) == (arch == "cnn") and ("pool" in shown) == (arch != "rnn")   # LeNet's shape is fixed
     for name in shown:
         item = controls.item(name)
         tree.scrollToItem(item)

@@ -37,7 +37,10 @@ class DepthPanel(Panel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = add_plot(self.graphics, 0, 0, legend=True)
-        theme.style_plot(self.plot, "Gradient through depth (latest probe)", "norm", "layer l")
+        theme.style_plot(self.plot, "Gradient through depth (latest probe)", "norm", "layer l, from the input")
+        self.plot.getAxis("bottom").setToolTip("Layers count from 1, the first conv (or dense) layer, as the other "
+                                               "panels count them; ‖dL/dW‖'s last place, one past the last layer, "
+                                               "is the classifier's weight")
         self.plot.setLogMode(x=False, y=True)
         self.layers = SlotCurves(self.plot, ("blue", theme.LINE_WIDTH, None), name="‖dL/d(output of layer l)‖")
         self.weights = SlotCurves(self.plot, ("orange", theme.LINE_WIDTH, None), name="‖dL/dW_l‖", symbol="t",
@@ -45,7 +48,7 @@ class DepthPanel(Panel):
         self.range = RangeKeeper(self.plot, log_y=True)
         self.readout = TitleReadout(self.plot)
         self.map_plot = self.graphics.addPlot(row=1, col=0)
-        self.map = HeatmapView(self.map_plot, "log10 ‖dL/d(output of layer l)‖ over training", "layer l")
+        self.map = HeatmapView(self.map_plot, "log10 ‖dL/d(output of layer l)‖ over training", "layer l", origin=1)
         share_x_label(self.plot)
 
     def draw(self, lab) -> None:
@@ -60,7 +63,7 @@ class DepthPanel(Panel):
                 if values is None:
                     curves.clear(slot.index)
                     continue
-                curves.show(slot.index, np.arange(values.size), values)
+                curves.show(slot.index, np.arange(1, values.size + 1), values)
                 shown.append(values)
                 widest = max(widest, values.size)
             ratio = first_over_last(latest.get(WEIGHT_GRAD_NORM.name()))
@@ -73,6 +76,7 @@ class DepthPanel(Panel):
                               f"At the probe of step {run.latest_step:,}, ‖dL/dW_1‖ / ‖dL/dW_L‖: the first layer's "
                               "weight gradient against the last layer's"
                               + (" (the runs in the key's order)" if len(slots) > 1 else "") + "; thin: ‖dL/dW_l‖")
+        across = (0.5, widest + 0.5)          # the heatmap's columns under the curves' points
         if widest:
-            self.range.update(np.arange(widest), shown, x_fixed=(-0.2, widest - 0.8))
-        self.map.draw(run.heatmaps[LAYER_GRAD_NORM.name()], run.extent, slots[0].label)
+            self.range.update(np.arange(1, widest + 1), shown, x_fixed=across)
+        self.map.draw(run.heatmaps[LAYER_GRAD_NORM.name()], run.extent, slots[0].label, across=across if widest else None)

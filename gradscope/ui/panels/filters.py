@@ -51,13 +51,18 @@ class FiltersPanel(Panel):
         self.filter_plot, self.filter_image = image_plot(self.graphics.ci, 0, "Filters")
         self.filter_image.setColorMap(pg.colormap.get(DIVERGING))
         self.filter_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING), interactive=False,
-                                          width=16, label="weight / max |weight|")
+                                          width=16, label="w / max |w|")
         self.filter_bar.setImageItem(self.filter_image, insert_in=self.filter_plot)
-        self.history_plot, self.history_image = image_plot(self.graphics.ci, 1, "Conv layer 1's filters over "
-                                                                                "training")
+        # every half a tick, named: the projector's type otherwise leaves the blue half unlabelled
+        self.filter_bar.axis.setTicks([[(value, f"{value:g}") for value in (-1, -0.5, 0, 0.5, 1)]])
+        self.history_plot, self.history_image = image_plot(self.graphics.ci, 1, "Conv layer 1's filters at "
+                                                                                "the steps below")
         self.history_image.setColorMap(pg.colormap.get(DIVERGING))
-        self.history_plot.showAxis("bottom")               # its ticks give each snapshot's step
-        self.history_plot.getAxis("bottom").setLabel("training step")
+        # its ticks name each snapshot's step: the snapshots stand evenly, their steps need not
+        # (the probes kept), so the axis has no line to read as a linear scale, and no label
+        # (the title says it)
+        self.history_plot.showAxis("bottom")
+        self.history_plot.getAxis("bottom").setPen(pg.mkPen(None))
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         self.layer = QComboBox(self.graphics)
@@ -67,9 +72,12 @@ class FiltersPanel(Panel):
         self._layers: list[int] = []
 
     def _place_menu(self) -> None:
-        """At the right end of the filters' title row, over no plot."""
+        """In the title row, at the right end of the filters' view box: clear of the colour
+        bar's ticks beside it, and the title is elided short of it."""
         self.layer.adjustSize()
-        self.layer.move(max(self.graphics.width() - self.layer.width() - 8, 0), 2)
+        right = self.graphics.mapFromScene(self.filter_plot.vb.sceneBoundingRect().topRight()).x()
+        self.layer.move(max(int(right) - self.layer.width(), 0), 2)
+        self.filter_plot._gradscope_readout_px = self.layer.width() + 8.0
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -94,7 +102,7 @@ class FiltersPanel(Panel):
         filters = latest[FILTERS.name(k=k)]
         tiles = normalised_filters(filters)
         self.filter_image.setImage(tiled(tiles, columns=filter_columns(filters)), levels=(-1, 1), autoLevels=False)
-        set_title(self.filter_plot, f"Filters of conv layer {k + 1}: {filters.shape[0]} × {filters.shape[1]}, "
+        set_title(self.filter_plot, f"Filters: {filters.shape[0]} × {filters.shape[1]}, "
                                     f"{filters.shape[2]}x{filters.shape[3]}")
         self.filter_plot.titleLabel.setToolTip(f"At the probe of step {run.latest_step:,}")
         self._draw_history(run)

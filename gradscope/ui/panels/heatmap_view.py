@@ -18,8 +18,10 @@ from gradscope.ui.panels.ranges import RangeKeeper, grown_span
 
 
 class HeatmapView:
-    def __init__(self, plot: pg.PlotItem, title: str, across: str):
+    def __init__(self, plot: pg.PlotItem, title: str, across: str, origin: float = 0.0):
+        """`origin`: where the first column stands on the axis across (timestep 0, layer 1)."""
         self.plot = plot
+        self.origin = float(origin)
         self.title = title
         theme.style_plot(plot, title, "training step", across)
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -32,9 +34,10 @@ class HeatmapView:
         self.steps: tuple[float, float] | None = None
         self.columns: int | None = None
 
-    def draw(self, heatmap, extent, label: str = "") -> None:
+    def draw(self, heatmap, extent, label: str = "", across: tuple[float, float] | None = None) -> None:
         """`heatmap`: a lab Heatmap (rows of log10 values and their steps); `extent`: a
-        replay's recorded steps, or None live."""
+        replay's recorded steps, or None live; `across`: the range of the axis across, when
+        it must line up with a plot's above (default: the columns')."""
         image = heatmap.filled
         if image is None or image.shape[0] == 0:
             return
@@ -48,12 +51,13 @@ class HeatmapView:
         self.levels.update(None, [finite], x_fixed=(0.0, 1.0))
         low, high = self.levels.y
         self.image.setImage(image, levels=(low, high), autoLevels=False)
-        self.image.setRect(QRectF(-0.5, first, float(image.shape[1]), height))
+        self.image.setRect(QRectF(self.origin - 0.5, first, float(image.shape[1]), height))
         if self.colorbar.levels() != (low, high):
             self.colorbar.setLevels((low, high))
         span = grown_span(self.steps, first, first + height) if extent is None else (
             extent if extent != self.steps else None)
-        if span is not None or self.columns != image.shape[1]:
+        across = across or (self.origin - 0.5, self.origin + image.shape[1] - 0.5)
+        if span is not None or self.columns != across:
             self.steps = span or self.steps
-            self.columns = image.shape[1]
-            self.plot.setRange(xRange=(-0.5, image.shape[1] - 0.5), yRange=self.steps, padding=0)
+            self.columns = across
+            self.plot.setRange(xRange=across, yRange=self.steps, padding=0)

@@ -115,7 +115,7 @@ class ImagesPanel(Panel):
         self.probability_plot.addItem(self.bars)
         self.readout = TitleReadout(self.probability_plot)
         self._classes = 0
-        self._map_layers: list[int] = []
+        self._map_layers: list[tuple[int, int]] = []     # (conv layer, its maps) by row
         self._strip_shown: np.ndarray | None = None     # what the strip and its frame show
         self._frame_shown: tuple | None = None
         self._bar_style: tuple = (None, [], [])         # (classes, true class), brushes, pens
@@ -174,7 +174,8 @@ class ImagesPanel(Panel):
         recorded = int(np.argmax(probed))
         picked = min(self.picked(lab), len(images) - 1)
         self._draw_strip(images, picked, pending=picked != recorded)
-        self._draw_maps(latest, recorded, picked, getattr(lab, "kind", "live") == "live")
+        self._draw_maps(latest, [int(label) for label in labels], recorded, picked,
+                        getattr(lab, "kind", "live") == "live")
         probabilities = latest.get(STRIP_PROBABILITIES.name())
         if probabilities is not None and np.ndim(probabilities) == 2 and len(probabilities) == len(images):
             self._draw_probabilities(np.asarray(probabilities[picked], dtype=np.float64), int(labels[picked]),
@@ -201,14 +202,16 @@ class ImagesPanel(Panel):
             self.strip_plot.setRange(xRange=(-width, len(images) * (side + GAP) + width),
                                      yRange=(-width, side + width), padding=0)
 
-    def _draw_maps(self, latest: dict, recorded: int, picked: int, live: bool) -> None:
+    def _draw_maps(self, latest: dict, labels: list[int], recorded: int, picked: int, live: bool) -> None:
+        """Strip images are named by their class (the strip holds one of each): "class 3", the
+        digit a class sees, not a position in the strip."""
         if picked == recorded:
             set_title(self.strip_plot, STRIP_TITLE)
         elif live:
-            set_title(self.strip_plot, f"Image {picked + 1} picked: its maps come with the next probe")
+            set_title(self.strip_plot, f"Class {labels[picked]} picked: its maps come with the next probe")
         else:
-            set_title(self.strip_plot, f"Image {picked + 1} picked: the replay holds image {recorded + 1}'s "
-                                       "maps; Fork probes it")
+            set_title(self.strip_plot, f"Class {labels[picked]} picked: this replay holds class "
+                                       f"{labels[recorded]}'s maps; Fork probes it")
         layers = spread(map_layers(latest))
         if not layers:
             self.maps_image.clear()
@@ -216,14 +219,17 @@ class ImagesPanel(Panel):
             return
         maps = [latest[FEATURE_MAPS.name(k=k)] for k in layers]
         self.maps_image.setImage(maps_grid(maps), levels=(0, 1), autoLevels=False)
-        set_title(self.maps_plot, f"Feature maps of image {recorded + 1}")
+        set_title(self.maps_plot, f"Feature maps of the class {labels[recorded]} image")
         self.maps_plot.titleLabel.setToolTip("A row per conv layer, each map scaled to its own range (the deeper, "
-                                             "pooled maps enlarged)")
+                                             f"pooled maps enlarged); at most {MAPS_SHOWN} maps a layer")
         size = max(m.shape[1] for m in maps)
-        if layers != self._map_layers:
-            self._map_layers = layers
-            self.maps_plot.getAxis("left").setTicks([[(row * (size + GAP) + size / 2, f"conv {k + 1}")
-                                                      for row, k in enumerate(layers)]])
+        names = [(k, len(m)) for k, m in zip(layers, maps)]
+        if names != self._map_layers:
+            self._map_layers = names
+            self.maps_plot.getAxis("left").setTicks([[
+                (row * (size + GAP) + size / 2, f"conv {k + 1}" + (f" ({MAPS_SHOWN}/{count})" if count > MAPS_SHOWN
+                                                                   else ""))
+                for row, (k, count) in enumerate(names)]])
 
     def _draw_probabilities(self, probabilities: np.ndarray, truth: int, picked: int, step: int | None) -> None:
         classes = len(probabilities)
@@ -237,9 +243,9 @@ class ImagesPanel(Panel):
             self.probability_plot.setXRange(-0.6, classes - 0.4, padding=0)
             self.probability_plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(classes)]])
         predicted = int(np.argmax(probabilities))
-        set_title(self.probability_plot, "Probabilities")
+        set_title(self.probability_plot, "Its class probabilities")
         self.probability_plot.titleLabel.setToolTip("The net's probability of each class; the true class's bar is "
                                                     "orange")
         self.readout.set_text(f"true {truth}, predicted {predicted} ({probabilities[predicted]:.0%})",
-                              f"The net's softmax for test image {picked + 1}" +
+                              f"The net's softmax for the strip's class {truth} image" +
                               ("" if step is None else f" at the probe of step {step:,}"))
