@@ -17,6 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from gradscope import load_session
+from gradscope.ui import theme
 from gradscope.layer_table import layer_table, shape_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "sessions"
@@ -124,3 +125,22 @@ def test_what_if_clipping_on_a_cnn_replay(qtbot, replay_only_window, open_from_m
     assert 0 < len(expected) < len(steps)
     assert np.array_equal(panel.what_if.steps, expected)
     assert np.array_equal(panel.what_if_markers.x_values[0::2], expected)
+
+
+def test_compared_runs_readouts_stand_in_their_colours(qtbot, replay_only_window, open_from_menu, plain_and_residual):
+    """The first/last ratio of each run, in its run's colour: which number is whose, from the back."""
+    window = replay_only_window
+    assert open_from_menu(window, plain_and_residual)
+    session = load_session(plain_and_residual)
+    depth = window.panels["depth"]
+    # the first/last ratio of each run, in its run's colour (which number is whose, from the back)
+    window.lab.show_runs([0, 1])                 # both runs overlaid (the timeline's Compare menu)
+    window.lab.seek(20)
+    window.redraw(everything=True)
+    slots = window.lab.slots
+    assert len(slots) == 2
+    rich = depth.readout.item.toHtml().lower()
+    for slot in slots:
+        weights = session.run(slot.run_id).arrays_at(20)["weight_grad_norm"]
+        assert f"{weights[0] / weights[-2]:.2g}" in depth.readout.text
+        assert theme.COLORS[slot.style[0]].lower() in rich

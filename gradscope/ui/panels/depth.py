@@ -72,10 +72,11 @@ class DepthPanel(Panel):
         if run.latest_step is None:
             return
         # the ratio alone (the step is the timeline's): with two runs the title keeps its room
-        self.readout.set_text(f"first/last {' · '.join(ratios)}",
+        self.readout.set_runs("first/last", ratios, [slot.style[0] for slot in slots],
                               f"At the probe of step {run.latest_step:,}, ‖dL/dW_1‖ / ‖dL/dW_L‖: the first layer's "
                               "weight gradient against the last layer's"
-                              + (" (the runs in the key's order)" if len(slots) > 1 else "") + "; thin: ‖dL/dW_l‖")
+                              + (" (each run's in its colour: " + ", ".join(slot.name for slot in slots) + ")"
+                                 if len(slots) > 1 else "") + "; thin: ‖dL/dW_l‖")
         across = (0.5, widest + 0.5)          # the heatmap's columns under the curves' points
         if widest:
             self.range.update(np.arange(1, widest + 1), shown, x_fixed=across)

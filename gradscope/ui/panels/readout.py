@@ -7,12 +7,17 @@ millisecond a change, and a repaint of everything around it). The readout is a p
 item parented to the title row, outside any layout: changing it repaints its own few pixels.
 The title keeps clear of it: `fit_title` elides a title to the width left beside the readout
 (`reserved_px`, which only grows, so a number gaining a digit never re-fits the title).
+
+Compared runs' numbers (`set_runs`) stand in the key's order, each in its run's colour, so a
+room reads which number is which run's without a label taking the title's room.
 """
 from __future__ import annotations
 
+import html
+
 import pyqtgraph as pg
-from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem
 
 from gradscope.ui import theme
 
@@ -23,8 +28,9 @@ class TitleReadout:
     def __init__(self, plot: pg.PlotItem):
         self.plot = plot
         row = plot.titleLabel
-        self.item = QGraphicsSimpleTextItem(row)
-        self.item.setBrush(QBrush(QColor(theme.COLORS["black"])))
+        self.item = QGraphicsTextItem(row)
+        self.item.setDefaultTextColor(QColor(theme.COLORS["black"]))
+        self.item.document().setDocumentMargin(0)
         self.item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.text = ""
         self._font_px = 0
@@ -36,8 +42,18 @@ class TitleReadout:
         """The width the title leaves free for the readout."""
         return self.plot.__dict__.get("_gradscope_readout_px", 0.0)
 
-    def set_text(self, text: str, tooltip: str = "") -> None:
-        """Show `text`; does nothing when neither it nor the look changed."""
+    def set_runs(self, label: str, values: list[str], colors: list[str], tooltip: str = "") -> None:
+        """`label` then each run's value in its colour (one run: in black), " · " between."""
+        if len(values) < 2:
+            return self.set_text(" ".join([label] + values).strip(), tooltip)
+        spans = " · ".join(f'<span style="color: {theme.COLORS.get(color, color)}">{html.escape(value)}</span>'
+                           for value, color in zip(values, colors))
+        self.set_text(f"{label} {' · '.join(values)}".strip(), tooltip,
+                      rich=f"{html.escape(label)} {spans}".strip())
+
+    def set_text(self, text: str, tooltip: str = "", rich: str | None = None) -> None:
+        """Show `text` (drawn as the HTML `rich` when given); does nothing when neither it nor the look
+        changed."""
         if self._font_px != theme.LOOK.label_px:
             self._font_px = theme.LOOK.label_px
             font = QFont()
@@ -45,10 +61,14 @@ class TitleReadout:
             self.item.setFont(font)
             self.plot._gradscope_readout_px = 0.0           # measured again in the new type
             self.text = None
-        if text == self.text:
+        shown = rich if rich is not None else text
+        if shown == getattr(self, "_shown", None) and text == self.text:
             return
-        self.text = text
-        self.item.setText(text)
+        self.text, self._shown = text, shown
+        if rich is not None:
+            self.item.setHtml(rich)
+        else:
+            self.item.setPlainText(text)
         self.item.setToolTip(tooltip)
         width = self.item.boundingRect().width() + MARGIN_PX
         if width > self.reserved_px:

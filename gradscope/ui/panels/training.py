@@ -302,11 +302,13 @@ class GradNormPanel(Panel):
                 self._show_after_clipping(slot, run)
             self.rates.show(slot.index, *run.clip_rates.line(buckets))
             shown.append(pre)
-        # compared: the runs' rates in the key's order, the key naming them (their labels
-        # would take the title's room)
-        rates = " · ".join(f"{slot.history.clip_rate:.0%}" for slot in slots)
-        self.rate_readout.set_text(rates, f"The share of the last {CLIP_RATE_WINDOW} steps that were clipped"
-                                   + (": " + ", ".join(slot.label for slot in slots) if compared else ""))
+        # compared: the runs' rates in the key's order and their colours (their labels would
+        # take the title's room)
+        self.rate_readout.set_runs("", [f"{slot.history.clip_rate:.0%}" for slot in slots],
+                                   [slot.style[0] for slot in slots],
+                                   f"The share of the last {CLIP_RATE_WINDOW} steps that were clipped"
+                                   + (", each run's in its colour: " + ", ".join(slot.label for slot in slots)
+                                      if compared else ""))
         earlier = self.earlier.show(lab.earlier, GRAD_NORM.name(), buckets)
         shown += earlier[1::2]
         if self.clip_mode == "norm":
