@@ -98,3 +98,30 @@ def test_a_click_in_the_live_lab_reaches_the_next_probe(qtbot, make_window):
     assert panel.frame.pen().style() == Qt.PenStyle.SolidLine
     history = window.lab.slots[0].history
     assert any(event.detail.get("probe_image") == 7 for event in history.events)
+
+
+def test_a_replays_fork_takes_the_picked_probe_image(qtbot, make_window, lenet_session, tmp_path):
+    """Fork from here on a CNN's replay trains the fork live, with the strip image clicked in
+    the replay as its probe image (a replay holds the maps it recorded; a fork probes anew)."""
+    import shutil
+
+    path = tmp_path / "lenet.gscope"
+    shutil.copy(lenet_session, path)
+    window = make_window(RunConfig(arch="lenet", task="digits"))
+    assert window.open_file(path)
+    window.lab.seek(10)
+    next(action for action in window.layout_actions if action.text() == "Images").trigger()   # View > Layout
+    assert window.lab.layout == "images", window.lab.layout
+    panel = window.panels["images"]
+    window.redraw(everything=True)
+    qtbot.waitUntil(lambda: panel.strip.image is not None and panel.isVisible())
+    qtbot.wait(100)
+    click_strip_image(qtbot, panel, 6)
+    assert window.lab.config.probe_image == 6
+    window.timeline.fork.click()
+    assert window.lab.kind == "live"
+    qtbot.waitUntil(lambda: bool(window.lab.slots) and window.lab.slots[0].parent == (0, 10)
+                    and window.lab.state == "finished", timeout=120_000)
+    fork = load_session(path).runs[-1]
+    assert fork.parent == (0, 10) and fork.config.probe_image == 6
+    assert int(np.argmax(fork.arrays_at(20)["strip/probed"])) == 6
