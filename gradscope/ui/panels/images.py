@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from gradscope.series import FEATURE_MAPS, STRIP_IMAGES, STRIP_LABELS, STRIP_PROBABILITIES, STRIP_PROBED
@@ -224,12 +225,18 @@ class ImagesPanel(Panel):
                                              f"pooled maps enlarged); at most {MAPS_SHOWN} maps a layer")
         size = max(m.shape[1] for m in maps)
         names = [(k, len(m)) for k, m in zip(layers, maps)]
+        axis = self.maps_plot.getAxis("left")
         if names != self._map_layers:
             self._map_layers = names
-            self.maps_plot.getAxis("left").setTicks([[
-                (row * (size + GAP) + size / 2, f"conv {k + 1}" + (f" ({MAPS_SHOWN}/{count})" if count > MAPS_SHOWN
-                                                                   else ""))
-                for row, (k, count) in enumerate(names)]])
+            axis.setTicks([[(row * (size + GAP) + size / 2, f"conv {k + 1}" + (
+                f" ({MAPS_SHOWN}/{count})" if count > MAPS_SHOWN else "")) for row, (k, count) in enumerate(names)]])
+        # as wide as its longest row name in the look in force: a label wider than the axis is not drawn
+        labels = [f"conv {k + 1} ({MAPS_SHOWN}/{count})" if count > MAPS_SHOWN else f"conv {k + 1}"
+                  for k, count in names]
+        width = max(theme.LOOK.axis_width, max(QFontMetricsF(axis.style["tickFont"] or QFont()).horizontalAdvance(
+            label) for label in labels) + 16)
+        if abs(axis.width() - width) > 0.5:
+            axis.setWidth(width)
 
     def _draw_probabilities(self, probabilities: np.ndarray, truth: int, picked: int, step: int | None) -> None:
         classes = len(probabilities)
@@ -243,7 +250,7 @@ class ImagesPanel(Panel):
             self.probability_plot.setXRange(-0.6, classes - 0.4, padding=0)
             self.probability_plot.getAxis("bottom").setTicks([[(c, str(c)) for c in range(classes)]])
         predicted = int(np.argmax(probabilities))
-        set_title(self.probability_plot, "Its class probabilities")
+        set_title(self.probability_plot, "Probabilities")
         self.probability_plot.titleLabel.setToolTip("The net's probability of each class; the true class's bar is "
                                                     "orange")
         self.readout.set_text(f"true {truth}, predicted {predicted} ({probabilities[predicted]:.0%})",
