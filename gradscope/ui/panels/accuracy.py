@@ -32,7 +32,8 @@ class AccuracyPanel(Panel):
                                symbol="s", legend_runs=False)
         self.range = RangeKeeper(self.plot, y_floor=0.0)
         self.confusion_plot = self.graphics.addPlot(row=1, col=0)
-        theme.style_plot(self.confusion_plot, "Confusion on the test split", "true class", "predicted class")
+        theme.style_plot(self.confusion_plot, "Test confusion", "true class", "predicted class")
+        self.confusion_plot.titleLabel.setToolTip("The test split by true class (rows) and predicted class (columns)")
         self.confusion_plot.invertY(True)
         self.confusion_plot.setMouseEnabled(False, False)
         self.confusion = pg.ImageItem(axisOrder="row-major")
@@ -71,7 +72,7 @@ class AccuracyPanel(Panel):
             self.confusion.setRect(-0.5, -0.5, classes, classes)
             self.confusion_plot.setRange(xRange=(-0.5, classes - 0.5), yRange=(-0.5, classes - 0.5), padding=0)
         right = float(np.trace(matrix)) / max(float(matrix.sum()), 1.0)
-        set_title(self.confusion_plot, "Confusion on the test split" + (f" ({slots[0].label})" if len(slots) > 1
+        set_title(self.confusion_plot, "Test confusion" + (f" ({slots[0].label})" if len(slots) > 1
                                                                          else ""))
         self.readout.set_text(f"{right:.1%} right", f"The test images on the diagonal: the test accuracy at the "
                                                    f"probe of step {run.latest_step:,}")

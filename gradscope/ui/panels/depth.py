@@ -37,7 +37,8 @@ class DepthPanel(Panel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = add_plot(self.graphics, 0, 0, legend=True)
-        theme.style_plot(self.plot, "Gradient through depth (latest probe)", "norm", "layer l, from the input")
+        theme.style_plot(self.plot, "Gradient by layer", "norm", "layer l, from the input")
+        self.plot.titleLabel.setToolTip("‖dL/d(output of layer l)‖ at the latest probe, and thin ‖dL/dW_l‖")
         self.plot.getAxis("bottom").setToolTip("Layers count from 1, the first conv (or dense) layer, as the other "
                                                "panels count them; ‖dL/dW‖'s last place, one past the last layer, "
                                                "is the classifier's weight")
@@ -48,7 +49,9 @@ class DepthPanel(Panel):
         self.range = RangeKeeper(self.plot, log_y=True)
         self.readout = TitleReadout(self.plot)
         self.map_plot = self.graphics.addPlot(row=1, col=0)
-        self.map = HeatmapView(self.map_plot, "log10 ‖dL/d(output of layer l)‖ over training", "layer l", origin=1)
+        # short: at 1280x720 a title shares its row with the colour bar and the compared runs' name
+        self.map = HeatmapView(self.map_plot, "Its log10 over training", "layer l", origin=1)
+        self.map_plot.titleLabel.setToolTip("log10 ‖dL/d(output of layer l)‖ at every probe: layer x training step")
         share_x_label(self.plot)
 
     def draw(self, lab) -> None:

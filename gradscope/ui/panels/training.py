@@ -206,7 +206,7 @@ class GradNormPanel(Panel):
         self.threshold.sigPositionChanged.connect(self._on_threshold_moving)
         self.plot.addItem(self.threshold, ignoreBounds=True)
         self.rate_plot = self.add_step_plot(self.graphics.addPlot(row=1, col=0))
-        theme.style_plot(self.rate_plot, f"Clip rate over the last {CLIP_RATE_WINDOW} steps", "fraction clipped",
+        theme.style_plot(self.rate_plot, f"Clip rate, last {CLIP_RATE_WINDOW} steps", "fraction clipped",
                          "training step")
         self.rate_readout = TitleReadout(self.rate_plot)
         self.rate_plot.setXLink(self.plot)
