@@ -125,3 +125,31 @@ def test_a_replays_fork_takes_the_picked_probe_image(qtbot, make_window, lenet_s
     fork = load_session(path).runs[-1]
     assert fork.parent == (0, 10) and fork.config.probe_image == 6
     assert int(np.argmax(fork.arrays_at(20)["strip/probed"])) == 6
+
+
+def test_a_file_whose_strip_series_disagree_is_drawn_not_trusted(qtbot, replay_only_window, open_from_menu,
+                                                                tmp_path):
+    """Three strip images with five labels, no image probed, probabilities of no class, feature
+    maps of a NaN: the window draws what it can and names no error."""
+    from gradscope.records import StepRecord
+    from gradscope.session import SessionWriter
+
+    path = tmp_path / "odd.gscope"
+    arrays = {"strip/images": np.random.default_rng(0).random((3, 1, 8, 8)).astype(np.float32),
+              "strip/labels": np.arange(5), "strip/probed": np.zeros(3, dtype=np.float32),
+              "strip/probabilities": np.zeros((3, 0), dtype=np.float32),
+              "feature_maps/layer0": np.full((4, 8, 8), np.nan, dtype=np.float32),
+              "filters/layer0": np.zeros((4, 1, 3, 3), dtype=np.float32)}
+    with SessionWriter(path) as writer:
+        run = writer.start_run(RunConfig(arch="cnn", task="digits", depth=2, channels=4))
+        for step in range(3):
+            writer.add_step(run, StepRecord(step=step, scalars={"loss": 2.3}, arrays=arrays if step == 2 else {}))
+    window = replay_only_window
+    assert open_from_menu(window, path)
+    next(action for action in window.layout_actions if action.text() == "Images").trigger()
+    window.redraw(everything=True)
+    panel = window.panels["images"]
+    assert panel.strip.image is not None and panel.strip_plot.titleLabel.text == "Test images: click one to probe it"
+    click_strip_image(qtbot, panel, 2)
+    window.redraw(everything=True)
+    assert window.errors == [] and window.lab.config.probe_image == 2

@@ -64,6 +64,19 @@ def strip_picture(images: np.ndarray) -> np.ndarray:
     return tiled(unit_range(images.mean(axis=1)), n)
 
 
+def strip_labels(latest: dict, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The strip's classes (int64) and which image is probed ([count], one 1): as recorded
+    where a file holds them for every strip image, else the strip's order and its first
+    image (a file whose series disagree in length is drawn, not trusted)."""
+    labels = np.asarray(latest.get(STRIP_LABELS.name(), ()))
+    if labels.shape != (count,) or not np.all(np.isfinite(labels)):
+        labels = np.arange(count)
+    probed = np.asarray(latest.get(STRIP_PROBED.name(), ()), dtype=np.float64)
+    if probed.shape != (count,) or not np.any(probed > 0):
+        probed = np.eye(count)[0]
+    return np.clip(labels, -10**9, 10**9).astype(np.int64), probed
+
+
 class StripImage(pg.ImageItem):
     """The strip; a left click on a tile says which image it is."""
 
@@ -170,15 +183,15 @@ class ImagesPanel(Panel):
             set_title(self.strip_plot, "The test strip comes with the first probe" if run.latest_step is None else
                       "This recording holds no test strip (recorded before gradscope kept one)")
             return
-        labels = np.asarray(latest.get(STRIP_LABELS.name(), np.arange(len(images))))
-        probed = np.asarray(latest.get(STRIP_PROBED.name(), np.eye(len(images))[0]))
+        labels, probed = strip_labels(latest, len(images))
         recorded = int(np.argmax(probed))
         picked = min(self.picked(lab), len(images) - 1)
         self._draw_strip(images, picked, pending=picked != recorded)
         self._draw_maps(latest, [int(label) for label in labels], recorded, picked,
                         getattr(lab, "kind", "live") == "live")
         probabilities = latest.get(STRIP_PROBABILITIES.name())
-        if probabilities is not None and np.ndim(probabilities) == 2 and len(probabilities) == len(images):
+        if (probabilities is not None and np.ndim(probabilities) == 2 and len(probabilities) == len(images)
+                and np.shape(probabilities)[1] > 0):
             self._draw_probabilities(np.asarray(probabilities[picked], dtype=np.float64), int(labels[picked]),
                                      picked, run.latest_step)
 
