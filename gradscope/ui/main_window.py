@@ -199,7 +199,8 @@ class MainWindow(QMainWindow):
     def _show_threshold(self) -> None:
         if self.lab.recorded is not None:
             self.panels["grad_norm"].set_threshold(self.lab.config.clip_threshold, "norm")
-            self.panels["grad_norm"].show_what_if(self.lab.what_if())
+            slots = self.lab.slots
+            self.panels["grad_norm"].show_what_if(self.lab.what_if(), slots[0].name if len(slots) > 1 else "")
         else:
             self.panels["grad_norm"].show_what_if(None)
             self.panels["grad_norm"].set_threshold(self.lab.config.clip_threshold, self.lab.config.clip_mode)
@@ -229,6 +230,8 @@ class MainWindow(QMainWindow):
         self.redraw(everything=True)
 
     def _on_slots_changed(self) -> None:
+        if self.lab.recorded is not None:
+            self._show_threshold()            # the what-if names the run it is of when runs are compared
         if any(slot.history.diverged is not None for slot in self.lab.slots):
             return
         self.banner_bar.hide()

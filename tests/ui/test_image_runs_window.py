@@ -144,3 +144,5 @@ def test_compared_runs_readouts_stand_in_their_colours(qtbot, replay_only_window
         weights = session.run(slot.run_id).arrays_at(20)["weight_grad_norm"]
         assert f"{weights[0] / weights[-2]:.2g}" in depth.readout.text
         assert theme.COLORS[slot.style[0]].lower() in rich
+    # the what-if is the first run's, and says so
+    assert f"of {slots[0].name} would clip at" in window.panels["grad_norm"].plot._gradscope_title

@@ -224,8 +224,9 @@ class GradNormPanel(Panel):
         self.clip_mode = "none"
         self.set_threshold(1.0, "none")
 
-    def show_what_if(self, what_if) -> None:
-        """Mark the recorded steps a hypothetical threshold would clip (a `WhatIf`), or None."""
+    def show_what_if(self, what_if, run: str = "") -> None:
+        """Mark the recorded steps a hypothetical threshold would clip (a `WhatIf`), or None;
+        `run` names the run it is of when runs are compared (the what-if is the first one's)."""
         self.what_if = what_if
         keyed = self.plot.legend.getLabel(self.what_if_markers) is not None
         if what_if is None:
@@ -238,8 +239,8 @@ class GradNormPanel(Panel):
         if not keyed:
             self.plot.legend.addItem(self.what_if_markers, "would clip (what-if)")
         # in the title of the plot it speaks of, not a row of its own: the plots keep the height
-        set_title(self.plot, f"Gradient norm: {what_if.count:,} of {what_if.total:,} would clip at "
-                             f"{what_if.threshold:.3g}")
+        set_title(self.plot, f"Gradient norm: {what_if.count:,} of {what_if.total:,} " + (f"of {run} " if run else "")
+                  + f"would clip at {what_if.threshold:.3g}")
         self.plot.titleLabel.setToolTip(self.what_if_text)
         self._draw_what_if()
 
