@@ -239,8 +239,10 @@ class GradNormPanel(Panel):
         if not keyed:
             self.plot.legend.addItem(self.what_if_markers, "would clip (what-if)")
         # in the title of the plot it speaks of, not a row of its own: the plots keep the height
-        set_title(self.plot, f"Gradient norm: {what_if.count:,} of {what_if.total:,} " + (f"of {run} " if run else "")
-                  + f"would clip at {what_if.threshold:.3g}")
+        # compared: the run's name in the place of "Gradient norm" (the axis says it), whose
+        # title would elide the threshold
+        set_title(self.plot, f"{run or 'Gradient norm'}: {what_if.count:,} of {what_if.total:,} would clip at "
+                             f"{what_if.threshold:.3g}")
         self.plot.titleLabel.setToolTip(self.what_if_text)
         self._draw_what_if()
 
