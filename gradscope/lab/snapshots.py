@@ -14,6 +14,14 @@ SNAPSHOT_CAPACITY = 16
 SNAPSHOTS_SHOWN = 6      # in one row at half a 1280 px stage, a 4x4 grid of 3x3 filters stays legible
 
 
+def evenly_spread(items: list, count: int) -> list:
+    """At most `count` of `items`, evenly spread, the first and the last among them."""
+    if len(items) <= count:
+        return list(items)
+    picks = np.unique(np.round(np.linspace(0, len(items) - 1, count)).astype(int))
+    return [items[i] for i in picks]
+
+
 class Snapshots:
     def __init__(self, capacity: int = SNAPSHOT_CAPACITY) -> None:
         self.capacity = max(int(capacity), 2)
@@ -38,9 +46,4 @@ class Snapshots:
     def spread(self, count: int = SNAPSHOTS_SHOWN) -> list[tuple[int, np.ndarray]]:
         """At most `count` of the kept (step, array) pairs, evenly spread, the first and the
         newest kept among them."""
-        n = len(self.steps)
-        if n <= count:
-            picks = range(n)
-        else:
-            picks = np.unique(np.round(np.linspace(0, n - 1, count)).astype(int))
-        return [(self.steps[i], self.arrays[i]) for i in picks]
+        return evenly_spread(list(zip(self.steps, self.arrays)), count)

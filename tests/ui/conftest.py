@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,12 @@ def open_from_menu(monkeypatch):
         return recorded is not None and Path(recorded.path).resolve() == Path(path).resolve()
 
     return open_
+
+
+@pytest.fixture(scope="module")
+def lenet_session(tmp_path_factory) -> Path:
+    """A LeNet on the digits, 21 steps probed every 10, recorded by the command line."""
+    path = tmp_path_factory.mktemp("lenet") / "lenet.gscope"
+    subprocess.run([sys.executable, "-m", "gradscope", "record", "--arch", "lenet", "--task", "digits", "--steps", "21",
+                    "--probe-every", "10", "-o", str(path)], check=True, capture_output=True, timeout=300)
+    return path

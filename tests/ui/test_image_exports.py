@@ -5,8 +5,6 @@ feature maps and the depth series, equal to the session's) and CSV."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -20,13 +18,6 @@ from gradscope import load_session
 
 IMAGE_PANELS = ("depth", "images", "filters", "accuracy", "layers")
 
-
-@pytest.fixture(scope="module")
-def lenet_session(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("lenet") / "lenet.gscope"
-    subprocess.run([sys.executable, "-m", "gradscope", "record", "--arch", "lenet", "--task", "digits", "--steps", "21",
-                    "--probe-every", "10", "-o", str(path)], check=True, capture_output=True, timeout=300)
-    return path
 
 
 def export_action(window, text: str):

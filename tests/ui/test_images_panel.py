@@ -4,24 +4,13 @@ strip image makes it the probe image, in a replay (for a fork) and live (the nex
 records its maps)."""
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from gradscope import load_session
 from gradscope.config import RunConfig
 
-
-@pytest.fixture(scope="module")
-def lenet_session(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("lenet") / "lenet.gscope"
-    subprocess.run([sys.executable, "-m", "gradscope", "record", "--arch", "lenet", "--task", "digits", "--steps", "21",
-                    "--probe-every", "10", "-o", str(path)], check=True, capture_output=True, timeout=300)
-    return path
 
 
 def click_strip_image(qtbot, panel, index: int) -> None:
@@ -100,7 +89,7 @@ def test_a_click_in_the_live_lab_reaches_the_next_probe(qtbot, make_window):
     assert any(event.detail.get("probe_image") == 7 for event in history.events)
 
 
-def test_a_replays_fork_takes_the_picked_probe_image(qtbot, make_window, lenet_session, tmp_path):
+def test_a_replays_fork_takes_the_picked_probe_image(qtbot, make_window, open_from_menu, lenet_session, tmp_path):
     """Fork from here on a CNN's replay trains the fork live, with the strip image clicked in
     the replay as its probe image (a replay holds the maps it recorded; a fork probes anew)."""
     import shutil
@@ -108,7 +97,7 @@ def test_a_replays_fork_takes_the_picked_probe_image(qtbot, make_window, lenet_s
     path = tmp_path / "lenet.gscope"
     shutil.copy(lenet_session, path)
     window = make_window(RunConfig(arch="lenet", task="digits"))
-    assert window.open_file(path)
+    assert open_from_menu(window, path)
     window.lab.seek(10)
     next(action for action in window.layout_actions if action.text() == "Images").trigger()   # View > Layout
     assert window.lab.layout == "images", window.lab.layout

@@ -17,6 +17,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from gradscope.lab.snapshots import evenly_spread
 from gradscope.series import FEATURE_MAPS, STRIP_IMAGES, STRIP_LABELS, STRIP_PROBABILITIES, STRIP_PROBED
 from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, set_title
@@ -29,14 +30,6 @@ STRIP_TITLE = "Test images: click one to probe it"
 STRIP_PX = (48, 110)         # the strip's view box, lowest and highest
 PROBABILITY_PX = 150         # the bars' view box: a plot the back row reads (tests/ui/look_probe.py)
 FRAME = 2                    # px of the frame around the picked image, in image pixels at 8x8 (scaled)
-
-
-def spread(layers: list[int], count: int = LAYERS_SHOWN) -> list[int]:
-    """At most `count` of the layers, evenly spread, the first and the last among them."""
-    if len(layers) <= count:
-        return list(layers)
-    picks = np.unique(np.round(np.linspace(0, len(layers) - 1, count)).astype(int))
-    return [layers[i] for i in picks]
 
 
 def map_layers(latest: dict) -> list[int]:
@@ -102,17 +95,8 @@ class ImagesPanel(Panel):
     def __init__(self, parent=None):
         super().__init__(parent)
         ci = self.graphics.ci
-        self.strip_plot = ci.addPlot(row=0, col=0)
-        self.strip_plot.gradscope_images = True
-        theme.style_plot(self.strip_plot, STRIP_TITLE, "", "")
-        for axis in ("left", "bottom"):
-            self.strip_plot.hideAxis(axis)
-        self.strip_plot.invertY(True)
-        self.strip_plot.setAspectLocked(True)
-        self.strip_plot.setMouseEnabled(False, False)
-        self.strip = StripImage(axisOrder="row-major")
+        self.strip_plot, self.strip = image_plot(ci, 0, STRIP_TITLE, item=StripImage)
         self.strip.setToolTip("A click makes the image the probe image: the next probe records its feature maps")
-        self.strip_plot.addItem(self.strip)
         self.strip.picked.connect(self.probe_image_picked)
         self.frame = QGraphicsRectItem()
         self.frame.setZValue(10)
@@ -129,7 +113,7 @@ class ImagesPanel(Panel):
         self.probability_plot.addItem(self.bars)
         self.readout = TitleReadout(self.probability_plot)
         self._classes = 0
-        self._map_layers: list[tuple[int, int]] = []     # (conv layer, its maps) by row
+        self._map_layers: tuple = ()         # the rows' names, their size and the look's type they were set for
         self._strip_shown: np.ndarray | None = None     # what the strip and its frame show
         self._frame_shown: tuple | None = None
         self._bar_style: tuple = (None, [], [])         # (classes, true class), brushes, pens
@@ -226,7 +210,7 @@ class ImagesPanel(Panel):
         else:
             set_title(self.strip_plot, f"Class {labels[picked]} picked: this replay holds class "
                                        f"{labels[recorded]}'s maps; Fork probes it")
-        layers = spread(map_layers(latest))
+        layers = evenly_spread(map_layers(latest), LAYERS_SHOWN)
         if not layers:
             self.maps_image.clear()
             set_title(self.maps_plot, "No feature maps: no conv layer")
@@ -237,19 +221,17 @@ class ImagesPanel(Panel):
         self.maps_plot.titleLabel.setToolTip("A row per conv layer, each map scaled to its own range (the deeper, "
                                              f"pooled maps enlarged); at most {MAPS_SHOWN} maps a layer")
         size = max(m.shape[1] for m in maps)
-        names = [(k, len(m)) for k, m in zip(layers, maps)]
+        labels = [f"conv {k + 1}" + (f" ({MAPS_SHOWN}/{len(m)})" if len(m) > MAPS_SHOWN else "")
+                  for k, m in zip(layers, maps)]
         axis = self.maps_plot.getAxis("left")
-        if names != self._map_layers:
-            self._map_layers = names
-            axis.setTicks([[(row * (size + GAP) + size / 2, f"conv {k + 1}" + (
-                f" ({MAPS_SHOWN}/{count})" if count > MAPS_SHOWN else "")) for row, (k, count) in enumerate(names)]])
-        # as wide as its longest row name in the look in force: a label wider than the axis is not drawn
-        labels = [f"conv {k + 1} ({MAPS_SHOWN}/{count})" if count > MAPS_SHOWN else f"conv {k + 1}"
-                  for k, count in names]
-        width = max(theme.LOOK.axis_width, max(QFontMetricsF(axis.style["tickFont"] or QFont()).horizontalAdvance(
-            label) for label in labels) + 16)
-        if abs(axis.width() - width) > 0.5:
-            axis.setWidth(width)
+        # the rows' names, and the axis as wide as the longest in the look in force (a label
+        # wider than its axis is not drawn): set again only when either changes
+        key = (tuple(labels), size, theme.LOOK.tick_px)
+        if key != self._map_layers:
+            self._map_layers = key
+            axis.setTicks([[(row * (size + GAP) + size / 2, label) for row, label in enumerate(labels)]])
+            metrics = QFontMetricsF(axis.style["tickFont"] or QFont())
+            axis.setWidth(max(theme.LOOK.axis_width, max(metrics.horizontalAdvance(label) for label in labels) + 16))
 
     def _draw_probabilities(self, probabilities: np.ndarray, truth: int, picked: int, step: int | None) -> None:
         classes = len(probabilities)

@@ -42,8 +42,9 @@ def enlarged(blocks: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def image_plot(layout, row: int, title: str, col: int = 0, colspan: int = 1) -> tuple[pg.PlotItem, pg.ImageItem]:
-    """A plot without axes holding one image, pixels square, row 0 at the top."""
+def image_plot(layout, row: int, title: str, col: int = 0, colspan: int = 1,
+               item: type[pg.ImageItem] = pg.ImageItem) -> tuple[pg.PlotItem, pg.ImageItem]:
+    """A plot without axes holding one image (an `item`), pixels square, row 0 at the top."""
     plot = layout.addPlot(row=row, col=col, colspan=colspan)
     plot.gradscope_images = True           # theme.style_axes draws it no grid
     theme.style_plot(plot, title, "", "")
@@ -52,6 +53,6 @@ def image_plot(layout, row: int, title: str, col: int = 0, colspan: int = 1) -> 
     plot.invertY(True)
     plot.setAspectLocked(True)
     plot.setMouseEnabled(False, False)
-    image = pg.ImageItem(axisOrder="row-major")
+    image = item(axisOrder="row-major")
     plot.addItem(image)
     return plot, image
