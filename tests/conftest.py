@@ -8,6 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("GRADSCOPE_PROBE_MODE", "thread")
 
 
+import sys  # noqa: E402
 import threading  # noqa: E402
 
 import pytest  # noqa: E402
@@ -34,3 +35,15 @@ def _no_probe_thread_left_behind():
             return
         alive[0].join(0.1)
     pytest.fail(f"{len(alive)} probe thread(s) still running after the test: close the Trainer")
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collected_in_the_gui_thread():
+    """Once a QApplication exists, automatic collection is off and the GUI thread collects
+    (`gradscope.ui.app.collect_garbage_in_this_thread`); a test that never spins the event loop
+    gets the same check when it ends, so its cycles are not left to grow."""
+    yield
+    if "PySide6.QtWidgets" in sys.modules:
+        from gradscope.ui.app import collect_now
+
+        collect_now()

@@ -29,7 +29,31 @@ def create_application(argv: list[str] | None = None):
     app.setFont(font)
     theme.configure()
     drop_offscreen_noise()          # the window, the benches and the exports alike
+    collect_garbage_in_this_thread(app)
     return app
+
+
+def collect_garbage_in_this_thread(app) -> None:
+    """Python's cyclic collector runs in whichever thread happens to allocate when a threshold
+    is crossed. A cycle holding a Qt object (a panel's closure, a widget a test made) would then
+    run its C++ destructor in the layer-table worker or a probe thread, and Qt objects die in
+    their own thread or the process crashes: a segfault later, in an unrelated paint or delete.
+    pyqtgraph's GarbageCollector switches automatic collection off and collects on a timer in the
+    GUI thread, with the collector's own thresholds; `collect_now` runs the same check between
+    steps that do not spin the event loop."""
+    if getattr(app, "gradscope_collector", None) is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        app.gradscope_collector = GarbageCollector(interval=1.0)
+
+
+def collect_now() -> None:
+    """The GUI-thread collector's check, at once (a no-op before `create_application`)."""
+    from PySide6.QtWidgets import QApplication
+
+    collector = getattr(QApplication.instance(), "gradscope_collector", None)
+    if collector is not None:
+        collector.check()
 
 
 def run_gui(sessions_dir: str = "sessions", exit_after_first_paint: bool = False, open_path: str | None = None) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem
 
 from gradscope.config import ConfigError, RunConfig
@@ -29,6 +29,7 @@ _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradscope-layer-
 # replayed again) shows its table at once
 _TABLES: OrderedDict = OrderedDict()
 TABLES_KEPT = 64
+WAIT_MS = 50                   # how often the GUI thread looks for a table being worked out
 TABLE_POINTS = theme.FONT_POINTS + 2       # above the plots' 15 px ticks; presentation mode scales it
 
 
@@ -48,7 +49,6 @@ class LayersPanel(Panel):
     name = "layers"
     kinds = ("image",)
     drawn_in_scene = False
-    table_ready = Signal()          # from the worker thread: queued to the panel's
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -83,7 +83,11 @@ class LayersPanel(Panel):
         self.shown_config: RunConfig | None = None
         self._working: tuple[RunConfig, Future] | None = None
         self._lab = None
-        self.table_ready.connect(self._on_table_ready, Qt.ConnectionType.QueuedConnection)
+        # the GUI thread looks whether the table is ready: the worker never touches a Qt object
+        # (a signal emitted from it while the window is deleted crashes the process)
+        self.waiting = QTimer(self)
+        self.waiting.setInterval(WAIT_MS)
+        self.waiting.timeout.connect(self._on_waiting)
 
     # the table follows the configuration, not the runs: the frame pacer asks by it, and keeps
     # asking (a frame at a time) while the table being worked out is not yet shown
@@ -103,8 +107,7 @@ class LayersPanel(Panel):
         if self._working is None or self._working[0] != config:
             self._working = config, _WORKER.submit(shape_rows, config)
             self.heading.setText("Working out each layer's output shape…")
-            # queued: a future already done calls back at once, here, inside this refresh
-            self._working[1].add_done_callback(self._announce)
+            self.waiting.start()
         working = self._working
         if working is not None and working[0] == config and working[1].done():
             _TABLES[config] = working[1].result()
@@ -113,14 +116,12 @@ class LayersPanel(Panel):
             self._working = None
             self._show(config, _TABLES[config])
 
-    def _announce(self, _future) -> None:
-        """In the worker thread: the table is ready (unless the window went meanwhile)."""
-        try:
-            self.table_ready.emit()
-        except RuntimeError:          # the panel was deleted while its table was worked out
-            pass
-
-    def _on_table_ready(self) -> None:
+    def _on_waiting(self) -> None:
+        if self._working is None or not self._working[1].done():
+            if self._working is None:
+                self.waiting.stop()
+            return
+        self.waiting.stop()
         if self._lab is not None:
             self.refresh(self._lab)
 
