@@ -8,6 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("GRADSCOPE_PROBE_MODE", "thread")
 
 
+import gc  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
 
@@ -47,3 +48,12 @@ def _garbage_collected_in_the_gui_thread():
         from gradscope.ui.app import collect_now
 
         collect_now()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _last_collection():
+    """The cycles left at the end, collected while the QApplication still lives (and while
+    pytest still holds what Qt prints), not by the interpreter's exit, when a widget's Python
+    half may go before its C++ half asks it for a size hint."""
+    yield
+    gc.collect()

@@ -14,6 +14,7 @@ from gradscope.ui.panels.curves import SlotCurves
 from gradscope.ui.panels.ranges import RangeKeeper
 from gradscope.ui.panels.readout import TitleReadout
 from gradscope.ui.panels.training import extent_of
+from gradscope.ui.panels.painted_image import PaintedImage
 
 TRAIN_ACCURACY = METRIC.name(metric="accuracy")
 
@@ -36,7 +37,7 @@ class AccuracyPanel(Panel):
         self.confusion_plot.titleLabel.setToolTip("The test split by true class (rows) and predicted class (columns)")
         self.confusion_plot.invertY(True)
         self.confusion_plot.setMouseEnabled(False, False)
-        self.confusion = pg.ImageItem(axisOrder="row-major")
+        self.confusion = PaintedImage(axisOrder="row-major")
         self.confusion.setColorMap(pg.colormap.get(theme.HEATMAP))
         self.confusion_plot.addItem(self.confusion)
         self.confusion_bar = pg.ColorBarItem(colorMap=pg.colormap.get(theme.HEATMAP), interactive=False, width=16,

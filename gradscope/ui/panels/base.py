@@ -167,7 +167,7 @@ class Panel(QWidget):
         width = (self.width() if width is None else width) - 16
         ci = self.graphics.ci
         columns = max(ci.layout.columnCount(), 1)
-        for item in self.graphics.scene().items():      # a panel may have rebuilt its plots
+        for item in laid_out(ci):          # as laid out now: a panel may have rebuilt its plots
             if isinstance(item, pg.LegendItem):
                 fit_legend(item, width)
             elif isinstance(item, pg.PlotItem):
@@ -323,6 +323,17 @@ def add_plot(layout, row: int, col: int, legend: bool = False, colspan: int = 1,
     key.setMaximumHeight(0)    # folded until it names something (see curves.fold_if_empty)
     key.setVisible(False)
     return plot
+
+
+def laid_out(layout: pg.GraphicsLayout) -> Iterator:
+    """The items of a panel's layout and of the layouts in it (a plot's cell with its key):
+    its plots and legends, without a walk over every item of the scene (some ninety curves,
+    ticks and labels a panel, at every frame)."""
+    for item in layout.items:
+        if isinstance(item, pg.GraphicsLayout):
+            yield from laid_out(item)
+        else:
+            yield item
 
 
 def _columns_spanned(ci, item) -> int:

@@ -16,6 +16,7 @@ from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, add_plot, buckets_for
 from gradscope.ui.panels.curves import SERIES_SYMBOLS, Curve, SlotCurves, new_curve
 from gradscope.ui.panels.ranges import RangeKeeper
+from gradscope.ui.panels.painted_image import PaintedImage
 
 GATE_LEVELS = {"candidate": (-1.0, 1.0)}          # the others are in [0, 1]
 NO_GATES = "A vanilla {arch} has no gates: here, how saturated its {nonlinearity} is."
@@ -131,7 +132,7 @@ class GatesPanel(Panel):
             theme.style_plot(plot, gate, "unit" if column == 0 else "", "")
             if column:
                 plot.hideAxis("left")   # the units are the same rows in every gate
-            image = pg.ImageItem(axisOrder="row-major")
+            image = PaintedImage(axisOrder="row-major")
             plot.addItem(image)
             plot.setMouseEnabled(x=False, y=False)
             self.gate_images[gate] = image

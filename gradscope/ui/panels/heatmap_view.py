@@ -15,6 +15,7 @@ from PySide6.QtCore import QRectF
 from gradscope.ui import theme
 from gradscope.ui.panels.base import set_title
 from gradscope.ui.panels.ranges import RangeKeeper, grown_span
+from gradscope.ui.panels.painted_image import PaintedImage
 
 
 class HeatmapView:
@@ -24,7 +25,7 @@ class HeatmapView:
         self.origin = float(origin)
         self.title = title
         theme.style_plot(plot, title, "training step", across)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = PaintedImage(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(theme.HEATMAP))
         plot.addItem(self.image)
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(theme.HEATMAP), interactive=False, width=16)

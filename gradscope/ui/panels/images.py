@@ -23,6 +23,7 @@ from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, set_title
 from gradscope.ui.panels.readout import TitleReadout
 from gradscope.ui.panels.tiles import GAP, enlarged, image_plot, tiled, unit_range
+from gradscope.ui.panels.painted_image import PaintedImage
 
 MAPS_SHOWN = 8               # feature maps a layer shows
 LAYERS_SHOWN = 6             # conv layers whose feature maps are shown: the first, the last, between
@@ -70,7 +71,7 @@ def strip_labels(latest: dict, count: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(labels, -10**9, 10**9).astype(np.int64), probed
 
 
-class StripImage(pg.ImageItem):
+class StripImage(PaintedImage):
     """The strip; a left click on a tile says which image it is."""
 
     picked = Signal(int)

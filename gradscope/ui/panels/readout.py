@@ -3,8 +3,11 @@ end of a plot's title row instead of inside the title.
 
 A plot's title is a pyqtgraph LabelItem in the plot's layout: each new text is parsed as HTML,
 measured, and lays the plot out again, and the panel then paints as if resized (about a
-millisecond a change, and a repaint of everything around it). The readout is a plain text
-item parented to the title row, outside any layout: changing it repaints its own few pixels.
+millisecond a change, and a repaint of everything around it). The readout is a text item
+parented to the title row, outside any layout: changing it repaints its own few pixels. Plain
+text is a QGraphicsSimpleTextItem; only compared runs' coloured numbers need a rich text item,
+whose every new text is laid out by a QTextDocument (a third of a millisecond, measured: most
+frames change a readout).
 The title keeps clear of it: `fit_title` elides a title to the width left beside the readout
 (`reserved_px`, which only grows, so a number gaining a digit never re-fits the title).
 
@@ -17,7 +20,7 @@ import html
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QGraphicsTextItem
 
 from gradscope.ui import theme
 
@@ -28,10 +31,14 @@ class TitleReadout:
     def __init__(self, plot: pg.PlotItem):
         self.plot = plot
         row = plot.titleLabel
-        self.item = QGraphicsTextItem(row)
+        self.item = QGraphicsTextItem(row)               # compared runs' numbers, each in its colour
         self.item.setDefaultTextColor(QColor(theme.COLORS["black"]))
         self.item.document().setDocumentMargin(0)
-        self.item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.plain = QGraphicsSimpleTextItem(row)         # one number, in black
+        self.plain.setBrush(QColor(theme.COLORS["black"]))
+        for item in (self.item, self.plain):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.item.hide()
         self.text = ""
         self._font_px = 0
         plot._gradscope_readout = self
@@ -59,6 +66,7 @@ class TitleReadout:
             font = QFont()
             font.setPixelSize(self._font_px)
             self.item.setFont(font)
+            self.plain.setFont(font)
             self.plot._gradscope_readout_px = 0.0           # measured again in the new type
             self.text = None
         shown = rich if rich is not None else text
@@ -68,14 +76,22 @@ class TitleReadout:
         if rich is not None:
             self.item.setHtml(rich)
         else:
-            self.item.setPlainText(text)
-        self.item.setToolTip(tooltip)
-        width = self.item.boundingRect().width() + MARGIN_PX
+            self.plain.setText(text)
+        self.item.setVisible(rich is not None)
+        self.plain.setVisible(rich is None)
+        self.shown_item.setToolTip(tooltip)
+        width = self.shown_item.boundingRect().width() + MARGIN_PX
         if width > self.reserved_px:
             self.plot._gradscope_readout_px = width * 1.15     # room for a digit or two more
         self._place()
 
+    @property
+    def shown_item(self) -> QGraphicsItem:
+        """The item the readout is drawn by now: the rich one for compared runs, else the plain one."""
+        return self.item if self.item.isVisibleTo(self.plot.titleLabel) else self.plain
+
     def _place(self) -> None:
         row = self.plot.titleLabel
-        bounds = self.item.boundingRect()
-        self.item.setPos(row.width() - bounds.width() - MARGIN_PX, (row.height() - bounds.height()) / 2)
+        for item in (self.item, self.plain):
+            bounds = item.boundingRect()
+            item.setPos(row.width() - bounds.width() - MARGIN_PX, (row.height() - bounds.height()) / 2)

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from gradscope.ui import theme
+from gradscope.ui.panels.painted_image import PaintedImage
 
 GAP = 1                      # px of blank between tiles
 
@@ -43,7 +44,7 @@ def enlarged(blocks: np.ndarray, size: int) -> np.ndarray:
 
 
 def image_plot(layout, row: int, title: str, col: int = 0, colspan: int = 1,
-               item: type[pg.ImageItem] = pg.ImageItem) -> tuple[pg.PlotItem, pg.ImageItem]:
+               item: type[pg.ImageItem] = PaintedImage) -> tuple[pg.PlotItem, pg.ImageItem]:
     """A plot without axes holding one image (an `item`), pixels square, row 0 at the top."""
     plot = layout.addPlot(row=row, col=col, colspan=colspan)
     plot.gradscope_images = True           # theme.style_axes draws it no grid
