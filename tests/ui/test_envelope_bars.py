@@ -71,3 +71,22 @@ def test_a_plot_paints_the_band_without_gaps_in_the_curves_colour(qtbot):
     columns = [any(image.pixel(col, row) == blue for row in range(vb.top(), vb.bottom()))
                for col in range(vb.left() + 2, vb.left() + int(vb.width() * 1990 / 2000) - 2)]
     assert all(columns)                          # every pixel column of the band has the colour
+
+
+@pytest.mark.parametrize("px_per_step, as_bars", [(0.2, True), (0.45, True), (2.0, False)])
+def test_a_band_is_painted_as_bars_only_while_its_buckets_are_a_few_pixels_wide(qtbot, px_per_step, as_bars):
+    """Buckets 10 steps apart (the newest still filling): 2 and 4.5 px wide read as a band,
+    20 px wide as blocks, which a line through their minima and maxima draws better."""
+    from PySide6.QtGui import QImage, QPainter, QPen, QTransform
+
+    from gradscope.ui.panels.bars import BarsPainter
+
+    steps = np.append(np.arange(0, 1000, 10), 1003)
+    x, _ = envelope(steps, np.zeros(steps.size), np.ones(steps.size))
+    image = QImage(50, 50, QImage.Format.Format_ARGB32_Premultiplied)
+    painter = QPainter(image)
+    painter.setTransform(QTransform.fromScale(px_per_step, 1.0))
+    try:
+        assert BarsPainter.suits(painter, x, QPen()) is as_bars
+    finally:
+        painter.end()

@@ -77,7 +77,9 @@ class BarsPainter:
         steps = x[0::2]
         if steps.size < 2:
             return True
-        bucket_px = float(np.median(np.diff(steps))) * abs(painter.transform().m11())
+        # the mean spacing: buckets are of one stride (the newest may be filling), and a median
+        # cost a third of the paint of a thin band
+        bucket_px = float(steps[-1] - steps[0]) / (steps.size - 1) * abs(painter.transform().m11())
         return bucket_px <= max(WIDEST_BAR_PENS * max(pen.widthF(), 1.0), WIDEST_BAR_PX)
 
     def paint(self, painter, x: np.ndarray, y: np.ndarray, pen, band: bool) -> None:
