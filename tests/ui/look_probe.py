@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
         for _ in range(5):
             app.processEvents()
 
-    problems, seen = [], 0
+    problems, seen, elided = [], 0, set()
     for layout in LAYOUTS:
         window.lab.set_layout(layout.name)
         for tab in range(window.stage.count()):
@@ -68,12 +68,22 @@ def main(argv: list[str]) -> int:
             for panel in window.stage.visible_panels():
                 seen += 1
                 problems += [f"{where} {panel.name}: {text}" for text in panel_problems(panel, mode)]
+                elided |= elided_titles(panel)
     print(json.dumps({"panels_measured": seen, "window": [window.width(), window.height()],
-                      "problems": problems}), flush=True)
+                      "problems": problems, "elided_titles": sorted(elided)}), flush=True)
     window.close()
     window.deleteLater()
     app.processEvents()
     return 0
+
+
+def elided_titles(panel) -> set[str]:
+    """The titles of the panel's plots that are shown shortened (a long one may be, at 1280x720)."""
+    import pyqtgraph as pg
+
+    return {item._gradscope_title for item in panel.graphics.scene().items()
+            if isinstance(item, pg.PlotItem) and item.isVisible() and getattr(item, "_gradscope_title", "")
+            and getattr(item.titleLabel, "_gradscope_elided", item._gradscope_title) != item._gradscope_title}
 
 
 def panel_problems(panel, mode: str) -> list[str]:

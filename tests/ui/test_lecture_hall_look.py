@@ -74,3 +74,14 @@ def test_a_cnn_comparison_reads_at_1280x720(plain_and_residual, mode):
     found = measured("1280x720", mode, plain_and_residual, runs=(0, 1))
     assert found["panels_measured"] >= 10
     assert found["problems"] == []
+
+
+def test_the_stage_titles_are_whole_beside_their_readouts_in_presentation_at_1280x720():
+    """The vanishing example at its last step, as the back row sees it: "Gradient through time"
+    stands whole beside "step 590 · m = 0.769" (a readout that kept more room than a digit's
+    elided it). At the desk the settings take a third of the width, and a title may be shortened
+    there, its whole text in its tooltip."""
+    found = measured("1280x720", "presentation", SESSIONS / "vanishing-rnn.gscope")
+    assert found["problems"] == []
+    assert not {"Gradient through time", "Gradient norm", f"Clip rate, last {100} steps"} & set(found["elided_titles"]), \
+        found["elided_titles"]
