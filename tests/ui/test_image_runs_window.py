@@ -134,7 +134,12 @@ def test_compared_runs_readouts_stand_in_their_colours(qtbot, replay_only_window
     session = load_session(plain_and_residual)
     depth = window.panels["depth"]
     # the first/last ratio of each run, in its run's colour (which number is whose, from the back)
-    window.lab.show_runs([0, 1])                 # both runs overlaid (the timeline's Compare menu)
+    window.timeline.runs.setCurrentIndex(0)       # the plain run, chosen in the timeline's list
+    window.timeline.runs.activated.emit(0)
+    menu = window.timeline.compare.menu()        # Compare ▾: the residual run beside it
+    menu.aboutToShow.emit()
+    next(action for action in menu.actions() if action.data() == 1).trigger()
+    assert [slot.run_id for slot in window.lab.slots] == [0, 1]
     window.lab.seek(20)
     window.redraw(everything=True)
     slots = window.lab.slots
