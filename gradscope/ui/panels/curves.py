@@ -74,8 +74,7 @@ class Curve(pg.PlotCurveItem):
             self.show_values(self.x_values, self.y_values)
 
     def show_values(self, x, y) -> None:
-        if len(x) == 0 and len(y) == 0 and self.xData is not None and len(self.xData) == 0 \
-                and self.x_values.size == 0:
+        if len(x) == 0 and len(y) == 0 and self.xData is not None and len(self.xData) == 0:
             return          # empty, and was: an empty curve cleared every frame costs a setData
         self.x_values = np.asarray(x, dtype=np.float64)
         self.y_values = np.asarray(y, dtype=np.float64)

@@ -117,12 +117,10 @@ class LayersPanel(Panel):
             self._show(config, _TABLES[config])
 
     def _on_waiting(self) -> None:
-        if self._working is None or not self._working[1].done():
-            if self._working is None:
-                self.waiting.stop()
-            return
+        if self._working is not None and not self._working[1].done():
+            return                      # still being worked out: look again at the next tick
         self.waiting.stop()
-        if self._lab is not None:
+        if self._working is not None and self._lab is not None:
             self.refresh(self._lab)
 
     def _show(self, config: RunConfig, table: tuple) -> None:

@@ -93,7 +93,6 @@ class TitleReadout:
         return self.item if self.item.isVisibleTo(self.plot.titleLabel) else self.plain
 
     def _place(self) -> None:
-        row = self.plot.titleLabel
-        for item in (self.item, self.plain):
-            bounds = item.boundingRect()
-            item.setPos(row.width() - bounds.width() - MARGIN_PX, (row.height() - bounds.height()) / 2)
+        row, item = self.plot.titleLabel, self.shown_item      # the other is hidden: placed when shown
+        bounds = item.boundingRect()
+        item.setPos(row.width() - bounds.width() - MARGIN_PX, (row.height() - bounds.height()) / 2)
