@@ -38,16 +38,52 @@ def _no_probe_thread_left_behind():
     pytest.fail(f"{len(alive)} probe thread(s) still running after the test: close the Trainer")
 
 
+@pytest.fixture(scope="session")
+def qapp():
+    """pytest-qt's application, made as the window makes its own (`create_application`), so
+    that the first test to take `qtbot` already switches automatic collection to the GUI thread.
+    pytest-qt's own `qapp` would make a plain QApplication: the cycles a test leaves (a settings
+    tree's Parameter objects, a panel's closures) were then collected by whichever probe or
+    writer thread of a later test crossed the threshold first, their C++ destructors ran in
+    that thread, and the process died minutes later in an unrelated widget's constructor."""
+    from gradscope.ui.app import create_application
+
+    return create_application()
+
+
+_COLLECTED_OFF_THE_GUI_THREAD: list[str] = []
+
+
+def _note_collections_off_the_gui_thread(phase: str, info: dict) -> None:
+    if phase != "start" or threading.current_thread() is threading.main_thread():
+        return
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    if widgets is not None and widgets.QApplication.instance() is not None:
+        _COLLECTED_OFF_THE_GUI_THREAD.append(f"generation {info['generation']} in {threading.current_thread().name}")
+
+
+gc.callbacks.append(_note_collections_off_the_gui_thread)
+
+
 @pytest.fixture(autouse=True)
 def _garbage_collected_in_the_gui_thread():
     """Once a QApplication exists, automatic collection is off and the GUI thread collects
     (`gradscope.ui.app.collect_garbage_in_this_thread`); a test that never spins the event loop
-    gets the same check when it ends, so its cycles are not left to grow."""
+    gets the same check when it ends, so its cycles are not left to grow. A test fails where a
+    collection ran in another thread while a QApplication lived, or where a QApplication was
+    made without the GUI-thread collector: either can destroy a Qt object outside its thread."""
     yield
     if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
         from gradscope.ui.app import collect_now
 
         collect_now()
+        elsewhere = _COLLECTED_OFF_THE_GUI_THREAD[:]
+        _COLLECTED_OFF_THE_GUI_THREAD.clear()
+        assert not elsewhere, f"the cycle collector ran outside the GUI thread: {elsewhere}"
+        if QApplication.instance() is not None:
+            assert not gc.isenabled(), "a QApplication without the GUI-thread collector (use create_application)"
 
 
 @pytest.fixture(autouse=True, scope="session")
