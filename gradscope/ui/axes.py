@@ -19,6 +19,7 @@ from PySide6.QtGui import QFontMetricsF
 
 GAP = 1.35              # the room a label needs along the axis, in label heights (or widths)
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+SMALLEST_DECIMAL = 0.01   # a log axis's labels below it are powers of ten: "10⁻³", "5·10⁻³"
 
 
 class ReadableAxis(pg.AxisItem):
@@ -74,14 +75,19 @@ def _labelled_within(levels, low: float, high: float) -> int:
 def _short(number: float, values, scale: float) -> str:
     """`number` with as few significant digits as tell the axis's ticks apart exactly (one for
     the multiples of a power of ten, "1.05" among 1.00, 1.05, 1.10), big and small ones as
-    "3·10⁵" and "10⁻⁴", as pyqtgraph's log axis writes them."""
+    "3·10⁵" and "10⁻³" (anything under `SMALLEST_DECIMAL`), as pyqtgraph's log axis writes them."""
     numbers = 10.0 ** np.asarray(values, dtype=np.float64) * scale
     digits = next((d for d in range(1, 5) if all(np.isclose(float(f"{x:.{d}g}"), x, rtol=1e-6)
                                                    for x in numbers)), 4)
     text = f"{number:.{digits}g}"
+    if 0 < abs(number) < SMALLEST_DECIMAL:
+        # "0.0001" is wider than a left axis's room for its labels and runs into its title
+        text = f"{number:.{digits - 1}e}"
     if "e" not in text:
         return text
     mantissa, power = text.split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
     power = str(int(power)).translate(SUPERSCRIPTS)
     return f"10{power}" if mantissa == "1" else f"{mantissa}·10{power}"
 

@@ -4,7 +4,7 @@ session in the real window, in the desk's look or in presentation mode, shows ev
 and every tab in turn, and prints as JSON every place where the scene breaks a rule:
 
 - a visible plot's view box is lower than MIN_PLOT_PX;
-- two tick labels of an axis overlap;
+- two tick labels of an axis overlap, or one runs into the axis's label or past its edge;
 - a legend, a plot or its axes reach past its panel's edge;
 - (presentation) a tick label is under 16 px or a data line under 3 px.
 
@@ -152,6 +152,19 @@ def _overlaps(axis, painter) -> list[str]:
             shared = rect.intersected(other)
             if shared.width() > 0.5 and shared.height() > 0.5:
                 found.append(f"tick labels {text!r} and {other_text!r} overlap")
+    # the axis's own label ("norm") beside its tick labels, and the axis's outer edge: a tick
+    # label wider than a fixed-width axis's room runs into both ("0.0001" under "norm")
+    label = axis.label.mapRectToParent(axis.label.boundingRect()) if axis.label.isVisible() else None
+    if label is not None:    # the text's ink, not its item's margins
+        label = label.adjusted(3, 3, -3, -3)
+    outer = axis.boundingRect()
+    for rect, _, text in texts:
+        if label is not None:
+            shared = rect.intersected(label)
+            if shared.width() > 0.5 and shared.height() > 0.5:
+                found.append(f"tick label {text!r} runs into the axis label {axis.labelText!r}")
+        if axis.orientation == "left" and rect.left() < outer.left() - 0.5:
+            found.append(f"tick label {text!r} is cut at the panel's edge")
     return found
 
 

@@ -53,3 +53,18 @@ def test_labels_stand_a_label_height_apart(log_axis, low, high):
     height = QFontMetricsF(log_axis.style["tickFont"]).height()
     pixels = np.sort(np.asarray(values)) * size / (np.log10(high) - np.log10(low))
     assert np.all(np.diff(pixels) >= height), (values, height)
+
+
+@pytest.mark.parametrize("low, high", [(1e-8, 2.0), (2e-3, 6e-3), (1e-4, 0.5)])
+def test_labels_under_a_hundredth_are_powers_of_ten_no_wider_than_a_hundredth(log_axis, low, high):
+    """"0.0001" is wider than a left axis's room for its labels and ran into its title ("norm"):
+    the labels under 0.01 are written as powers, and none is wider than "0.01"."""
+    values, texts = labels(log_axis, low, high, 300)
+    metrics = QFontMetricsF(log_axis.style["tickFont"])
+    small = [text for value, text in zip(values, texts) if 10 ** value < 0.01 - 1e-12]
+    assert small, texts
+    for text in small:
+        assert "·10" in text or text.startswith("10"), texts
+        assert metrics.horizontalAdvance(text) <= metrics.horizontalAdvance("0.01") * 1.5, text
+    for value, text in zip(values, texts):
+        assert number_of(text) == pytest.approx(10 ** value, rel=1e-6), (text, 10 ** value)
