@@ -86,6 +86,38 @@ def _garbage_collected_in_the_gui_thread():
             assert not gc.isenabled(), "a QApplication without the GUI-thread collector (use create_application)"
 
 
+@pytest.fixture(autouse=True)
+def _widgets_deleted_whole(request):
+    """The widgets a test hands `qtbot.addWidget` are kept alive to its end, then (closed by
+    pytest-qt) deleted by Qt, their Python halves still whole. pytest-qt keeps only weak references: a
+    panel made in a test (panels hold cycles: bound slots, closures) became garbage as the test
+    returned, and the GUI thread's collector, run from the events pytest-qt processes next,
+    tore its cycles down in no set order: a C++ destructor's signal then reached a Python
+    object already cleared, and the process died inside the collection (a CI run did, after
+    the last test of tests/ui/test_panels.py). The window fixtures delete their windows so."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    qtbot = request.getfixturevalue("qtbot")
+    kept = []
+    track = qtbot.addWidget
+
+    def add_widget(widget, **options):
+        kept.append(widget)
+        track(widget, **options)
+
+    qtbot.addWidget = qtbot.add_widget = add_widget
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from shiboken6 import isValid
+
+    for widget in kept:               # pytest-qt has closed them (a PlotWidget closes only once)
+        if isValid(widget):           # a window fixture may have deleted its window already
+            widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    kept.clear()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _last_collection():
     """The cycles left at the end, collected while the QApplication still lives (and while
