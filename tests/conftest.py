@@ -88,31 +88,38 @@ def _garbage_collected_in_the_gui_thread():
 
 @pytest.fixture(autouse=True)
 def _widgets_deleted_whole(request):
-    """The widgets a test hands `qtbot.addWidget` are kept alive to its end, then (closed by
-    pytest-qt) deleted by Qt, their Python halves still whole. pytest-qt keeps only weak references: a
-    panel made in a test (panels hold cycles: bound slots, closures) became garbage as the test
-    returned, and the GUI thread's collector, run from the events pytest-qt processes next,
-    tore its cycles down in no set order: a C++ destructor's signal then reached a Python
-    object already cleared, and the process died inside the collection (a CI run did, after
-    the last test of tests/ui/test_panels.py). The window fixtures delete their windows so."""
+    """`qtbot.addWidget` keeps the widget alive to the test's end, then closes it as a QWidget
+    and has Qt delete it, its Python half still whole, as the window fixtures delete their
+    windows. pytest-qt's own keeps only weak references and calls the widget's `close`:
+    - a panel made in a test (panels hold cycles: bound slots, closures) became garbage as the
+      test returned, and the GUI thread's collector, run from the events pytest-qt processes
+      next, tore its cycles down in no set order: a CI run died inside that collection;
+    - pyqtgraph's `PlotWidget.close` clears its scene by hand before Qt deletes it, and a CI
+      run died in that `scene().clear()`. `QWidget.close` closes it as Qt does (its close event),
+      and the view's deletion takes its scene and items with it."""
     if "qtbot" not in request.fixturenames:
         yield
         return
+    from PySide6.QtWidgets import QWidget
+
     qtbot = request.getfixturevalue("qtbot")
     kept = []
-    track = qtbot.addWidget
 
-    def add_widget(widget, **options):
-        kept.append(widget)
-        track(widget, **options)
+    def add_widget(widget, *, before_close_func=None):
+        if not isinstance(widget, QWidget):
+            raise TypeError(f"Need to pass a QWidget to addWidget: {widget!r}")
+        kept.append((widget, before_close_func))
 
     qtbot.addWidget = qtbot.add_widget = add_widget
     yield
     from PySide6.QtCore import QCoreApplication, QEvent
     from shiboken6 import isValid
 
-    for widget in kept:               # pytest-qt has closed them (a PlotWidget closes only once)
+    for widget, before_close in kept:
         if isValid(widget):           # a window fixture may have deleted its window already
+            if before_close is not None:
+                before_close(widget)
+            QWidget.close(widget)
             widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     kept.clear()
