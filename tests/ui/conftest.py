@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QFileDialog  # noqa: E402
 
 from gradscope.config import RunConfig  # noqa: E402
@@ -37,13 +37,12 @@ def _window(qtbot, tmp_path, settings_name: str, size: tuple[int, int], **option
 
 
 def _close(windows: list[MainWindow], training: bool = True) -> None:
+    """Close each window, its training process ended with it; Qt deletes the windows after,
+    as every widget given to `qtbot.addWidget` (tests/conftest.py, `_widgets_deleted_whole`)."""
     for window in windows:
         window.close()
         if training:
             assert not window.lab.live.process.alive
-        # delete the window here, deterministically, not whenever a later test collects it
-        window.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     windows.clear()
 
 
