@@ -56,6 +56,13 @@ def test_gui_bench_quick_reports_every_figure(capsys):
     assert cost["lockstep_over_sequential"] == pytest.approx(cost["lockstep_s"] / cost["sequential_s"], rel=0.02)
     assert isinstance(gui["memory_growth_mb"], float) and math.isfinite(gui["memory_growth_mb"])
     assert isinstance(gui["torch_imported_before_first_paint"], bool)
+    reference = gui["machine_reference"]                  # the machine's speed, beside the frames
+    assert _positive(reference["paint_ms_start"]) and _positive(reference["paint_ms_end"])
+    paint_ms = (reference["paint_ms_start"] + reference["paint_ms_end"]) / 2
+    ratios = gui["frames_over_reference"]
+    assert ratios["refresh_3_runs"] == pytest.approx(gui["refresh_3_runs_ms"] / paint_ms, rel=0.02, abs=0.01)
+    assert ratios["presentation_3_runs"] == pytest.approx(
+        gui["presentation_refresh"]["three_runs"]["presentation_ms"] / paint_ms, rel=0.02, abs=0.01)
 
     # every window closed: no worker thread, no training process outlives the bench
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
@@ -75,13 +82,40 @@ def test_gui_bench_text_names_the_goals():
                            "lockstep": {"steps_each": 60, "lockstep_s": 2.1, "sequential_s": 2.0,
                                         "lockstep_over_sequential": 1.05},
                            "memory_growth_mb": 3.0, "history_mb": 9.0,
-                           "first_paint_ms": 900.0, "torch_imported_before_first_paint": False})
+                           "first_paint_ms": 900.0, "torch_imported_before_first_paint": False,
+                           "machine_reference": {"paint_ms_start": 2.0, "paint_ms_end": 3.0},
+                           "frames_over_reference": {"refresh": 2.0, "refresh_3_runs": 3.2,
+                                                     "presentation_3_runs": 2.8}})
     for goal in ("p99 <= 40 ms", "goal <= 10 ms", "flat within 100 MB", "goal <= 1.10x: met"):
         assert goal in text
     assert "three LSTMs H=64 T=50, 30 steps/s each" in text and "three such runs" in text
     assert "lstm_H128_T100" in text and "torch imported before it: no" in text
     assert "all six at once: 20.0 ms" in text
     assert "desk 4.0 ms against presentation 6.0 ms" in text and "1.50x" in text
+    assert "took 2.00 ms at the start and 3.00 ms at the end" in text and "three runs 3.20" in text
+
+
+def test_the_machine_reference_paints_its_lines_and_labels(qapp):
+    """The fixed paint really draws: its thick lines and labels cover the image it paints into,
+    the same pixels every time (so every timing is of the same work)."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    from gradscope.bench import reference
+
+    lines = reference._polylines(np.random.default_rng(0))
+    assert len(lines) == reference.LINES and all(line.size() == reference.POINTS for line in lines)
+    pictures = []
+    for _ in range(2):
+        image = QImage(*reference.IMAGE_PX, QImage.Format.Format_ARGB32_Premultiplied)
+        reference.paint_once(image, lines)
+        pictures.append(np.frombuffer(image.constBits(), np.uint32).copy())
+    inked = np.count_nonzero(pictures[0] != 0xFFFFFFFF)
+    width, height = reference.IMAGE_PX
+    # each 3 px line, some 600 px long, covers at least ~1,500 px, and the labels some more
+    assert inked > reference.LINES * 1_500 and inked < width * height / 2
+    assert np.array_equal(pictures[0], pictures[1])
+    assert reference.paint_reference_ms(repeats=3) > 0
 
 
 @pytest.mark.timeout(300)

@@ -16,7 +16,10 @@ Figures, each with its unit in its name, reported and never asserted:
   layers' feature maps, each redrawn with a new probe (`gradscope.bench.image_panels`; the
   goal: within 10 ms);
 * first paint: launching `gradscope gui` to its first painted frame, and whether torch was
-  imported before it (it should not be).
+  imported before it (it should not be);
+* the machine: a fixed paint with no gradscope code in it (`gradscope.bench.reference`), timed
+  at the start and at the end, and the frames as multiples of it, so that a slow spell of the
+  machine is told from a slower frame.
 
 Everything runs offscreen, on a temporary settings file and sessions folder (the launched
 app's QSettings go to a temporary XDG_CONFIG_HOME), and the window is closed at the end, which
@@ -37,6 +40,7 @@ from gradscope.bench.gui_launch import measure_first_paint
 from gradscope.bench import image_panels
 from gradscope.bench.gui_records import SyntheticRun
 from gradscope.bench.lockstep import comparison_ticks, lockstep_cost
+from gradscope.bench.reference import paint_reference_ms
 from gradscope.bench.presentation import PRESENTATION_SIZE, desk_against_presentation, presentation_ticks
 from gradscope.bench.window import (TICK_MS, WINDOW_SIZE, PaintCounter, close_window, frame, frames_after_records,
                                     open_window, rss_mb, spin, tick_gaps_for, wait_until)
@@ -55,6 +59,7 @@ def measure(quick: bool, say) -> dict:
     from gradscope.ui.app import create_application
 
     app = create_application()   # noqa: F841  (held while the windows live)
+    reference_start = paint_reference_ms()
     sizes = {
         "tick_seconds": 2.0 if quick else 10.0,
         "refresh_fill_steps": 2_000 if quick else 10_000,
@@ -69,6 +74,7 @@ def measure(quick: bool, say) -> dict:
     say("bench --gui: three runs trained in lockstep against one after the other ...")
     cost = lockstep_cost(quick)
     images = image_panels.measure(quick, say)
+    reference = {"paint_ms_start": round(reference_start, 3), "paint_ms_end": round(paint_reference_ms(), 3)}
     return {
         "tick_gap": tick_gap,
         "refresh_ms": refresh["refresh_ms"],
@@ -84,6 +90,8 @@ def measure(quick: bool, say) -> dict:
         "history_mb": memory["history_mb"],
         "first_paint_ms": first_paint["first_paint_ms"],
         "torch_imported_before_first_paint": first_paint["torch_imported_before_first_paint"],
+        "machine_reference": reference,
+        "frames_over_reference": _over_reference(refresh, reference),
         "conditions": {
             "quick": quick,
             "window": f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}, offscreen, the default layout (two panels on the stage)",
@@ -102,6 +110,14 @@ def measure(quick: bool, say) -> dict:
             "goals": GOALS,
         },
     }
+
+
+def _over_reference(refresh: dict, reference: dict) -> dict:
+    """The frames as multiples of the fixed paint (the mean of its two timings)."""
+    paint_ms = max((reference["paint_ms_start"] + reference["paint_ms_end"]) / 2.0, 1e-6)
+    frames = {"refresh": refresh["refresh_ms"], "refresh_3_runs": refresh["refresh_3_runs_ms"],
+              "presentation_3_runs": refresh["presentation"]["three_runs"]["presentation_ms"]}
+    return {name: round(ms / paint_ms, 3) for name, ms in frames.items()}
 
 
 def _wait_ready(window, what: str) -> None:
@@ -290,4 +306,10 @@ def format_results(gui: dict) -> str:
     lines.append(f"  first paint: {gui['first_paint_ms']:.0f} ms from launch "
                  f"(median of {conditions.get('first_paint_launches', 1)}), torch imported before it: "
                  f"{'yes' if gui['torch_imported_before_first_paint'] else 'no'}")
+    if "machine_reference" in gui:
+        reference, ratios = gui["machine_reference"], gui["frames_over_reference"]
+        lines.append(f"  the machine: a fixed paint (no gradscope code) took {reference['paint_ms_start']:.2f} ms at the "
+                     f"start and {reference['paint_ms_end']:.2f} ms at the end; the frames in multiples of it: one run "
+                     f"{ratios['refresh']:.2f}, three runs {ratios['refresh_3_runs']:.2f}, three runs in presentation "
+                     f"mode {ratios['presentation_3_runs']:.2f} (a slow spell of the machine raises the paint with the frames)")
     return "\n".join(lines)
