@@ -207,8 +207,14 @@ class MainWindow(QMainWindow):
 
     # -- the lab's events ------------------------------------------------------------------------
 
+    def _keep_live_config(self) -> None:
+        """Keep the settings the next launch starts from: the live lab's, never a replay's (a
+        tour of the example sessions must not leave their settings to the first live run)."""
+        if self.lab.recorded is None:
+            self.settings.setValue("run/config", self.lab.config.to_json())
+
     def _on_config_changed(self, config: RunConfig, name: str) -> None:
-        self.settings.setValue("run/config", config.to_json())
+        self._keep_live_config()
         self._show_threshold()
         self.redraw()                   # the panels that show the configuration (the layer table)
 
@@ -335,7 +341,7 @@ class MainWindow(QMainWindow):
             self.presentation.leave()     # the desk's geometry and docks are what is kept
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState())
-            self.settings.setValue("run/config", self.lab.config.to_json())
+            self._keep_live_config()
             self.pump_timer.stop()
             self.pacer.stop()
             self.lab.close()         # stops the run, commits and joins the training process
