@@ -17,6 +17,7 @@ from gradscope.lab.slots import MAX_SLOTS
 from gradscope.records import EVENT_LABELS, EventKind
 from gradscope.series import CLIPPED
 from gradscope.ui import theme
+from gradscope.ui.focus import EditEnds, focus_window
 
 CLIP_STRETCH_GAP = 3         # clips at most this many steps apart are one stretch in the list
 MAX_LIST_ITEMS = 500
@@ -66,6 +67,10 @@ class Timeline(QWidget):
         self.step_field.setKeyboardTracking(False)
         self.step_field.setToolTip("Go to a training step")
         self.step_field.valueChanged.connect(lambda step: self._seek(step))
+        # Enter goes to the typed step, Escape puts the cursor's back; both give the keys back to
+        # the window, whose shortcuts (1 to 9 pick a layout) would otherwise type into the field
+        EditEnds(self.step_field, revert=lambda: self.show_position(self.lab.cursor),
+                 done=lambda: focus_window(self.window()))
         self.of_label = QLabel()
         self.runs = QComboBox()
         self.runs.setToolTip("The run on show")

@@ -1,4 +1,4 @@
-"""The keyboard and the settings, with real clicks and key presses on the widget that has the
+"""The keyboard and the settings (and the timeline's step field), with real clicks and key presses on the widget that has the
 focus: Enter takes an edit and Escape drops it, both close the editor and give the keyboard
 back to the window, whose shortcuts (Space plays and pauses, S steps, Ctrl+O opens) then act
 wherever the focus is, except inside a field being edited, where Space and S are text."""
@@ -103,3 +103,24 @@ def test_the_editor_closes_when_the_focus_goes_elsewhere_in_the_window(qtbot, wi
     window.timeline.step_field.setFocus()
     qtbot.waitUntil(lambda: not editor.isVisible())
     assert window.lab.config.seq_len == 23           # leaving the field takes what was typed
+
+
+@pytest.mark.parametrize("ending, cursor", [(Qt.Key.Key_Return, 20), (Qt.Key.Key_Escape, 10)])
+def test_the_step_field_gives_the_keys_back_after_enter_and_escape(qtbot, window, ending, cursor):
+    """The timeline's step field: Enter goes to the typed step, Escape keeps the cursor's;
+    then 2 picks the second layout instead of typing into the field (a lecturer had typed
+    "1", then "12" there)."""
+    from gradscope.lab.layouts import layouts_for
+
+    field = window.timeline.step_field
+    line = field.lineEdit()
+    qtbot.mouseClick(line, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(field.hasFocus)
+    line.selectAll()
+    qtbot.keyClicks(line, "20")
+    qtbot.keyClick(focused(), ending)
+    assert window.lab.cursor == cursor and field.value() == cursor
+    assert focused() is window
+    qtbot.keyClick(focused() or window, Qt.Key.Key_2)
+    assert field.value() == cursor and line.text() == str(cursor)
+    assert window.lab.layout == layouts_for("sequence")[1].name      # a recurrent run's second layout
