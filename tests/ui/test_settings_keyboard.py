@@ -1,5 +1,5 @@
-"""The keyboard and the settings (and the timeline's step field), with real clicks and key presses on the widget that has the
-focus: Enter takes an edit and Escape drops it, both close the editor and give the keyboard
+"""The keyboard, the settings and the timeline's step field, with real clicks and key presses
+on the widget that has the focus: Enter takes an edit and Escape drops it, both close the editor and give the keyboard
 back to the window, whose shortcuts (Space plays and pauses, S steps, Ctrl+O opens) then act
 wherever the focus is, except inside a field being edited, where Space and S are text."""
 from __future__ import annotations
