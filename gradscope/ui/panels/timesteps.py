@@ -28,6 +28,21 @@ def decay_line(step_norms: np.ndarray) -> tuple[np.ndarray, float]:
         return np.exp(distance * np.log(mean)), mean
 
 
+CEILING_DECADES = 2.0      # how far past the measured curves the dashed line may take the y axis
+
+
+def within_decades(line: np.ndarray, measured: list[np.ndarray], decades: float = CEILING_DECADES) -> np.ndarray:
+    """`line` clipped to `decades` above the largest and below the smallest positive value of
+    `measured`: what of the dashed m^(T−t) the y range takes in. All of it, 10^10 above an
+    exploding run's curves, would flatten them; none of it, and the ceiling showed as a stub
+    at the last few timesteps. So the line is seen rising (or falling) out of the plot."""
+    values = [np.asarray(v, dtype=np.float64) for v in measured]
+    good = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values]) if values else np.empty(0)
+    if good.size == 0:
+        return np.empty(0)
+    return np.clip(line, good.min() / 10.0 ** decades, good.max() * 10.0 ** decades)
+
+
 class TimestepPanel(Panel):
     """The error signal of every run on show against the timestep (thin: the long-range
     Jacobian), the earlier runs faded behind, and the heatmap of the first run's history."""
@@ -88,10 +103,11 @@ class TimestepPanel(Panel):
         if run is None or not run.latest:
             return
         steps = run.latest.get(STEP_JACOBIAN_NORM.name())
+        ceiling = []
         if steps is not None and not compared:
             line, mean = decay_line(steps)
-            # the prediction may leave the view: the measured curves set the range
             self.decay_curve.show_values(np.arange(line.size), line)
+            ceiling = [within_decades(line, shown)]
         # the numbers that change with every probe: beside the title, which then stays put
         readout = f"step {run.latest_step:,}" + (f" · m = {mean:.3g}" if steps is not None and not compared else "")
         self.readout.set_text(readout, "The step on show; m: the mean norm of its step Jacobians, "
@@ -99,7 +115,7 @@ class TimestepPanel(Panel):
         set_title(self.plot, "Gradient through time" + (" — thin: ‖dh_T/dh_t‖" if compared else ""))
         if timesteps is not None:
             ghosts = [np.array(h.latest.get(HIDDEN_GRAD_NORM.name(), [])) for h in lab.earlier]
-            self.range.update(timesteps, shown + ghosts, x_fixed=(0, timesteps.size - 1))
+            self.range.update(timesteps, shown + ghosts + ceiling, x_fixed=(0, timesteps.size - 1))
         self._draw_map(run, slots[0].label)
 
     def _draw_earlier(self, earlier: list) -> None:
