@@ -196,7 +196,7 @@ class RunConfig:
             "component. Applies from the next step. On the command line: --clip-norm X or --clip-value X.")
     clip_threshold: float = setting(
         1.0, "clip threshold", group="Clipping", low=0, low_open=True, high=1e12, live=True, option=False,
-        tip="The largest gradient norm (or component) let through; drag the red line on the gradient norm "
+        tip="The largest gradient norm (or component) let through; drag the threshold line on the gradient norm "
             "plot to change it live.")
     # -- probes and recording ---------------------------------------------------------------
     probe_every: int = setting(
