@@ -91,12 +91,21 @@ RECORD = LIMITED + textwrap.dedent("""
     from gradscope.cli import main
     sys.exit(main(sys.argv[1:]))
 """)
+# The recorder commits once a second: on a fast machine its first second filled the 2 MB limit
+# before its first commit, which is the other test's case (no file left). Committing every step
+# makes the full disk come mid-run on any machine.
+RECORD_COMMITTING_EVERY_STEP = LIMITED + textwrap.dedent("""
+    from gradscope.session.writer import SessionWriter
+    SessionWriter.__init__.__kwdefaults__["commit_interval"] = 0.0
+    from gradscope.cli import main
+    sys.exit(main(sys.argv[1:]))
+""")
 
 
 def test_record_on_a_full_disk_is_one_line_exit_2_and_a_file_without_a_hole(tmp_path):
     path = tmp_path / "lstm.gscope"
-    child = limited(RECORD, 2 << 20, "record", "--arch", "lstm", "--task", "adding", "--steps", "2000",
-                    "--checkpoint-every", "20", "-o", path)
+    child = limited(RECORD_COMMITTING_EVERY_STEP, 2 << 20, "record", "--arch", "lstm", "--task", "adding",
+                    "--steps", "2000", "--checkpoint-every", "20", "-o", path)
     assert child.returncode == 2, child.stderr
     lines = [line for line in child.stderr.splitlines() if "step/s" not in line and line.strip()]
     assert len(lines) == 1 and "Traceback" not in child.stderr, child.stderr
