@@ -60,6 +60,21 @@ def make_window(qtbot, tmp_path):
 
 
 @pytest.fixture
+def windows_sharing_settings(qtbot, tmp_path):
+    """Replay-only windows at 1280x720 that share one settings file, as launches one after
+    another do: `make(config=None)`; the settings are read again by each new window."""
+    create_application()
+    windows = []
+
+    def make(config: RunConfig | None = None) -> MainWindow:
+        windows.append(_window(qtbot, tmp_path, "shared.ini", (1280, 720), config=config, training=False))
+        return windows[-1]
+
+    yield make
+    _close(windows, training=False)
+
+
+@pytest.fixture
 def replay_only_window(qtbot, tmp_path):
     """A window that replays only, as `gradscope export` makes one: it starts no training
     process, so hundreds of opens are cheap."""

@@ -9,31 +9,21 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 
 from gradscope.config import RunConfig
-from gradscope.ui.main_window import MainWindow
 
 from test_settings_keyboard import click_setting
 
 EXAMPLES = Path(__file__).parents[2] / "sessions"
 
 
-def _window(qtbot, settings_file: Path, sessions: Path, config: RunConfig | None = None) -> MainWindow:
-    settings = QSettings(str(settings_file), QSettings.Format.IniFormat)
-    window = MainWindow(sessions_dir=sessions, config=config, settings=settings, training=False)
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    return window
-
-
-def test_a_tour_of_the_examples_leaves_the_live_settings_as_they_were(qtbot, tmp_path, open_from_menu):
+def test_a_tour_of_the_examples_leaves_the_live_settings_as_they_were(tmp_path, windows_sharing_settings,
+                                                                       open_from_menu):
     for name in ("vanishing-rnn.gscope", "exploding-rnn.gscope"):
         shutil.copy(EXAMPLES / name, tmp_path / name)
-    settings_file = tmp_path / "gradscope.ini"
     mine = RunConfig(hidden=48, seq_len=30)
-    first = _window(qtbot, settings_file, tmp_path / "sessions", config=mine)
+    first = windows_sharing_settings(config=mine)
     first.close()                                          # the live lab's settings are kept
 
-    window = _window(qtbot, settings_file, tmp_path / "sessions")
+    window = windows_sharing_settings()
     assert window.lab.config == mine
     for name in ("vanishing-rnn.gscope", "exploding-rnn.gscope"):
         assert open_from_menu(window, tmp_path / name)
@@ -42,7 +32,7 @@ def test_a_tour_of_the_examples_leaves_the_live_settings_as_they_were(qtbot, tmp
     assert RunConfig.from_json(window.settings.value("run/config")) == mine
     window.close()
 
-    again = _window(qtbot, settings_file, tmp_path / "sessions")
+    again = windows_sharing_settings()
     assert again.lab.config == mine
     again.close()
 

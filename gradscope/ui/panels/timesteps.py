@@ -36,8 +36,8 @@ def within_decades(line: np.ndarray, measured: list[np.ndarray], decades: float 
     `measured`: what of the dashed m^(T−t) the y range takes in. All of it, 10^10 above an
     exploding run's curves, would flatten them; none of it, and the ceiling showed as a stub
     at the last few timesteps. So the line is seen rising (or falling) out of the plot."""
-    values = [np.asarray(v, dtype=np.float64) for v in measured]
-    good = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values]) if values else np.empty(0)
+    values = np.concatenate([np.ravel(v) for v in measured] or [np.empty(0)]).astype(np.float64)
+    good = values[np.isfinite(values) & (values > 0)]
     if good.size == 0:
         return np.empty(0)
     return np.clip(line, good.min() / 10.0 ** decades, good.max() * 10.0 ** decades)
