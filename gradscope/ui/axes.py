@@ -10,6 +10,8 @@ multiple of 1..9 times a power of ten inside it, and pyqtgraph prints those with
 axis would read "1" and nothing else. There the ticks are chosen as on a linear axis (1.0, 1.2,
 1.4 ...), placed at their logarithms, and printed with the digits they need.
 
+Ticks of 10,000 and more on a linear axis read in thousands, "10k" (`THOUSANDS_FROM`).
+
 Every plot the panels style gets one (`theme.style_plot`)."""
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from PySide6.QtGui import QFontMetricsF
 
 GAP = 1.35              # the room a label needs along the axis, in label heights (or widths)
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+THOUSANDS_FROM = 10_000     # a linear axis labels its ticks from here on in thousands
 SMALLEST_DECIMAL = 0.01   # a log axis's labels below it are powers of ten: "10⁻³", "5·10⁻³"
 
 
@@ -51,6 +54,15 @@ class ReadableAxis(pg.AxisItem):
             values = values[(values > 0) & (values <= high)]
             levels.append((None, list(np.log10(values))))
         return levels
+
+    def tickStrings(self, values, scale, spacing):
+        """Big round numbers in thousands ("10k", "12.5k"): a training step's "10000" is as wide
+        as a left axis's room for its labels, and "100000" ran into the axis's title."""
+        if self.logMode or not values or max(abs(value * scale) for value in values) < THOUSANDS_FROM:
+            return super().tickStrings(values, scale, spacing)
+        if any(not np.isclose(value * scale / 100, round(value * scale / 100)) for value in values):
+            return super().tickStrings(values, scale, spacing)
+        return [f"{value * scale / 1000:g}k" for value in values]
 
     def logTickStrings(self, values, scale, spacing):
         return [_short(10.0 ** float(value) * scale, values, scale) for value in values]

@@ -15,6 +15,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QWidget
 
 from gradscope.ui import theme
+from gradscope.ui.panels.heatmap_view import ColorBarRoom
 
 FONT_SIZE = re.compile(r"font-size:\s*(\d+(?:\.\d+)?)pt")
 
@@ -29,7 +30,11 @@ def apply_look(look: theme.Look, window: QWidget, panels) -> None:
 
 def restyle_scene(scene) -> None:
     for item in scene.items():
-        if isinstance(item, pg.PlotItem):
+        if isinstance(item, pg.ColorBarItem):      # a PlotItem, but not styled as a plot
+            theme.style_colorbar(item)
+        elif isinstance(item, ColorBarRoom):
+            item.restyle()
+        elif isinstance(item, pg.PlotItem):
             title = getattr(item, "_gradscope_title", None)
             if title is not None:
                 theme.set_plot_title(item, title)
@@ -40,6 +45,7 @@ def restyle_scene(scene) -> None:
                 item.setPen(_widened(item, pg.mkPen(pen)))
         elif isinstance(item, pg.InfiniteLine):
             item.setPen(_widened(item, pg.mkPen(item.pen)))
+            theme.style_line_label(item)
         elif isinstance(item, pg.LegendItem):
             item.opts["labelTextSize"] = f"{theme.LOOK.label_px}px"
             for _, label in item.items:

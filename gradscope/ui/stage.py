@@ -24,6 +24,11 @@ class Stage(QTabWidget):
         self.stage = QSplitter(Qt.Orientation.Horizontal)
         self.stage.setChildrenCollapsible(False)
         self.setDocumentMode(True)
+        # at 1280 px beside the settings the tabs outgrow the bar: each then gives up the end of
+        # its title ("Loss and ta…", the whole one in its tooltip) rather than hide whole tabs
+        # behind scroll arrows
+        self.setElideMode(Qt.TextElideMode.ElideRight)
+        self.setUsesScrollButtons(False)
         self.currentChanged.connect(self._on_current_changed)
 
     def show_layout(self, layout: Layout) -> None:
@@ -41,7 +46,8 @@ class Stage(QTabWidget):
             for name, panel in self.panels.items():
                 # the other panels of this kind of run wait in tabs; the other kind's are put away
                 if name not in layout.stage and layout.kind in panel.kinds:
-                    self.setTabToolTip(self.addTab(panel, panel.title), f"The {panel.title.lower()} panel")
+                    tab = self.addTab(panel, panel.tab_title or panel.title)
+                    self.setTabToolTip(tab, f"The {panel.title.lower()} panel")
             self.setCurrentIndex(0)
         finally:
             self.blockSignals(False)

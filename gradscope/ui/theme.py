@@ -16,10 +16,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
 FONT_POINTS = 12
-AXIS_WIDTH = 64            # px for the left axis's ticks and their labels (the title is added)
+# px of the left axis: its title and its tick labels, "5·10⁻³" (47 px at the desk's 15 px) the
+# widest (bigger numbers read in thousands, `axes.THOUSANDS_FROM`)
+AXIS_WIDTH = 72
 LINE_WIDTH = 3            # curves over timesteps (a few hundred points)
 LONG_LINE_WIDTH = 1       # curves over training steps (up to 2,048 points: 2 px costs 1.5x the frame)
-
+COLORBAR_WIDTH = 16       # px of a colour bar's colours
+COLORBAR_GAP = 5          # px between a plot and its colour bar (pyqtgraph's `insert_in`)
 
 
 @dataclass(frozen=True)
@@ -150,3 +153,44 @@ def style_axes(plot: pg.PlotItem) -> None:
             axis.setHeight(LOOK.tick_px + 14 + (0 if hidden else LOOK.label_px + 4))
     if not getattr(plot, "gradscope_images", False):   # a plot of images has no grid over them
         plot.showGrid(x=True, y=True, alpha=LOOK.grid_alpha)
+
+
+def colorbar_axis_width() -> int:
+    """px of a colour bar's tick labels ("-40", "0.5"): three digits' worth of the look's type."""
+    return 3 * LOOK.tick_px
+
+
+def colorbar_room() -> int:
+    """px a vertical colour bar takes beside its plot (the gap, its frame, its colours, its tick
+    labels), in the look in force. The plot above a heatmap keeps as much empty
+    (`panels.heatmap_view.ColorBarRoom`) so that the two share an x axis pixel for pixel."""
+    return COLORBAR_GAP + 2 + COLORBAR_WIDTH + colorbar_axis_width()
+
+
+def style_line_label(line: pg.InfiniteLine) -> None:
+    """A line's label (the clip threshold's, a setting change's, the unit line's "1") in the
+    look's type: pyqtgraph draws it in the application's default, 12 px, at the back of a room."""
+    label = getattr(line, "label", None)      # set only on a line made with a label
+    if label is not None:
+        font = QFont()
+        font.setPixelSize(LOOK.label_px)
+        label.setFont(font)
+
+
+def style_colorbar(bar: pg.ColorBarItem) -> None:
+    """A colour bar's ticks and label in the look in force. A colour bar is a `pg.PlotItem`, but
+    never styled as a plot: its left axis is only the edge of its frame (or the bar's label),
+    and a plot's fixed left-axis width there stood the bar 92 px off its heatmap."""
+    font = QFont()
+    font.setPixelSize(LOOK.tick_px)
+    bar.axis.setTickFont(font)
+    bar.axis.setWidth(colorbar_axis_width())
+    bar.axis.setPen(pg.mkPen(COLORS["black"], width=LOOK.axis_pen))
+    bar.axis.setTextPen(pg.mkPen(COLORS["black"], width=1))
+    frame = bar.getAxis("left")
+    if frame.labelText:
+        frame.setLabel(frame.labelText, **{"font-size": f"{LOOK.label_px}px", "color": "#000000"})
+    else:
+        # only the frame's edge: a fixed width, so the bar's own is known (`colorbar_room`)
+        frame.setWidth(1)
+        bar.setFixedWidth(colorbar_room() - COLORBAR_GAP)

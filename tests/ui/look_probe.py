@@ -6,7 +6,9 @@ and every tab in turn, and prints as JSON every place where the scene breaks a r
 - a visible plot's view box is lower than MIN_PLOT_PX;
 - two tick labels of an axis overlap, or one runs into the axis's label or past its edge;
 - a legend, a plot or its axes reach past its panel's edge;
-- (presentation) a tick label is under 16 px or a data line under 3 px.
+- a heatmap's view box is not under the plot above it, whose x axis it shares;
+- (presentation) a tick label or a text on a plot is under 16 px, a control over a plot under
+  20 px, or a data line under 3 px.
 
     python tests/ui/look_probe.py 1280x720 presentation FILE [RUN_ID ...]
 """
@@ -19,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 MIN_PLOT_PX = 140
+MIN_CONTROL_PX = 20        # (presentation) a control over a plot, in the type of the plots' labels
 MIN_IMAGES_PX = 48          # a plot of images (a strip of test images is one row of them)
 
 
@@ -114,19 +117,37 @@ def panel_problems(panel, mode: str) -> list[str]:
                     found.append(f"plot {name!r} reaches past the panel ({_rect(item.sceneBoundingRect())} "
                                  f"in {_rect(edge)})")
             elif isinstance(item, pg.AxisItem) and item.style.get("showValues", True):
-                found += [f"axis {item.orientation}: {text}" for text in _overlaps(item, painter)]
+                found += [f"axis {item.orientation}: {text}" for text in label_overlaps(item, painter)]
                 if mode == "presentation" and item.style["tickFont"] is not None \
                         and item.style["tickFont"].pixelSize() < 16:
                     found.append(f"axis {item.orientation}: tick labels {item.style['tickFont'].pixelSize()} px")
             elif isinstance(item, pg.LegendItem) and item.items:
                 if not edge.contains(item.sceneBoundingRect()):
                     found.append(f"legend {[label.text for _, label in item.items]} reaches past the panel")
+            elif isinstance(item, pg.TextItem) and mode == "presentation" and item.toPlainText():
+                size = item.textItem.font().pixelSize()
+                if size < 16:
+                    found.append(f"the text {item.toPlainText()!r} on a plot is {size} px")
             elif isinstance(item, Curve) and mode == "presentation" and item.x_values.size:
                 width = item.opts["pen"].widthF()
                 if width < 3:
                     found.append(f"a data line {width:g} px wide")
     finally:
         painter.end()
+    if mode == "presentation":                          # the controls over a plot ("log y", a menu)
+        from PySide6.QtGui import QFontInfo
+        from PySide6.QtWidgets import QAbstractButton, QComboBox
+
+        for widget in view.findChildren(QAbstractButton) + view.findChildren(QComboBox):
+            size = QFontInfo(widget.font()).pixelSize()
+            if widget.isVisible() and size < MIN_CONTROL_PX:
+                found.append(f"the control {widget.text() if isinstance(widget, QAbstractButton) else 'menu'!r} "
+                             f"is in {size} px type")
+    heatmap = getattr(panel, "map", None)                 # a heatmap under the plot with its x axis
+    if heatmap is not None and heatmap.plot.isVisible():
+        above, below = panel.plot.vb.sceneBoundingRect(), heatmap.plot.vb.sceneBoundingRect()
+        if abs(above.left() - below.left()) > 1 or abs(above.right() - below.right()) > 1:
+            found.append(f"the heatmap {_rect(below)} is not under the plot above it {_rect(above)}")
     return found
 
 
@@ -139,7 +160,7 @@ def _shown(item) -> bool:
     return True
 
 
-def _overlaps(axis, painter) -> list[str]:
+def label_overlaps(axis, painter) -> list[str]:
     if axis.style["tickFont"] is not None:
         painter.setFont(axis.style["tickFont"])      # as AxisItem.paint measures its labels
     specs = axis.generateDrawSpecs(painter)

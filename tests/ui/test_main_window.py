@@ -77,9 +77,15 @@ def test_dragging_the_threshold_changes_the_live_threshold_and_marks_every_time_
     steps, thresholds = window.lab.current.series("clip_threshold")
     assert np.all(thresholds[steps >= change.step] == 0.25) and np.all(thresholds[steps < change.step] == 5.0)
     for panel in window.panels.values():
-        for plot in panel.step_plots:
+        for index, plot in enumerate(panel.step_plots):
             lines = panel._markers[id(plot)]
             assert [marker.value() for marker in lines] == [change.step], panel.name
+            # named on a panel's first plot, over no fill that would hide the data under it
+            label = getattr(lines[0], "label", None)
+            if index == 0:
+                assert "clip threshold 0.25" in label.toPlainText() and label.fill.style() == Qt.BrushStyle.NoBrush
+            else:
+                assert label is None, panel.name
     window.close()
     events = load_session(window.lab.session_path).runs[0].events
     assert any(e.kind == "settings_changed" and e.step == change.step for e in events)

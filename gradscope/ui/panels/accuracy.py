@@ -21,6 +21,7 @@ TRAIN_ACCURACY = METRIC.name(metric="accuracy")
 
 class AccuracyPanel(Panel):
     title = "Accuracy and confusion"
+    tab_title = "Accuracy"
     name = "accuracy"
     kinds = ("image",)
 
@@ -40,9 +41,10 @@ class AccuracyPanel(Panel):
         self.confusion = PaintedImage(axisOrder="row-major")
         self.confusion.setColorMap(pg.colormap.get(theme.HEATMAP))
         self.confusion_plot.addItem(self.confusion)
-        self.confusion_bar = pg.ColorBarItem(colorMap=pg.colormap.get(theme.HEATMAP), interactive=False, width=16,
+        self.confusion_bar = pg.ColorBarItem(colorMap=pg.colormap.get(theme.HEATMAP), interactive=False, width=theme.COLORBAR_WIDTH,
                                              label="images")
         self.confusion_bar.setImageItem(self.confusion, insert_in=self.confusion_plot)
+        theme.style_colorbar(self.confusion_bar)
         self.readout = TitleReadout(self.confusion_plot)
         self._classes = 0
 

@@ -79,6 +79,7 @@ class Panel(QWidget):
     """A dockable panel. Subclasses create their items in __init__ and draw in `draw`."""
 
     title = ""
+    tab_title = ""             # its tab's, when the title is too long for a tab bar at 1280 px
     name = ""
     kinds: tuple[str, ...] = ("sequence",)     # the runs it draws (`lab.layouts`): "sequence", "image"
     drawn_in_scene = True      # False: a panel of widgets (a table), which a picture grabs, not its empty scene
@@ -258,6 +259,9 @@ class Panel(QWidget):
         wanted = sorted(wanted, key=lambda event: event.step)[-MAX_MARKERS:]
         labels = {id(event): _marker_label(event, slot) for slot in slots for event in slot.history.markers}
         for plot in self.step_plots:
+            # named on the panel's first plot only: the plots below share its step axis, and a
+            # label is drawn over their data; without a fill, so no curve is hidden behind it
+            named = plot is self.step_plots[0]
             lines = self._markers[id(plot)]
             # the same events (a replay's seek hands the same ones to a new history) keep their lines
             if len(lines) == len(wanted) and all(line.marked_event is event for line, event in zip(lines, wanted)):
@@ -269,9 +273,10 @@ class Panel(QWidget):
                 diverged = event.kind == EventKind.DIVERGED.value
                 line = pg.InfiniteLine(pos=event.step, angle=90, movable=False,
                                        pen=theme.pen("red" if diverged else "grey", 2, Qt.PenStyle.DashLine),
-                                       label=labels[id(event)],
+                                       label=labels[id(event)] if named else None,
                                        labelOpts={"position": 0.92, "color": theme.COLORS["black"],
-                                                  "fill": theme.brush("#ffffff", 210), "movable": True})
+                                                  "movable": True})
+                theme.style_line_label(line)
                 line.marked_event = event
                 plot.addItem(line, ignoreBounds=True)
                 lines.append(line)

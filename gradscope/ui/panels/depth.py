@@ -31,6 +31,7 @@ def first_over_last(weight_grad_norm: np.ndarray | None) -> float | None:
 
 class DepthPanel(Panel):
     title = "Gradient through depth"
+    tab_title = "Depth"
     name = "depth"
     kinds = ("image",)
 
@@ -52,6 +53,7 @@ class DepthPanel(Panel):
         # short: at 1280x720 a title shares its row with the colour bar and the compared runs' name
         self.map = HeatmapView(self.map_plot, "Its log10 over training", "layer l", origin=1)
         self.map_plot.titleLabel.setToolTip("log10 ‖dL/d(output of layer l)‖ at every probe: layer x training step")
+        self.map.line_up_under(self.plot)
         share_x_label(self.plot)
 
     def draw(self, lab) -> None:

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox
 
 from gradscope.series import FILTERS, SNAPSHOTTED
+from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, set_title
 from gradscope.ui.panels.tiles import image_plot, tiled
 
@@ -51,8 +52,9 @@ class FiltersPanel(Panel):
         self.filter_plot, self.filter_image = image_plot(self.graphics.ci, 0, "Filters")
         self.filter_image.setColorMap(pg.colormap.get(DIVERGING))
         self.filter_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(DIVERGING), interactive=False,
-                                          width=16, label="w / max |w|")
+                                          width=theme.COLORBAR_WIDTH, label="w / max |w|")
         self.filter_bar.setImageItem(self.filter_image, insert_in=self.filter_plot)
+        theme.style_colorbar(self.filter_bar)
         # every half a tick, named: the projector's type otherwise leaves the blue half unlabelled
         self.filter_bar.axis.setTicks([[(value, f"{value:g}") for value in (-1, -0.5, 0, 0.5, 1)]])
         self.history_plot, self.history_image = image_plot(self.graphics.ci, 1, "Conv layer 1's filters at "

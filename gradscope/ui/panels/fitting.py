@@ -109,7 +109,8 @@ def fit_title(plot: pg.PlotItem, width: float) -> None:
     if title is None or not plot.titleLabel.isVisible():
         return
     # the title stands over the view box only, not over the axes and colour bar beside it
-    beside = max(plot.width() - plot.vb.width(), 0.0)
+    # (but over a colour bar's room kept empty, `heatmap_view.ColorBarRoom`)
+    beside = max(plot.width() - plot.vb.width() - plot.__dict__.get("_gradscope_title_over_px", 0.0), 0.0)
     # and clear of a readout at the row's right end (`readout`)
     readout = plot.__dict__.get("_gradscope_readout_px", 0.0)
     _elide(plot.titleLabel, title, width - 12 - beside - readout)

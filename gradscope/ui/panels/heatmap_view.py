@@ -5,6 +5,10 @@ through time (timestep x step) and through depth (layer x step) are both drawn b
 The colour scale and the step axis move only when the data leaves them, as the curves'
 ranges do: colours that shift every probe cannot be read, and an axis that changes every
 frame re-lays out the plot every frame. A replay's step axis holds the whole recording.
+
+A heatmap's x axis is the plot's above (the error signal's timesteps, the depth's layers), and
+its colour bar stands to its right: the plot above keeps an empty column as wide as the bar
+(`ColorBarRoom`), so that timestep t is at the same x in both.
 """
 from __future__ import annotations
 
@@ -28,12 +32,18 @@ class HeatmapView:
         self.image = PaintedImage(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get(theme.HEATMAP))
         plot.addItem(self.image)
-        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(theme.HEATMAP), interactive=False, width=16)
+        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(theme.HEATMAP), interactive=False,
+                                        width=theme.COLORBAR_WIDTH)
         self.colorbar.setImageItem(self.image, insert_in=plot)
+        theme.style_colorbar(self.colorbar)
         plot.disableAutoRange()
         self.levels = RangeKeeper()                  # the colour scale, in decades
         self.steps: tuple[float, float] | None = None
         self.columns: int | None = None
+
+    def line_up_under(self, above: pg.PlotItem) -> None:
+        """`above`, the plot over this one with the same x axis, keeps the colour bar's room."""
+        ColorBarRoom(above)
 
     def draw(self, heatmap, extent, label: str = "", across: tuple[float, float] | None = None) -> None:
         """`heatmap`: a lab Heatmap (rows of log10 values and their steps); `extent`: a
@@ -62,3 +72,24 @@ class HeatmapView:
             self.steps = span or self.steps
             self.columns = across
             self.plot.setRange(xRange=across, yRange=self.steps, padding=0)
+
+
+class ColorBarRoom(pg.GraphicsWidget):
+    """An empty column at the right of a plot, where the plot below has its colour bar, and as
+    wide (`theme.colorbar_room`): where pyqtgraph's `ColorBarItem.setImageItem(insert_in=)` puts
+    the bar in the plot's own layout (row 2, column 5, after a 5 px column 4), this stands in the
+    plot above. `gradscope.ui.look` re-sizes it with the look."""
+
+    def __init__(self, plot: pg.PlotItem):
+        super().__init__(plot)
+        self.plot = plot
+        plot.layout.addItem(self, 2, 5)
+        plot.layout.setColumnFixedWidth(4, theme.COLORBAR_GAP)
+        # the title row reaches over the room too: the title and its readout need it more
+        plot.layout.removeItem(plot.titleLabel)
+        plot.layout.addItem(plot.titleLabel, 0, 1, 1, 5)
+        self.restyle()
+
+    def restyle(self) -> None:
+        self.setFixedWidth(theme.colorbar_room() - theme.COLORBAR_GAP)
+        self.plot._gradscope_title_over_px = float(theme.colorbar_room())   # (`fitting.fit_title`)

@@ -46,6 +46,7 @@ def shape_rows(config: RunConfig) -> tuple[tuple[tuple[str, str, str], ...], str
 
 class LayersPanel(Panel):
     title = "Layers and their output shapes"
+    tab_title = "Layers"
     name = "layers"
     kinds = ("image",)
     drawn_in_scene = False

@@ -48,6 +48,7 @@ class TimestepPanel(Panel):
     Jacobian), the earlier runs faded behind, and the heatmap of the first run's history."""
 
     title = "Error signal through time"
+    tab_title = "Error signal"
     name = "timesteps"
 
     def __init__(self, parent=None):
@@ -70,6 +71,7 @@ class TimestepPanel(Panel):
         self.map_plot = self.graphics.addPlot(row=1, col=0)
         self.map = HeatmapView(self.map_plot, "log10 ‖dL/dh_t‖ over training", "timestep t")
         self.image = self.map.image
+        self.map.line_up_under(self.plot)
         share_x_label(self.plot)
         self._overlaid: list = []
         self._decay_shown = False
@@ -140,6 +142,7 @@ class StepJacobianPanel(Panel):
     over training (compared runs: each run's largest singular value)."""
 
     title = "Step Jacobians and W_hh"
+    tab_title = "Step Jacobians"
     name = "step_jacobians"
 
     def __init__(self, parent=None):
@@ -151,6 +154,7 @@ class StepJacobianPanel(Panel):
         self.curve = self.steps.curves[0]
         self.unit = pg.InfiniteLine(pos=0.0, angle=0, pen=theme.pen("red", 2, Qt.PenStyle.DashLine),
                                     label="1", labelOpts={"position": 0.97, "color": theme.COLORS["red"]})
+        theme.style_line_label(self.unit)
         self.plot.addItem(self.unit, ignoreBounds=True)
         self.range = RangeKeeper(self.plot, log_y=True)
         self.weights_plot = self.add_step_plot(add_plot(self.graphics, 1, 0, legend=True))

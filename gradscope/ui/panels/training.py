@@ -36,6 +36,7 @@ UNBOUNDED_PX = 16_777_215        # Qt's largest widget size: a row without a max
 
 class LossPanel(Panel):
     title = "Loss and task metric"
+    tab_title = "Loss"
     name = "loss"
     kinds = ("sequence", "image")
 
@@ -46,7 +47,9 @@ class LossPanel(Panel):
         self.log_y.toggled.connect(self._on_log_toggled)
         # over the plots' top right corner, not a row of its own: the plots keep the height
         self.log_y.setParent(self.graphics)
-        self.log_y.setStyleSheet("background: rgba(255, 255, 255, 200); padding: 1px 4px;")
+        # its type named, so that presentation mode scales it (`look.restyle_widgets`)
+        self.log_y.setStyleSheet(f"background: rgba(255, 255, 255, 200); padding: 1px 4px; "
+                                 f"font-size: {theme.FONT_POINTS}pt;")
         self.loss_plot = self.add_step_plot(add_plot(self.graphics, 0, 0, legend=True))
         theme.style_plot(self.loss_plot, "Training loss", "loss", "training step")
         self.earlier_loss = EarlierCurves(self.loss_plot)     # created first: drawn behind
@@ -173,6 +176,7 @@ class GradNormPanel(Panel):
     compared side by side show their pre-clip norms and clip markers, each in its style."""
 
     title = "Gradient norm and clipping"
+    tab_title = "Gradient norm"
     name = "grad_norm"
     kinds = ("sequence", "image")
     threshold_dragged = Signal(float)
@@ -198,8 +202,12 @@ class GradNormPanel(Panel):
             curve.gradscope_placement = "above the curve"
         self.threshold = ThresholdLine(pos=0.0, angle=0, movable=True, pen=theme.pen("purple", 3),
                                        hoverPen=theme.pen("purple", 6), label="clip threshold",
-                                       labelOpts={"position": 0.5, "color": theme.COLORS["black"],
+                                       # at the right end, its end there: a live run's newest
+                                       # steps reach it last, a replay's after the cursor never
+                                       labelOpts={"position": 0.98, "anchors": [(1, 0), (1, 1)],
+                                                  "color": theme.COLORS["black"],
                                                   "fill": theme.brush("#ffffff", 220)})
+        theme.style_line_label(self.threshold)
         self.threshold.setToolTip("Drag to change the clipping threshold (with Shift: finely; [ and ] step it); "
                                   "it applies from the next training step")
         self.threshold.sigPositionChangeFinished.connect(self._on_threshold_moved)
