@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox
 from gradscope.series import FILTERS, SNAPSHOTTED
 from gradscope.ui import theme
 from gradscope.ui.panels.base import Panel, set_title
-from gradscope.ui.panels.tiles import image_plot, tiled
+from gradscope.ui.panels.tiles import GAP, image_plot, tiled
 
 DIVERGING = "CET-CBD1"       # colorcet's colour-blind-safe diverging map: blue, white at zero, yellow
 SNAPSHOT_GAP = 3             # px of blank between two snapshots (filters within one are a pixel apart)
@@ -35,6 +35,24 @@ def filter_columns(filters: np.ndarray) -> int:
     an output channel a column and an input channel a row."""
     out, inputs = filters.shape[:2]
     return int(np.ceil(np.sqrt(out))) if inputs == 1 else out
+
+
+def snapshot_columns(tiles: int, tile_shape: tuple[int, int], snapshots: int, width: float, height: float) -> int:
+    """Columns of each snapshot's grid of `tiles` filters, for the biggest tiles in a strip of
+    `snapshots` side by side in a `width` x `height` px box: a wide, low strip takes them in few
+    rows, a tall one in many. (In one 3 x 2 grid each, five snapshots of a LeNet's six 5x5
+    filters were 12 px tiles in presentation mode's 630 x 200 px strip, with 100 px empty above
+    and below.)"""
+    rows_px, columns_px = tile_shape
+    best, best_scale = 1, -1.0
+    for columns in range(1, max(tiles, 1) + 1):
+        rows = -(-tiles // columns)
+        strip_w = snapshots * (columns * (columns_px + GAP) - GAP) + (snapshots - 1) * SNAPSHOT_GAP
+        strip_h = rows * (rows_px + GAP) - GAP
+        scale = min(width / strip_w, height / strip_h) if width > 0 and height > 0 else 1.0 / strip_w
+        if scale > best_scale * 1.0001:
+            best, best_scale = columns, scale
+    return best
 
 
 def conv_layers(latest: dict) -> list[int]:
@@ -84,6 +102,9 @@ class FiltersPanel(Panel):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_menu()
+        box = self.history_plot.vb.size()
+        if getattr(self, "_history_box", None) not in (None, (box.width(), box.height())):
+            self.invalidate()        # the snapshots' grid follows the strip's shape (`snapshot_columns`)
 
     def draw(self, lab) -> None:
         run = lab.slots[0].history
@@ -115,7 +136,10 @@ class FiltersPanel(Panel):
             self.history_image.clear()
             return
         filters = snapshots[-1][1]
-        columns = filter_columns(filters)
+        box = self.history_plot.vb.size()
+        columns = snapshot_columns(filters.shape[0] * filters.shape[1], filters.shape[2:], len(snapshots),
+                                   box.width(), box.height())
+        self._history_box = (box.width(), box.height())
         grids = [tiled(normalised_filters(array), columns) for _, array in snapshots]
         height, width = grids[0].shape
         strip = tiled(np.stack(grids), len(grids), gap=SNAPSHOT_GAP)

@@ -117,6 +117,7 @@ class ImagesPanel(Panel):
         self._map_layers: tuple = ()         # the rows' names, their size and the look's type they were set for
         self._strip_shown: np.ndarray | None = None     # what the strip and its frame show
         self._frame_shown: tuple | None = None
+        self._strip_aspect = 0.1                        # the strip's height over its width, frame included
         self._bar_style: tuple = (None, [], [])         # (classes, true class), brushes, pens
 
     def show_nothing(self) -> None:
@@ -134,8 +135,10 @@ class ImagesPanel(Panel):
         if view <= 0 or not all(plot.isVisible() for plot in plots):
             return
         overheads = [plot.geometry().height() - plot.vb.height() for plot in plots]
-        image = self.strip.image
-        aspect = image.shape[0] / image.shape[1] if image is not None and image.shape[1] else 0.1
+        # the shape of what the strip shows: its images and the picked one's frame around them
+        # (the images' alone left the strip a third lower than its view box)
+        # (the range asked for, not the view's: a locked aspect widens that to the box's shape)
+        aspect = self._strip_aspect if self.strip.image is not None else 0.1
         strip = min(max(self.strip_plot.vb.width() * aspect, STRIP_PX[0]), STRIP_PX[1])
         left, top, right, bottom = layout.getContentsMargins()
         room = view - top - bottom - 2 * layout.verticalSpacing() - sum(overheads)
@@ -200,6 +203,7 @@ class ImagesPanel(Panel):
             self.frame.setPen(pen)
             self.strip_plot.setRange(xRange=(-width, len(images) * (side + GAP) + width),
                                      yRange=(-width, side + width), padding=0)
+            self._strip_aspect = (side + 2 * width) / (len(images) * (side + GAP) + 2 * width)
 
     def _draw_maps(self, latest: dict, labels: list[int], recorded: int, picked: int, live: bool) -> None:
         """Strip images are named by their class (the strip holds one of each): "class 3", the
