@@ -32,6 +32,14 @@ class ReadableAxis(pg.AxisItem):
             return levels
         if self.logMode and _labelled_within(levels, minVal, maxVal) < 2:
             levels = self._linear_ticks_on_log(minVal, maxVal, size)
+        spaced = self._spaced_levels(levels, minVal, maxVal, size)
+        if self.logMode and _labelled_within(spaced, minVal, maxVal) < 2 and spaced is not levels:
+            # two labels too close to keep both ("0.9" under "1" from 0.85 to 2): round values instead
+            spaced = self._spaced_levels(self._linear_ticks_on_log(minVal, maxVal, size), minVal, maxVal, size)
+        return spaced
+
+    def _spaced_levels(self, levels, minVal, maxVal, size):
+        """`levels` with the first level's labels a label's room apart."""
         if not levels:
             return levels
         spacing, values = levels[0]
@@ -53,6 +61,10 @@ class ReadableAxis(pg.AxisItem):
             values = start + spacing * np.arange(int((high - start) / spacing) + 1)
             values = values[(values > 0) & (values <= high)]
             levels.append((None, list(np.log10(values))))
+        # a major spacing as wide as the span (1 from 0.8 to 1.8) labels one tick: the finer
+        # level (0.5) labels two
+        while len(levels) > 1 and len(levels[0][1]) < 2:
+            levels.pop(0)
         return levels
 
     def tickStrings(self, values, scale, spacing):

@@ -36,7 +36,8 @@ def labels(axis, low, high, size):
 
 
 @pytest.mark.parametrize("low, high", [(0.9, 1.6), (0.95, 1.2), (1.01, 1.09), (0.2, 0.25),
-                                       (3e5, 3.3e5), (2.0, 7.0), (0.5, 1.3), (1e-4, 10.0)])
+                                       (3e5, 3.3e5), (2.0, 7.0), (0.5, 1.3), (1e-4, 10.0),
+                                       (0.8, 1.8), (0.85, 2.0)])
 @pytest.mark.parametrize("size", [140, 300])
 def test_a_log_axis_labels_two_ticks_or_more_and_each_says_its_value(log_axis, low, high, size):
     values, texts = labels(log_axis, low, high, size)
