@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt
 from gradscope import load_session
 from gradscope.ui import theme
 from gradscope.layer_table import layer_table, shape_text
+from gradscope.ui.panels.filters import snapshot_columns
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "sessions"
 RECURRENT_ONLY = ("timesteps", "step_jacobians", "gates", "task")
@@ -70,17 +71,23 @@ def test_a_cnn_session_shows_the_image_layouts_and_its_own_numbers(qtbot, replay
         row, column = divmod(out, 4)
         assert np.allclose(shown[row * 4:row * 4 + 3, column * 4:column * 4 + 3], scaled[out, 0], atol=1e-6)
     # the snapshots over training: the first conv layer's filters at every probe up to step 20,
-    # each grid as above, 3 px apart, each labelled with its step
+    # each a grid of as many columns as make the biggest tiles in the strip's box, 3 px apart,
+    # each labelled with its step
     run = session.run(window.lab.slots[0].run_id)
     panel = window.panels["filters"]
     strip, ticks = panel.history_image.image, panel.history_plot.getAxis("bottom")._tickLevels[0]
     assert [label for _, label in ticks] == ["0", "10", "20"]
+    columns = panel.snapshot_grid_columns
+    box = panel.history_plot.vb.size()
+    assert columns == snapshot_columns(16, (3, 3), 3, box.width(), box.height())
+    width = columns * 4 - 1
+    assert strip.shape == (-(-16 // columns) * 4 - 1, 3 * width + 2 * 3)
     for index, step in enumerate((0, 10, 20)):
         recorded = run.arrays_at(step)["filters/layer0"]
         scaled = recorded / np.abs(recorded).reshape(16, -1).max(axis=1)[:, None, None, None]
-        grid = strip[:, index * (15 + 3):index * (15 + 3) + 15]
+        grid = strip[:, index * (width + 3):index * (width + 3) + width]
         for out in range(16):
-            row, column = divmod(out, 4)
+            row, column = divmod(out, columns)
             assert np.allclose(grid[row * 4:row * 4 + 3, column * 4:column * 4 + 3], scaled[out, 0], atol=1e-6)
     confusion = arrays["confusion"]
     accuracy = window.panels["accuracy"]

@@ -90,6 +90,8 @@ class FiltersPanel(Panel):
         self.layer.setToolTip("The conv layer whose filters are shown")
         self.layer.currentIndexChanged.connect(lambda _: self.invalidate())
         self._layers: list[int] = []
+        self._history_box: tuple[float, float] | None = None    # the snapshots' box they were laid out for
+        self.snapshot_grid_columns = 0
 
     def _place_menu(self) -> None:
         """In the title row, at the right end of the filters' view box: clear of the colour
@@ -103,7 +105,7 @@ class FiltersPanel(Panel):
         super().resizeEvent(event)
         self._place_menu()
         box = self.history_plot.vb.size()
-        if getattr(self, "_history_box", None) not in (None, (box.width(), box.height())):
+        if self._history_box not in (None, (box.width(), box.height())):
             self.invalidate()        # the snapshots' grid follows the strip's shape (`snapshot_columns`)
 
     def draw(self, lab) -> None:
@@ -140,6 +142,7 @@ class FiltersPanel(Panel):
         columns = snapshot_columns(filters.shape[0] * filters.shape[1], filters.shape[2:], len(snapshots),
                                    box.width(), box.height())
         self._history_box = (box.width(), box.height())
+        self.snapshot_grid_columns = columns
         grids = [tiled(normalised_filters(array), columns) for _, array in snapshots]
         height, width = grids[0].shape
         strip = tiled(np.stack(grids), len(grids), gap=SNAPSHOT_GAP)
