@@ -221,6 +221,10 @@ class MainWindow(QMainWindow):
     def _on_state_changed(self, state: str) -> None:
         running = state in ("running", "playing")
         self.run_action.setText("Pause" if running else ("Play" if self.lab.recorded is not None else "Run"))
+        if self.toolbar.sizeHint() != self.toolbar.size():
+            # the toolbar is the menu bar's corner widget, which the menu bar sizes only when it
+            # is set: "Play" is 3 px wider than "Run", and Save As went behind the overflow arrow
+            self.menuBar().setCornerWidget(self.toolbar, Qt.Corner.TopRightCorner)
         if state == "starting":
             self.banner_bar.hide()
         self._update_status()
