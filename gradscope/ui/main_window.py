@@ -14,6 +14,7 @@ its time budget (`gradscope.ui.frames`).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
@@ -310,7 +311,10 @@ class MainWindow(QMainWindow):
 
     def _on_session_changed(self, path: str) -> None:
         verb = "replaying" if self.lab.recorded is not None else "recording to"
-        self.status_labels["session"].setText(f"{verb} {path}" if path else "")
+        label = self.status_labels["session"]
+        # the file's name, its folder in the tooltip: a whole path ran off the projector's 1280 px
+        label.setText(f"{verb} {Path(path).name}" if path else "")
+        label.setToolTip(f"{verb} {Path(path).resolve()}" if path else "")
 
     @Slot()
     def _on_pump(self) -> None:
