@@ -115,26 +115,14 @@ def _widgets_deleted_whole(request):
     from PySide6.QtCore import QCoreApplication, QEvent
     from shiboken6 import isValid
 
-    from gradscope.ui.teardown import delete_plot_menus
-
     for widget, before_close in kept:
         if isValid(widget):           # a window fixture may have deleted its window already
             if before_close is not None:
                 before_close(widget)
             QWidget.close(widget)
-            # as a closing window does for its own (`gradscope.ui.teardown`), for a panel or a
-            # plot made alone in a test
-            delete_plot_menus(_graphics_views(widget))
             widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     kept.clear()
-
-
-def _graphics_views(widget) -> list:
-    import pyqtgraph as pg
-
-    views = widget.findChildren(pg.GraphicsView)
-    return [widget, *views] if isinstance(widget, pg.GraphicsView) else views
 
 
 @pytest.fixture(autouse=True, scope="session")
