@@ -33,7 +33,6 @@ from gradscope.ui.panels import PANEL_CLASSES
 from gradscope.ui.plain_errors import plain_words
 from gradscope.ui.presentation import Presentation
 from gradscope.ui.stage import Stage
-from gradscope.ui.teardown import delete_plot_menus
 
 
 class MainWindow(QMainWindow):
@@ -354,5 +353,4 @@ class MainWindow(QMainWindow):
             self.pump_timer.stop()
             self.pacer.stop()
             self.lab.close()         # stops the run, commits and joins the training process
-            delete_plot_menus([panel.graphics for panel in self.panels.values()])
         super().closeEvent(event)
