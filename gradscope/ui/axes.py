@@ -30,10 +30,11 @@ class ReadableAxis(pg.AxisItem):
         levels = super().tickValues(minVal, maxVal, size)
         if size <= 0 or maxVal <= minVal:
             return levels
-        if self.logMode and _labelled_within(levels, minVal, maxVal) < 2:
+        linear = self.logMode and _labelled_within(levels, minVal, maxVal) < 2
+        if linear:
             levels = self._linear_ticks_on_log(minVal, maxVal, size)
         spaced = self._spaced_levels(levels, minVal, maxVal, size)
-        if self.logMode and _labelled_within(spaced, minVal, maxVal) < 2 and spaced is not levels:
+        if self.logMode and not linear and _labelled_within(spaced, minVal, maxVal) < 2:
             # two labels too close to keep both ("0.9" under "1" from 0.85 to 2): round values instead
             spaced = self._spaced_levels(self._linear_ticks_on_log(minVal, maxVal, size), minVal, maxVal, size)
         return spaced
@@ -70,11 +71,11 @@ class ReadableAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):
         """Big round numbers in thousands ("10k", "12.5k"): a training step's "10000" is as wide
         as a left axis's room for its labels, and "100000" ran into the axis's title."""
-        if self.logMode or not values or max(abs(value * scale) for value in values) < THOUSANDS_FROM:
+        numbers = np.asarray(values, dtype=np.float64) * scale
+        if self.logMode or not numbers.size or np.abs(numbers).max() < THOUSANDS_FROM \
+                or not np.allclose(numbers / 100, np.round(numbers / 100)):
             return super().tickStrings(values, scale, spacing)
-        if any(not np.isclose(value * scale / 100, round(value * scale / 100)) for value in values):
-            return super().tickStrings(values, scale, spacing)
-        return [f"{value * scale / 1000:g}k" for value in values]
+        return [f"{number / 1000:g}k" for number in numbers]
 
     def logTickStrings(self, values, scale, spacing):
         return [_short(10.0 ** float(value) * scale, values, scale) for value in values]

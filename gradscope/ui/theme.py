@@ -128,18 +128,13 @@ def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
 
 def style_axes(plot: pg.PlotItem) -> None:
     """The axes' type, pens and width in the look in force."""
-    font = QFont()
-    font.setPixelSize(LOOK.tick_px)
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
-        axis.setTickFont(font)
-        axis.setLabel(axis.labelText, **{"font-size": f"{LOOK.label_px}px", "color": "#000000"})
+        _ink_axis(axis)
         # shared with the plot below (panels.base.share_x_label), or no label at all: no room for one
         hidden = getattr(axis, "gradscope_label_hidden", False) or not axis.labelText
         if hidden:
             axis.showLabel(False)
-        axis.setPen(pg.mkPen(COLORS["black"], width=LOOK.axis_pen))
-        axis.setTextPen(pg.mkPen(COLORS["black"], width=1))
         # ticks and their labels never closer than a label's height: overlapping labels are
         # what a small log axis shows otherwise ("0.01" over "0.0001")
         # (and a log axis's "2" to "9" between the decades never get a label)
@@ -167,26 +162,35 @@ def colorbar_room() -> int:
     return COLORBAR_GAP + 2 + COLORBAR_WIDTH + colorbar_axis_width()
 
 
+def pixel_font(px: int) -> QFont:
+    font = QFont()
+    font.setPixelSize(px)
+    return font
+
+
+def _ink_axis(axis: pg.AxisItem) -> None:
+    """An axis's tick labels, its title (when it has one) and its pens in the look in force."""
+    axis.setTickFont(pixel_font(LOOK.tick_px))
+    if axis.labelText:
+        axis.setLabel(axis.labelText, **{"font-size": f"{LOOK.label_px}px", "color": "#000000"})
+    axis.setPen(pg.mkPen(COLORS["black"], width=LOOK.axis_pen))
+    axis.setTextPen(pg.mkPen(COLORS["black"], width=1))
+
+
 def style_line_label(line: pg.InfiniteLine) -> None:
     """A line's label (the clip threshold's, a setting change's, the unit line's "1") in the
     look's type: pyqtgraph draws it in the application's default, 12 px, at the back of a room."""
     label = getattr(line, "label", None)      # set only on a line made with a label
     if label is not None:
-        font = QFont()
-        font.setPixelSize(LOOK.label_px)
-        label.setFont(font)
+        label.setFont(pixel_font(LOOK.label_px))
 
 
 def style_colorbar(bar: pg.ColorBarItem) -> None:
     """A colour bar's ticks and label in the look in force. A colour bar is a `pg.PlotItem`, but
     never styled as a plot: its left axis is only the edge of its frame (or the bar's label),
     and a plot's fixed left-axis width there stood the bar 92 px off its heatmap."""
-    font = QFont()
-    font.setPixelSize(LOOK.tick_px)
-    bar.axis.setTickFont(font)
+    _ink_axis(bar.axis)
     bar.axis.setWidth(colorbar_axis_width())
-    bar.axis.setPen(pg.mkPen(COLORS["black"], width=LOOK.axis_pen))
-    bar.axis.setTextPen(pg.mkPen(COLORS["black"], width=1))
     frame = bar.getAxis("left")
     if frame.labelText:
         frame.setLabel(frame.labelText, **{"font-size": f"{LOOK.label_px}px", "color": "#000000"})

@@ -135,9 +135,9 @@ class ImagesPanel(Panel):
         if view <= 0 or not all(plot.isVisible() for plot in plots):
             return
         overheads = [plot.geometry().height() - plot.vb.height() for plot in plots]
-        # the shape of what the strip shows: its images and the picked one's frame around them
-        # (the images' alone left the strip a third lower than its view box)
-        # (the range asked for, not the view's: a locked aspect widens that to the box's shape)
+        # the shape of the range the strip asked for, its images and the picked one's frame (the
+        # images' alone left the strip a third lower than its box; the view's own range, which a
+        # locked aspect widens to the box's shape, would grow the row on every pass)
         aspect = self._strip_aspect if self.strip.image is not None else 0.1
         strip = min(max(self.strip_plot.vb.width() * aspect, STRIP_PX[0]), STRIP_PX[1])
         left, top, right, bottom = layout.getContentsMargins()
