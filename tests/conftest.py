@@ -111,6 +111,7 @@ def _widgets_deleted_whole(request):
         kept.append((widget, before_close_func))
 
     qtbot.addWidget = qtbot.add_widget = add_widget
+    before = {id(wrapper) for wrapper in _wrappers_of_what_qt_made()}
     yield
     from PySide6.QtCore import QCoreApplication, QEvent
     from shiboken6 import isValid
@@ -123,6 +124,22 @@ def _widgets_deleted_whole(request):
             widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     kept.clear()
+    left = sorted(type(wrapper).__name__ for wrapper in _wrappers_of_what_qt_made() if id(wrapper) not in before)
+    assert not left, (f"wrappers of objects Qt made, left registered after the test's widgets were deleted: {left}; "
+                      "Qt deletes such objects without telling shiboken (see gradscope/ui/settings_tree.py)")
+
+
+def _wrappers_of_what_qt_made() -> list:
+    """The live Python wrappers of objects that Qt made and owns and that are not QObjects (a
+    tree's root row, say): nothing tells shiboken when Qt deletes one, so a wrapper that outlives
+    its object stays registered under a freed address, and Qt's next object there is handed to
+    Python as the old one. QMetaObjects are static: they are never deleted."""
+    from PySide6.QtCore import QMetaObject, QObject
+    from shiboken6 import createdByPython, getAllValidWrappers, ownedByPython
+
+    return [wrapper for wrapper in getAllValidWrappers()
+            if not isinstance(wrapper, (QObject, QMetaObject)) and not createdByPython(wrapper)
+            and not ownedByPython(wrapper)]
 
 
 @pytest.fixture(autouse=True, scope="session")

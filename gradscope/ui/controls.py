@@ -19,11 +19,12 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHeaderView, QLabel, QStyle, QToolButton, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 from pyqtgraph import SpinBox
-from pyqtgraph.parametertree import Parameter, ParameterTree
+from pyqtgraph.parametertree import Parameter
 
 from gradscope.config import GROUPS, SETTINGS, RunConfig, Setting
 from gradscope.ui import theme
 from gradscope.ui.focus import EditEnds, focus_window
+from gradscope.ui.settings_tree import SettingsTree
 
 SHOWN = tuple(name for name, declaration in SETTINGS.items() if declaration.window)
 FILE_FILTERS = {"text": "Text files (*.txt);;All files (*)", "csv": "CSV files (*.csv);;All files (*)"}
@@ -65,7 +66,7 @@ class ControlPanel(QWidget):
         # "params" is the one name pyqtgraph never writes into its hidden top row: any other
         # reappeared there as an empty group's title once the tree's font was set
         self.parameters = Parameter.create(name="params", type="group", children=children)
-        self.tree = ParameterTree(showHeader=False)
+        self.tree = SettingsTree(showHeader=False)
         self.tree.setParameters(self.parameters, showTop=False)
         self.tree.setStyleSheet(f"font-size: {theme.FONT_POINTS}pt;")
         self.message = QLabel()
