@@ -130,22 +130,14 @@ def _widgets_deleted_whole(request):
 
 
 def _wrappers_of_what_qt_made() -> list:
-    """The live Python wrappers of objects that Qt made and owns and that are not QObjects (a
-    tree's root row, say): nothing tells shiboken when Qt deletes one, so a wrapper that outlives
-    its object stays registered under a freed address, and Qt's next object there is handed to
-    Python as the old one. QMetaObjects are static: they are never deleted."""
-    from PySide6.QtCore import QMetaObject, QObject
+    """The live Python wrappers of the items that Qt made and owns: a tree's root row, a list's,
+    a table's or a scene's items, a layout's. These are not QObjects, so nothing tells shiboken
+    when Qt deletes one: a wrapper that outlives its item stays registered under a freed
+    address, and Qt's next object there is handed to Python as the old item."""
+    from PySide6.QtGui import QStandardItem
+    from PySide6.QtWidgets import QGraphicsItem, QLayoutItem, QListWidgetItem, QTableWidgetItem, QTreeWidgetItem
     from shiboken6 import createdByPython, getAllValidWrappers, ownedByPython
 
+    kinds = (QTreeWidgetItem, QListWidgetItem, QTableWidgetItem, QStandardItem, QGraphicsItem, QLayoutItem)
     return [wrapper for wrapper in getAllValidWrappers()
-            if not isinstance(wrapper, (QObject, QMetaObject)) and not createdByPython(wrapper)
-            and not ownedByPython(wrapper)]
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _last_collection():
-    """The cycles left at the end, collected while the QApplication still lives (and while
-    pytest still holds what Qt prints), not by the interpreter's exit, when a widget's Python
-    half may go before its C++ half asks it for a size hint."""
-    yield
-    gc.collect()
+            if isinstance(wrapper, kinds) and not createdByPython(wrapper) and not ownedByPython(wrapper)]
