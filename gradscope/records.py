@@ -150,10 +150,33 @@ class Event:
             return str(self.detail.get("state", ""))
         label = EVENT_LABELS.get(self.kind, self.kind)
         if self.kind == EventKind.DIVERGED.value and self.detail.get("non_finite"):
-            return f"{label} ({self.detail['non_finite']})"
+            return f"{label} ({non_finite_words(self.detail['non_finite'], short=True)})"
         if self.kind in (EventKind.WRITE_FAILED.value, EventKind.INTERRUPTED.value):
             return f"{label} ({self.detail.get('saved', 'nothing')} saved)"
         return label
+
+
+NON_FINITE_WORDS = {"loss": "loss", "grad_norm": "gradient norm"}
+PARAMETER_GRADIENT = "param_grad_norm/"
+
+
+def non_finite_words(names, short: bool = False) -> str:
+    """What became NaN or infinite, in words, however many parameters did: "loss, gradient
+    norm, 6 parameters' gradients" (short), or "the loss, the gradient norm and the gradients
+    of 6 parameters". A divergence event names the series (`trainer`: "loss, grad_norm,
+    param_grad_norm/core.weight_hh_l0, ..."), eight at most; a file may hold any text there, so
+    a name this does not know is kept as it is."""
+    names = [name.strip() for name in str(names).split(",") if name.strip()]
+    parameters = sum(name.startswith(PARAMETER_GRADIENT) for name in names)
+    words = [NON_FINITE_WORDS.get(name, name) for name in names if not name.startswith(PARAMETER_GRADIENT)]
+    if short:
+        if parameters:
+            words.append(f"{parameters} parameters' gradients" if parameters > 1 else "1 parameter's gradient")
+        return ", ".join(words)
+    words = [f"the {word}" if word in NON_FINITE_WORDS.values() else word for word in words]
+    if parameters:
+        words.append(f"the gradients of {parameters} parameters" if parameters > 1 else "the gradient of 1 parameter")
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 @dataclass(frozen=True)

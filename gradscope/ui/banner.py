@@ -8,6 +8,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolBar, QWidget
 
+from gradscope.records import non_finite_words
 from gradscope.ui import theme
 
 
@@ -26,7 +27,7 @@ def readable(value) -> str:
 
 def divergence_text(slot, event, replay: bool) -> str:
     detail = event.detail
-    what = detail.get("non_finite", "the loss")
+    what = non_finite_words(detail.get("non_finite") or "loss")
     config = slot.config
     if replay:
         hint = ("fork from an earlier step (right-click the timeline) with clipping on or a lower learning rate"
@@ -69,6 +70,19 @@ class Banner(QToolBar):
     def show_text(self, text: str) -> None:
         self.label.setText(text)
         self.show()
+        self._fit_height()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """As high as its wrapped text at the width it has: a toolbar lays a word-wrapped label
+        out by its size hint, which wraps it as if it were narrow (232 px of banner, at
+        1280x720, for four lines of text)."""
+        width = self.width() - self.dismiss.sizeHint().width() - 24
+        if width > 0:
+            self.label.setFixedHeight(self.label.heightForWidth(width))
 
     def text(self) -> str:
         return self.label.text()

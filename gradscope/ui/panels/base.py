@@ -285,7 +285,11 @@ class Panel(QWidget):
 def _marker_label(event, slot: RunSlot) -> str:
     """The marker's text, as pyqtgraph's label format takes it: its braces doubled (a file's
     event text is data, never a format), no control characters, at most 60 characters."""
-    text = f"diverged ({slot.label})" if event.kind == EventKind.DIVERGED.value and slot.label else event.label
+    # a divergence is marked "diverged": what became NaN is the banner's and the event list's to say
+    if event.kind == EventKind.DIVERGED.value:
+        text = f"diverged ({slot.label})" if slot.label else "diverged"
+    else:
+        text = event.label
     text = "".join(char if char.isprintable() else " " for char in str(text))
     text = text if len(text) <= 60 else text[:57] + "..."
     return text.replace("{", "{{").replace("}", "}}")
