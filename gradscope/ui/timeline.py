@@ -90,7 +90,6 @@ class Timeline(QWidget):
         self.events = QListWidget()
         self.events.setToolTip("Click to jump to the step; Delete removes a selected bookmark")
         self.events.itemClicked.connect(self._on_event_clicked)
-        self.events.setMaximumHeight(110)
 
         top = QHBoxLayout()
         for widget in (self.back, self.play, self.forward, self.speed):
@@ -110,7 +109,10 @@ class Timeline(QWidget):
         layout.setContentsMargins(6, 2, 6, 2)
         layout.addLayout(column, 3)
         layout.addWidget(self.events, 2)
-        self.setMaximumHeight(130)          # the panels keep the room
+        # the list scrolls in the height of the two rows beside it: at 1280x720 its own 110 px
+        # made the timeline a sixth of the screen, and the panels keep the room
+        self.events.setMaximumHeight(column.sizeHint().height())
+        self.setMaximumHeight(130)
         remove = QAction("Remove bookmark", self.events)
         remove.setShortcut(Qt.Key.Key_Delete)
         remove.triggered.connect(self._remove_selected_bookmark)

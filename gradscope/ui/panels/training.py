@@ -213,6 +213,7 @@ class GradNormPanel(Panel):
         self.threshold.sigPositionChangeFinished.connect(self._on_threshold_moved)
         self.threshold.sigPositionChanged.connect(self._on_threshold_moving)
         self.plot.addItem(self.threshold, ignoreBounds=True)
+        self.threshold.setZValue(100)        # its label over the spikes it is read against, not under them
         self.rate_plot = self.add_step_plot(self.graphics.addPlot(row=1, col=0))
         theme.style_plot(self.rate_plot, f"Clip rate, last {CLIP_RATE_WINDOW} steps", "fraction clipped",
                          "training step")
