@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -146,25 +148,40 @@ def test_the_threshold_label_is_whole_inside_its_plot(qtbot, replay_only_window,
         assert view.top() <= box.top() and box.bottom() <= view.bottom() + 1, (box, view)
 
 
-def test_legend_swatches_are_thick_and_name_their_series_in_words(qtbot, replay_only_window, open_from_menu):
-    window = replay_only_window
-    assert open_from_menu(window, CLIPPED)
-    window.redraw(everything=True)
+def legend_entries(window) -> list:
+    """(sample, text) of every legend entry of every panel, its whole text where it is elided."""
     import pyqtgraph as pg
 
     from gradscope.ui.panels.base import laid_out
+    from gradscope.ui.panels.fitting import full_text
+
+    window.redraw(everything=True)
+    return [(sample, full_text(label)) for panel in window.panels.values() for legend in laid_out(panel.graphics.ci)
+            if isinstance(legend, pg.LegendItem) for sample, label in legend.items]
+
+
+def test_legend_swatches_are_thick_and_name_their_series_in_words(qtbot, replay_only_window, open_from_menu):
     from gradscope.ui.panels.fitting import SWATCH_WIDTH, WideSample
 
-    samples = 0
-    for panel in window.panels.values():
-        for legend in laid_out(panel.graphics.ci):
-            if not isinstance(legend, pg.LegendItem):
-                continue
-            for sample, label in legend.items:
-                assert isinstance(sample, WideSample)
-                assert not re.fullmatch(r"[a-z]+(_[a-z]+)+", label.text), label.text   # words, not a raw name
-                samples += 1
-    assert samples > 0 and SWATCH_WIDTH >= 5
+    window = replay_only_window
+    assert open_from_menu(window, CLIPPED)
+    entries = legend_entries(window)
+    assert entries and SWATCH_WIDTH >= 5
+    for sample, text in entries:
+        assert isinstance(sample, WideSample)                         # drawn SWATCH_WIDTH thick, not 1 px
+        assert not re.fullmatch(r"[a-z]+(_[a-z]+)+", text), text      # words, not a series' raw name
+
+
+def test_a_char_lm_runs_key_names_its_baseline_in_words(qtbot, replay_only_window, open_from_menu, tmp_path):
+    """The Task panel's key read `unigram_bits_per_char`."""
+    path = tmp_path / "charlm.gscope"
+    subprocess.run([sys.executable, "-m", "gradscope", "record", "--task", "charlm", "--steps", "6", "--probe-every",
+                    "5", "-o", str(path)], check=True, capture_output=True, timeout=300)
+    window = replay_only_window
+    assert open_from_menu(window, path)
+    texts = [text for _, text in legend_entries(window)]
+    assert "bits per character of letter frequencies" in texts, texts
+    assert not [text for text in texts if re.fullmatch(r"[a-z]+(_[a-z]+)+", text)], texts
 
 
 def test_an_lstms_recurrent_weights_plot_holds_one_curve_per_block(qtbot, replay_only_window, open_from_menu):

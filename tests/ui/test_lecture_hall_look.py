@@ -58,11 +58,12 @@ def test_one_run_reads_from_the_back_row(size, mode, example):
 
 
 @pytest.mark.parametrize("mode", ["desk", "presentation"])
-def test_three_runs_overlaid_read_at_1280x720(three_runs, mode):
+@pytest.mark.parametrize("size", ["1280x720", "1920x1080"])
+def test_three_runs_overlaid_read_from_the_back_row(three_runs, size, mode):
     """The comparison's legends ("run 0: RNN H=32 T=50 (earlier)") once pushed the error-signal
     plot past its panel, cutting its axis and colour bar off; with three runs' keys every plot
     still keeps its height."""
-    found = measured("1280x720", mode, three_runs, runs=(0, 1, 2))
+    found = measured(size, mode, three_runs, runs=(0, 1, 2))
     assert found["panels_measured"] >= 10
     assert found["problems"] == []
 

@@ -246,9 +246,19 @@ def test_the_task_panel_keeps_its_title_through_reset_and_drops_an_earlier_runs_
     panel.refresh(window.lab)
     title = panel.plot._gradscope_title
     assert "accuracy" in title
+    assert window.controls.set_value("lr", 0.02)           # a setting changed: a marker on every step plot
+
+    def marked():
+        panel.refresh(window.lab)
+        return [item for item in panel.plot.items if isinstance(item, pg.InfiniteLine)
+                and getattr(item, "marked_event", None) is not None]
+
+    qtbot.waitUntil(lambda: bool(marked()), timeout=WAIT)
+    earlier = marked()
     window.reset_action.trigger()                          # a fresh run, no record yet
     qtbot.waitUntil(lambda: window.lab.state == "paused" and window.lab.current is not None, timeout=WAIT)
     panel.refresh(window.lab)
     assert panel.plot._gradscope_title == title            # not "metric" until its first record
     markers = [item for item in panel.plot.items if isinstance(item, pg.InfiniteLine)]
     assert all(line.marked_event in window.lab.current.markers for line in markers)
+    assert not any(line in panel.plot.items for line in earlier)      # the earlier run's marker is gone
