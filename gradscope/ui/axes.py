@@ -12,6 +12,9 @@ axis would read "1" and nothing else. There the ticks are chosen as on a linear 
 
 Ticks of 10,000 and more on a linear axis read in thousands, "10k" (`THOUSANDS_FROM`).
 
+An axis of training steps (`whole_numbers`) ticks whole steps only: a run one step old read
+0.2, 0.4 ... 1.2 there.
+
 Every plot the panels style gets one (`theme.style_plot`)."""
 from __future__ import annotations
 
@@ -26,6 +29,15 @@ SMALLEST_DECIMAL = 0.01   # a log axis's labels below it are powers of ten: "10â
 
 
 class ReadableAxis(pg.AxisItem):
+    whole_numbers = False      # ticks at whole numbers only (set for training steps: `theme.style_plot`)
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not self.whole_numbers or self.logMode:
+            return levels
+        whole = [(spacing, offset) for spacing, offset in levels if spacing >= 1]
+        return whole or [(1.0, 0.0)]
+
     def tickValues(self, minVal, maxVal, size):
         levels = super().tickValues(minVal, maxVal, size)
         if size <= 0 or maxVal <= minVal:

@@ -108,6 +108,9 @@ def set_plot_title(plot: pg.PlotItem, text: str) -> None:
     plot.layout.setRowFixedHeight(0, height)
 
 
+STEP_AXIS = "training step"     # the label of an axis of training steps: it ticks whole steps
+
+
 def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
     from gradscope.ui.axes import ReadableAxis
 
@@ -118,6 +121,7 @@ def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
     for name, label in (("left", left), ("bottom", bottom)):
         axis = plot.getAxis(name)
         axis.setLabel(label)
+        axis.whole_numbers = label == STEP_AXIS
         axis.enableAutoSIPrefix(False)   # "(x1e+09)" on a log axis only confuses
         # axes repaint with every plot; cached, they redraw only when their ticks change
         axis.setCacheMode(axis.CacheMode.DeviceCoordinateCache)

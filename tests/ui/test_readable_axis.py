@@ -69,3 +69,22 @@ def test_labels_under_a_hundredth_are_powers_of_ten_no_wider_than_a_hundredth(lo
         assert metrics.horizontalAdvance(text) <= metrics.horizontalAdvance("0.01") * 1.5, text
     for value, text in zip(values, texts):
         assert number_of(text) == pytest.approx(10 ** value, rel=1e-6), (text, 10 ** value)
+
+
+def test_an_axis_of_training_steps_ticks_whole_steps_only(qapp):
+    """A run one step old: its training-step axis read 0.2, 0.4 ... 1.2."""
+    axis = ReadableAxis("bottom")
+    axis.whole_numbers = True
+    for low, high in ((0.0, 1.2), (0.0, 3.0), (0.0, 40.0)):
+        values = [value for _, level in axis.tickValues(low, high, 400) for value in level]
+        assert values and all(float(value).is_integer() for value in values), (low, high, values)
+    plain = ReadableAxis("bottom")
+    assert any(not float(value).is_integer() for _, level in plain.tickValues(0.0, 1.2, 400) for value in level)
+
+
+def test_the_panels_training_step_axes_are_whole_number_axes(qtbot):
+    from gradscope.ui.panels.training import LossPanel
+
+    panel = LossPanel()
+    qtbot.addWidget(panel)
+    assert panel.loss_plot.getAxis("bottom").whole_numbers and not panel.loss_plot.getAxis("left").whole_numbers
