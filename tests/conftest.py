@@ -141,3 +141,12 @@ def _wrappers_of_what_qt_made() -> list:
     kinds = (QTreeWidgetItem, QListWidgetItem, QTableWidgetItem, QStandardItem, QGraphicsItem, QLayoutItem)
     return [wrapper for wrapper in getAllValidWrappers()
             if isinstance(wrapper, kinds) and not createdByPython(wrapper) and not ownedByPython(wrapper)]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _last_collection():
+    """The cycles left at the end, collected while the QApplication still lives (and while
+    pytest still holds what Qt prints), not by the interpreter's exit, when a widget's Python
+    half may go before its C++ half asks it for a size hint."""
+    yield
+    gc.collect()
