@@ -168,15 +168,18 @@ def non_finite_words(names, short: bool = False) -> str:
     a name this does not know is kept as it is."""
     names = [name.strip() for name in str(names).split(",") if name.strip()]
     parameters = sum(name.startswith(PARAMETER_GRADIENT) for name in names)
-    words = [NON_FINITE_WORDS.get(name, name) for name in names if not name.startswith(PARAMETER_GRADIENT)]
+    series = [name for name in names if not name.startswith(PARAMETER_GRADIENT)]
     if short:
+        words = [NON_FINITE_WORDS.get(name, name) for name in series]
         if parameters:
             words.append(f"{parameters} parameters' gradients" if parameters > 1 else "1 parameter's gradient")
         return ", ".join(words)
-    words = [f"the {word}" if word in NON_FINITE_WORDS.values() else word for word in words]
+    words = [f"the {NON_FINITE_WORDS[name]}" if name in NON_FINITE_WORDS else name for name in series]
     if parameters:
         words.append(f"the gradients of {parameters} parameters" if parameters > 1 else "the gradient of 1 parameter")
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if len(words) < 2:
+        return words[0] if words else "something"      # a file's event may name nothing
+    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 @dataclass(frozen=True)

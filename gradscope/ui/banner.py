@@ -12,6 +12,9 @@ from gradscope.records import non_finite_words
 from gradscope.ui import theme
 
 
+BESIDE_TEXT_PX = 24      # the row's spacing, the label's 6 px padding each side, and a toolbar's margin
+
+
 def readable(value) -> str:
     """A recorded number as a person reads it: 3 significant digits, 'inf' and 'NaN' in words."""
     try:
@@ -80,7 +83,7 @@ class Banner(QToolBar):
         """As high as its wrapped text at the width it has: a toolbar lays a word-wrapped label
         out by its size hint, which wraps it as if it were narrow (232 px of banner, at
         1280x720, for four lines of text)."""
-        width = self.width() - self.dismiss.sizeHint().width() - 24
+        width = self.width() - self.dismiss.sizeHint().width() - BESIDE_TEXT_PX
         if width > 0:
             self.label.setFixedHeight(self.label.heightForWidth(width))
 

@@ -18,6 +18,7 @@ def test_the_series_are_said_in_words_and_the_parameters_counted():
 def test_a_name_it_does_not_know_is_kept_as_the_file_has_it():
     assert non_finite_words("loss, something else") == "the loss and something else"
     assert non_finite_words("", short=True) == ""
+    assert non_finite_words(" , ") == "something"          # an event naming nothing still reads
 
 
 def test_the_event_lists_entry_is_short():

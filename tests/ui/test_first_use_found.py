@@ -1,6 +1,6 @@
 """What first real use found (issue: a window a lecture hall can read), each through the real
-path: keys pressed, not actions triggered; a mouse drag on the threshold line; the divergence
-banner shown by a run that diverges, and measured at the projector's 1280x720."""
+path: keys pressed, not actions triggered; the threshold line moved by the plot's pixels; the
+divergence banner shown by a run that diverges, and measured at the projector's 1280x720."""
 from __future__ import annotations
 
 import math
@@ -14,22 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from gradscope import load_session
-from gradscope.config import RunConfig
 from gradscope.lab.layouts import layouts_for
 from gradscope.ui.panels.threshold import NICE_MANTISSAS
+from live_runs import START, WAIT, small, steps_seen
 
 SESSIONS = Path(__file__).parents[2] / "sessions"
 CLIPPED = SESSIONS / "exploding-rnn-clipped.gscope"
-START = 60_000
-WAIT = 30_000
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-def small(**changes) -> RunConfig:
-    settings = dict(arch="rnn", task="adding", seq_len=12, hidden=8, batch=8, steps=1_000_000, probe_every=3,
-                    checkpoint_every=50)
-    settings.update(changes)
-    return RunConfig(**settings)
 
 
 def active(qtbot, window):
@@ -37,11 +28,6 @@ def active(qtbot, window):
     with qtbot.waitActive(window):
         window.activateWindow()
     return window
-
-
-def steps_seen(window) -> int:
-    run = window.lab.current
-    return run.last_step + 1 if run is not None else 0
 
 
 def test_ctrl_up_and_down_step_the_threshold_and_ctrl_shift_s_saves_as(qtbot, replay_only_window, open_from_menu,

@@ -13,28 +13,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-
 from gradscope import load_session
-from gradscope.config import RunConfig
-
-START = 60_000      # the child imports torch: seconds on a busy machine
-WAIT = 30_000
-
-
-def small(**changes) -> RunConfig:
-    settings = dict(arch="rnn", task="adding", seq_len=12, hidden=8, batch=8, steps=1_000_000, probe_every=3,
-                    checkpoint_every=50)
-    settings.update(changes)
-    return RunConfig(**settings)
-
-
-def steps_seen(window) -> int:
-    run = window.lab.current
-    return run.last_step + 1 if run is not None else 0
-
-
-def state(window) -> str:
-    return window.lab.state
+from live_runs import START, WAIT, small, state, steps_seen
 
 
 def test_a_run_draws_its_records_and_records_them_to_the_session(qtbot, make_window):
